@@ -1,0 +1,34 @@
+/**
+ * The options of one run, as callers pass them. Defaults and bounds live in `orchestrator/options.ts`
+ * (the single place that validates); the doc comments here state them for users.
+ */
+
+/** A chunk of what the script printed, delivered live while it runs. */
+export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+
+export interface RunOptions {
+  /** The TypeScript or JavaScript source to run (1 to 1,000,000 characters). */
+  code: string;
+  /** Wall-clock limit in seconds, 1–3600. Default 300. */
+  timeoutSecs?: number;
+  /** Memory limit in megabytes (the V8 heap, and the process as a whole), 16–32768. Default 256. */
+  memoryMbytes?: number;
+  /** Bytes kept per stream (head and tail), 4096–1073741824. Default 8 MiB. */
+  maxOutputBytes?: number;
+  /** The file name stack traces show for the script, e.g. `report.ts`. Default `script.ts`. */
+  scriptName?: string;
+  /** Receives every chunk the script prints, as it prints it, uncapped. */
+  onOutput?: OutputListener;
+  /** Aborting kills the script; the result's status is then `ABORTED`. */
+  signal?: AbortSignal;
+  /** Apify API token for the `apify` binding. Default: `APIFY_TOKEN` of the orchestrator's environment. */
+  token?: string;
+  /** Apify API base URL. Default: `APIFY_API_BASE_URL` of the environment, else `https://api.apify.com`. */
+  apiBaseUrl?: string;
+  /** How many Actor runs the script may start. Default: no limit. */
+  maxActorRuns?: number;
+  /** Budget in USD across all Actor runs the script starts. Default: no limit. */
+  maxTotalChargeUsd?: number;
+  /** Timeout in seconds for Actor runs the script starts without one. Default: the Actor's own. */
+  defaultTimeoutSecs?: number;
+}

@@ -1,0 +1,57 @@
+/**
+ * The one result shape of a run, for every outcome. Shared by the orchestrator, the CLI's `--json`,
+ * the Actor's dataset item and embedders. Only `orchestrator/result.ts` decides `status`.
+ */
+
+/**
+ * How a run ended.
+ * - `SUCCEEDED`: the script ran to its end, or called `Deno.exit(0)`.
+ * - `FAILED`: it threw, left a promise rejection unhandled, had a syntax error, exited non-zero,
+ *   or its top-level `await` waited on a promise that can never settle.
+ * - `TIMED-OUT`: still running at `timeoutSecs`; it was killed.
+ * - `OUT-OF-MEMORY`: it went over `memoryMbytes` (heap or process); it was killed.
+ * - `ABORTED`: the caller aborted it (an `AbortSignal`, or the runtime was closed).
+ */
+export type RunStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED-OUT' | 'OUT-OF-MEMORY' | 'ABORTED';
+
+/** An Actor run that the script started through `apify`, so a caller can reuse its storages. */
+export interface ActorRunRef {
+  /** The run's ID. */
+  id: string;
+  /** The Actor it is a run of, as the script named it (`username/name` or an ID). */
+  actorId: string;
+  /** The last status the relay saw for it (after an abort on failure, `ABORTING`/`ABORTED`). */
+  status: string;
+  /** The run's default dataset, when the API reported it. */
+  defaultDatasetId?: string;
+  /** The run's default key-value store, when the API reported it. */
+  defaultKeyValueStoreId?: string;
+}
+
+export interface RunResult {
+  /** How the run ended; see {@link RunStatus}. */
+  status: RunStatus;
+  /**
+   * 0 for `SUCCEEDED`. `FAILED`: the script's exit code (a throw gives 1, `Deno.exit(3)` gives 3,
+   * death by a signal 128 + its number). `TIMED-OUT` 124, `OUT-OF-MEMORY` 137, `ABORTED` 130.
+   */
+  exitCode: number;
+  /** What the script wrote to stdout (`console.log`, `info`, `debug`), decoded as UTF-8. */
+  stdout: string;
+  /** What it wrote to stderr (`console.warn`, `error`), plus the error report when it failed. */
+  stderr: string;
+  /** One line a person or an agent can act on, e.g. `Script threw: Error: boom`. */
+  statusMessage: string;
+  /** Wall-clock time from spawning the sandbox to its exit, in milliseconds. */
+  durationMillis: number;
+  /** How many bytes the script wrote to stdout in all, including any truncated. */
+  stdoutBytes: number;
+  /** How many bytes it wrote to stderr in all, including any truncated. */
+  stderrBytes: number;
+  /** `stdout` kept only its head and tail, with a `[… N bytes truncated …]` marker between. */
+  stdoutTruncated: boolean;
+  /** `stderr` kept only its head and tail, with a `[… N bytes truncated …]` marker between. */
+  stderrTruncated: boolean;
+  /** The Actor runs the script started through `apify`, in the order it started them. */
+  actorRuns: ActorRunRef[];
+}
