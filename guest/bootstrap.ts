@@ -1,0 +1,125 @@
+/**
+ * The guest's entry point, run by `deno run` inside the sandbox. It reads the envelope from stdin
+ * (so the script then reads end-of-file), removes storage that would outlive the run, installs
+ * `apify`, and imports the user's code as its own module so stack traces carry its own line numbers.
+ * Invariant: everything it relies on after the user's code starts is captured here first, and its
+ * report of a failure carries the run's secret, so a script cannot forge one.
+ */
+import { installApify } from './binding.ts';
+
+interface Envelope {
+  code: string;
+  secret: string;
+  scriptName: string;
+  apify: { url: string };
+}
+
+type Kind = 'threw' | 'rejection' | 'syntax';
+
+// Captured before any user code runs; the script may replace the globals afterwards.
+const exit = Deno.exit;
+const inspect = Deno.inspect;
+const stringify = JSON.stringify;
+const writeStderr = Deno.stderr.writeSync.bind(Deno.stderr);
+const encoder = new TextEncoder();
+const encode = encoder.encode.bind(encoder);
+const addListener = globalThis.addEventListener.bind(globalThis);
+const defineProperty = Object.defineProperty;
+const queue = queueMicrotask;
+const guestDir = new URL('.', import.meta.url).href;
+
+async function readEnvelope(): Promise<Envelope> {
+  // Plain reads, not `Deno.stdin.readable`, which would leave the stream locked for the script.
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(1 << 16);
+  let size = 0;
+  for (;;) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) break;
+    chunks.push(buffer.slice(0, n));
+    size += n;
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return JSON.parse(new TextDecoder().decode(all));
+}
+
+const envelope = await readEnvelope();
+const { secret, scriptName } = envelope;
+
+// Storage that lives in DENO_DIR would outlive the run (and the Cache API has no size cap).
+for (const name of ['localStorage', 'sessionStorage', 'caches']) delete (globalThis as Record<string, unknown>)[name];
+
+installApify(globalThis, envelope.apify);
+
+const moduleUrl = URL.createObjectURL(new Blob([envelope.code], { type: 'application/typescript' }));
+
+function write(text: string): void {
+  const bytes = encode(text);
+  let offset = 0;
+  while (offset < bytes.length) offset += writeStderr(bytes.subarray(offset));
+}
+
+/** The error as the script's author should see it: their file name, no runtime or guest frames. */
+function describe(error: unknown): { kind: 'syntax' | 'other'; text: string; line: string } {
+  let text: string;
+  try {
+    const stack = error instanceof Error ? error.stack : undefined;
+    text = typeof stack === 'string' && stack.length > 0 ? stack : inspect(error);
+  } catch {
+    text = '(a thrown value that could not be described)';
+  }
+  text = text.split(moduleUrl).join(scriptName);
+  // Deno reports a module that does not parse as a TypeError whose message is the SyntaxError.
+  const syntax = /^TypeError: SyntaxError: /.test(text);
+  if (syntax) text = text.slice('TypeError: '.length);
+  const lines = text.split('\n').filter((line) => !/^\s+at /.test(line) || (!line.includes('ext:') && !line.includes(guestDir)));
+  text = lines.join('\n');
+  const first = lines[0] ?? '';
+  const line = first.length > 300 ? `${first.slice(0, 300)}…` : first;
+  return { kind: syntax ? 'syntax' : 'other', text, line };
+}
+
+function report(kind: Kind, error: unknown): never {
+  let record = `{"kind":"${kind}","error":"(a thrown value that could not be described)"}`;
+  try {
+    const { kind: found, text, line } = describe(error);
+    const final: Kind = found === 'syntax' ? 'syntax' : kind;
+    const where = text.match(/\n\s+at (?:.* \()?([^\s()]+:\d+:\d+)\)?/)?.[1];
+    const heading = final === 'syntax' ? '' : final === 'rejection' ? 'Uncaught (in promise) ' : 'Uncaught ';
+    record = stringify({ kind: final, error: line, where });
+    write(`error: ${heading}${text}\n`);
+  } catch {
+    // The script patched builtins that describing needs; the record below still says it failed.
+  }
+  try {
+    // Last thing written, on a line of its own; the orchestrator cuts it out of stderr.
+    write(`\n\0code-runtime:${secret}:${record}\n`);
+  } catch {
+    // Nothing more can be said; the exit code still marks the failure.
+  }
+  return exit(1);
+}
+
+/**
+ * Reports an uncaught error or rejection after the script's own listeners ran, unless one of them
+ * called `preventDefault()` (the script handled it, as `process.on('uncaughtException')` would).
+ */
+function onUncaught(kind: Kind, event: Event, error: unknown): void {
+  let handled = false;
+  const prevent = event.preventDefault.bind(event);
+  defineProperty(event, 'preventDefault', { value: () => { handled = true; }, configurable: true });
+  prevent();
+  queue(() => {
+    if (!handled) report(kind, error);
+  });
+}
+
+addListener('error', (event) => onUncaught('threw', event, (event as ErrorEvent).error));
+addListener('unhandledrejection', (event) => onUncaught('rejection', event, (event as PromiseRejectionEvent).reason));
+
+import(moduleUrl).then(undefined, (error) => report('threw', error));

@@ -1,0 +1,85 @@
+/**
+ * Where the sandbox's pieces live: the Deno binary (from the npm `deno` package, never PATH), the
+ * guest bootstrap, and the DENO_DIR the children share. That directory is made so nothing a script
+ * does survives its run: analysis caches and location data are blocked, script emits are pruned.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+/** The package root: this file is at `<root>/orchestrator/` as source and `<root>/dist/orchestrator/` built. */
+export const PACKAGE_ROOT = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const up = path.resolve(here, '..');
+  return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
+})();
+
+export const BOOTSTRAP_PATH = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
+
+let denoPath: string | undefined;
+
+/** The Deno executable shipped inside the npm `deno` package; throws if the package is missing. */
+export function resolveDeno(): string {
+  if (denoPath) return denoPath;
+  let installApi: { runInstall(): string };
+  try {
+    installApi = require('deno/install_api.cjs');
+  } catch (error) {
+    throw new Error('The npm package `deno` is not installed; run `npm install` in the code-runtime folder', { cause: error });
+  }
+  // Copies the platform package's binary next to the wrapper when it can, else returns it in place.
+  denoPath = installApi.runInstall();
+  return denoPath;
+}
+
+let prlimitPath: string | null | undefined;
+
+/** util-linux `prlimit`, used to cap the child's data segment; null where the system has none. */
+export function resolvePrlimit(): string | null {
+  if (prlimitPath === undefined) {
+    prlimitPath = ['/usr/bin/prlimit', '/bin/prlimit'].find((candidate) => existsSync(candidate)) ?? null;
+  }
+  return prlimitPath;
+}
+
+let denoDir: string | undefined;
+
+/**
+ * The DENO_DIR every child of this process uses. Shared so the bootstrap is transpiled once, and
+ * shaped so runs leave nothing: the sqlite analysis caches are directories (Deno falls back to
+ * memory), `location_data` (localStorage, Cache API) is a file, and emits are pruned per run.
+ */
+export function sharedDenoDir(): string {
+  if (denoDir && existsSync(denoDir)) return denoDir;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  const dir = path.join(tmpdir(), `code-runtime-${uid}-${process.pid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const blocked of ['dep_analysis_cache_v2', 'node_analysis_cache_v2', 'v8_code_cache_v2']) {
+    mkdirSync(path.join(dir, blocked), { recursive: true });
+  }
+  if (!existsSync(path.join(dir, 'location_data'))) writeFileSync(path.join(dir, 'location_data'), '');
+  denoDir = dir;
+  process.once('exit', removeSharedDenoDir);
+  return dir;
+}
+
+/** Deletes the transpiled copies of scripts (each run's module URL is unique, so none is reused). */
+export function pruneScriptEmits(dir: string): void {
+  const emits = path.join(dir, 'gen', 'blob');
+  let names: string[];
+  try {
+    names = readdirSync(emits);
+  } catch {
+    return;
+  }
+  for (const name of names) rmSync(path.join(emits, name), { force: true });
+}
+
+export function removeSharedDenoDir(): void {
+  if (denoDir) rmSync(denoDir, { recursive: true, force: true });
+  denoDir = undefined;
+}

@@ -1,0 +1,106 @@
+/**
+ * A capped buffer for one output stream: keeps the first half of the cap and the last half, counts
+ * everything, and never holds more than the cap plus one chunk however much the script writes.
+ * Decoding replaces invalid UTF-8; cuts are moved to character boundaries.
+ */
+
+export interface CapturedOutput {
+  text: string;
+  /** Bytes the script wrote, including any dropped (and excluding an extracted record). */
+  bytes: number;
+  truncated: boolean;
+  /** The line that followed `recordPrefix`, when one was found and cut out. */
+  record?: string;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+export class OutputBuffer {
+  private readonly headCap: number;
+  private readonly tailCap: number;
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private total = 0;
+
+  constructor(cap: number) {
+    this.headCap = Math.floor(cap / 2);
+    this.tailCap = cap - this.headCap;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.headBytes < this.headCap) {
+      const take = Math.min(chunk.length, this.headCap - this.headBytes);
+      this.head.push(chunk.subarray(0, take));
+      this.headBytes += take;
+      chunk = chunk.subarray(take);
+      if (chunk.length === 0) return;
+    }
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= this.tailCap) {
+      this.tailBytes -= this.tail.shift()!.length;
+    }
+    if (this.tailBytes > this.tailCap * 2) {
+      // Copy so a huge chunk's memory is released rather than kept alive by a small view of it.
+      const kept = Buffer.from(Buffer.concat(this.tail).subarray(this.tailBytes - this.tailCap));
+      this.tail = [kept];
+      this.tailBytes = kept.length;
+    }
+  }
+
+  /**
+   * Decodes what was kept. With `recordPrefix`, the last line starting with it (a report from the
+   * guest, which it writes last) is cut out of the output and returned as `record`.
+   */
+  finish(recordPrefix?: Buffer): CapturedOutput {
+    const head = Buffer.concat(this.head);
+    let tail = Buffer.concat(this.tail);
+    if (tail.length > this.tailCap) tail = tail.subarray(tail.length - this.tailCap);
+    let total = this.total;
+    const truncated = total > head.length + tail.length;
+    // Untruncated output is contiguous, so a record may straddle head and tail: search it whole.
+    let body = truncated ? tail : Buffer.concat([head, tail]);
+    let record: string | undefined;
+    if (recordPrefix) {
+      const at = body.lastIndexOf(recordPrefix);
+      if (at >= 0) {
+        const newline = body.indexOf(0x0a, at + recordPrefix.length);
+        const end = newline < 0 ? body.length : newline + 1;
+        record = body.subarray(at + recordPrefix.length, newline < 0 ? body.length : newline).toString('utf8');
+        body = Buffer.concat([body.subarray(0, at), body.subarray(end)]);
+        total -= end - at;
+      }
+    }
+    if (!truncated) return { text: decoder.decode(body), bytes: total, truncated, record };
+    const keptHead = head.subarray(0, utf8End(head));
+    const keptTail = body.subarray(utf8Start(body));
+    const dropped = total - keptHead.length - keptTail.length;
+    const marker = `\n[… ${dropped} bytes truncated …]\n`;
+    return { text: decoder.decode(keptHead) + marker + decoder.decode(keptTail), bytes: total, truncated, record };
+  }
+}
+
+/** Length of `buf` without a trailing, incomplete UTF-8 sequence. */
+function utf8End(buf: Buffer): number {
+  for (let back = 1; back <= Math.min(4, buf.length); back += 1) {
+    const byte = buf[buf.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? buf.length - back : buf.length;
+  }
+  return buf.length;
+}
+
+/** Offset of the first byte in `buf` that does not continue a sequence cut off before it. */
+function utf8Start(buf: Buffer): number {
+  let i = 0;
+  while (i < Math.min(3, buf.length) && (buf[i]! & 0xc0) === 0x80) i += 1;
+  return i;
+}

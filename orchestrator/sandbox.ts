@@ -1,0 +1,92 @@
+/**
+ * The one place where the sandbox is granted anything: a pure function from a run's settings to
+ * Deno's command line and environment. The child may reach exactly the API host:port and the
+ * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
+ */
+
+/** IPv4 ranges an API *hostname* must never resolve to (DNS rebinding into the host's network). */
+const PRIVATE_IPV4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'];
+
+export interface SandboxSettings {
+  denoPath: string;
+  bootstrapPath: string;
+  denoDir: string;
+  /** V8 old-space limit in MB. */
+  memoryMbytes: number;
+  /** The Apify API base URL; its host:port is the only outside address the script may reach. */
+  apiBaseUrl: URL;
+  /** `127.0.0.1:PORT` of the orchestrator's relay. */
+  relayHostPort: string;
+  /** Path of util-linux `prlimit`, or null to run without a data-segment cap. */
+  prlimitPath: string | null;
+}
+
+export interface SandboxCommand {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** `host:port` of a URL, with the scheme's default port spelled out (Deno matches ports exactly). */
+export function hostPort(url: URL): string {
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return `${url.hostname}:${port}`;
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[');
+}
+
+/**
+ * Loopback minus the relay's own address: 127.0.0.0/8 split around 127.0.0.1, which stays
+ * reachable only on the relay's port (the API port of 127.0.0.1 is denied explicitly).
+ */
+function loopbackExceptRelay(apiPort: string): string[] {
+  const ranges = ['127.0.0.0/32'];
+  // At each prefix length, the sibling of 127.0.0.1's own block: 127.0.0.2/31, 127.0.0.4/30, … 127.128.0.0/9.
+  for (let bits = 31; bits >= 9; bits -= 1) ranges.push(`${ipv4(0x7f000000 + 2 ** (32 - bits))}/${bits}`);
+  return [...ranges, `127.0.0.1:${apiPort}`, '[::1]'];
+}
+
+function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
+}
+
+/** Bytes of data segment Deno needs: ~1.1 GB of V8 reservations, headroom, and twice the heap. */
+export function dataLimitBytes(memoryMbytes: number): number {
+  return (1100 + 128 + 2 * memoryMbytes) * 1024 * 1024;
+}
+
+export function sandboxCommand(s: SandboxSettings): SandboxCommand {
+  const api = hostPort(s.apiBaseUrl);
+  const apiHost = s.apiBaseUrl.hostname;
+  const local = apiHost === 'localhost' || isIpLiteral(apiHost);
+  // A real API hostname must not be rebound to private or loopback addresses; a literal address
+  // (tests, a local gateway) is trusted as given.
+  const denyNet = local ? [] : [...PRIVATE_IPV4, ...loopbackExceptRelay(s.apiBaseUrl.port || '443')];
+  const denoArgs = [
+    'run',
+    '--quiet',
+    '--no-config',
+    '--no-lock',
+    '--no-remote',
+    '--no-npm',
+    '--no-prompt',
+    '--no-code-cache',
+    `--allow-net=${api},${s.relayHostPort}`,
+    ...(denyNet.length > 0 ? [`--deny-net=${denyNet.join(',')}`] : []),
+    `--v8-flags=--max-old-space-size=${s.memoryMbytes}`,
+    s.bootstrapPath,
+  ];
+  const env = {
+    DENO_DIR: s.denoDir,
+    DENO_NO_UPDATE_CHECK: '1',
+    DENO_NO_PACKAGE_JSON: '1',
+    NO_COLOR: '1',
+  };
+  if (s.prlimitPath) {
+    const bytes = dataLimitBytes(s.memoryMbytes);
+    return { file: s.prlimitPath, args: [`--data=${bytes}:${bytes}`, '--', s.denoPath, ...denoArgs], env };
+  }
+  return { file: s.denoPath, args: denoArgs, env };
+}
