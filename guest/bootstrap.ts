@@ -26,6 +26,9 @@ const encode = encoder.encode.bind(encoder);
 const addListener = globalThis.addEventListener.bind(globalThis);
 const defineProperty = Object.defineProperty;
 const queue = queueMicrotask;
+const replaceAll: (text: string, search: string, replacement: string) => string = Function.prototype.call.bind(
+  String.prototype.replaceAll,
+);
 const guestDir = new URL('.', import.meta.url).href;
 
 async function readEnvelope(): Promise<Envelope> {
@@ -58,6 +61,28 @@ installApify(globalThis, envelope.apify);
 
 const moduleUrl = URL.createObjectURL(new Blob([envelope.code], { type: 'application/typescript' }));
 
+/** V8's call-site object, as handed to `Error.prepareStackTrace`. */
+interface CallSite {
+  getFileName(): string | null | undefined;
+}
+
+// Every stack, printed by the script or reported by us, names the script and hides runtime frames.
+(Error as unknown as { prepareStackTrace: unknown }).prepareStackTrace = (error: unknown, frames: CallSite[]) => {
+  let text: string;
+  try {
+    text = String(error);
+  } catch {
+    text = 'Error';
+  }
+  for (let i = 0; i < frames.length; i += 1) {
+    const frame = frames[i]!;
+    const file = frame.getFileName() ?? '';
+    if (file.startsWith('ext:') || file.startsWith(guestDir)) continue;
+    text += `\n    at ${replaceAll(String(frame), moduleUrl, scriptName)}`;
+  }
+  return text;
+};
+
 function write(text: string): void {
   const bytes = encode(text);
   let offset = 0;
@@ -73,7 +98,7 @@ function describe(error: unknown): { kind: 'syntax' | 'other'; text: string; lin
   } catch {
     text = '(a thrown value that could not be described)';
   }
-  text = text.split(moduleUrl).join(scriptName);
+  text = replaceAll(text, moduleUrl, scriptName);
   // Deno reports a module that does not parse as a TypeError whose message is the SyntaxError.
   const syntax = /^TypeError: SyntaxError: /.test(text);
   if (syntax) text = text.slice('TypeError: '.length);

@@ -45,7 +45,8 @@ export async function runCode(input: RunOptions): Promise<RunResult> {
   try {
     facts = await runChild({
       command,
-      cwd: denoDir,
+      // Deno.cwd() needs no permission: show the script nothing about this machine.
+      cwd: '/',
       input: envelope(options, secret, session.url),
       timeoutMs: options.timeoutSecs * 1000,
       rssLimitBytes: (options.memoryMbytes + RUNTIME_OVERHEAD_MBYTES) * 1024 * 1024,

@@ -2,11 +2,11 @@
 // with the line CI reads, `N passed, N failed`, because uvu's own summary is not such a line.
 // Usage: node scripts/test.mjs [pattern]   (pattern filters the test files, e.g. `cli`)
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const uvuBin = require.resolve('uvu/bin.js');
-const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.js$` : '\\.test\\.js$';
+// uvu's package exports do not include its CLI, so name the file.
+const uvuBin = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
+const pattern = process.argv[2] ? `(${process.argv[2]}).*\\.test\\.js$` : '\\.test\\.js$';
 const child = spawn(process.execPath, [uvuBin, 'dist/test', pattern, '--no-color'], {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, FORCE_COLOR: '0' },
