@@ -28,6 +28,8 @@ export interface ResultInput {
 
 const HEAP_FATAL = /Fatal (JavaScript|process) out of memory/;
 const TLA_STALL = 'error: Top-level await promise never resolved';
+/** An allocation the process's data limit refused, reported by the guest as an uncaught error. */
+const ALLOCATION_REFUSED = /^RangeError: (Array buffer allocation failed|WebAssembly\.Memory\(\): could not allocate memory)/;
 const BLOB_URL = /blob:null\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 function parseRecord(raw: string | undefined): GuestRecord | undefined {
@@ -73,7 +75,7 @@ export function toResult(input: ResultInput): RunResult {
     exitCode = EXIT_CODES['TIMED-OUT'];
     statusMessage = `Timed out after ${input.timeoutSecs} s`;
   } else if (facts.killedFor === 'memory' || (facts.signal === 'SIGTRAP' && HEAP_FATAL.test(stderrText))
-    || record?.error.startsWith('RangeError: Array buffer allocation failed')) {
+    || ALLOCATION_REFUSED.test(record?.error ?? '')) {
     status = 'OUT-OF-MEMORY';
     exitCode = EXIT_CODES['OUT-OF-MEMORY'];
     statusMessage = `Out of memory (limit ${input.memoryMbytes} MB)`;

@@ -35,6 +35,24 @@ limits('limits :: one 16 GB allocation fails fast as OUT-OF-MEMORY', async () =>
   assert.is(r.stdout, '');
 });
 
+limits('limits :: a WebAssembly memory bomb ends as OUT-OF-MEMORY, at once or when it grows', async () => {
+  const big = await runCode({ code: 'const m = new WebAssembly.Memory({ initial: 65536 });\nconsole.log(m.buffer.byteLength);', memoryMbytes: 64 });
+  assert.is(big.status, 'OUT-OF-MEMORY', big.stderr);
+  const growing = await runCode({
+    code: 'const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 });\nfor (let i = 0; i < 400; i++) { m.grow(160); new Uint8Array(m.buffer).fill(1); }\nconsole.log("grew", m.buffer.byteLength);',
+    memoryMbytes: 64,
+    timeoutSecs: 30,
+  });
+  assert.is(growing.status, 'OUT-OF-MEMORY', growing.stderr);
+  assert.not.match(growing.stdout, /grew/);
+});
+
+limits('limits :: a Worker bomb ends as OUT-OF-MEMORY, not a host full of threads', async () => {
+  const r = await runCode({ code: fixture('worker-bomb.ts'), memoryMbytes: 64, timeoutSecs: 30 });
+  assert.is(r.status, 'OUT-OF-MEMORY', `${r.statusMessage}\n${r.stderr}`);
+  assert.not.match(r.stdout, /all 200 spawned/);
+});
+
 limits('limits :: a script can use the memory it was given', async () => {
   const r = await runCode({ code: 'const a = new Uint8Array(32 * 1024 * 1024).fill(7);\nconsole.log(a.length, a[a.length - 1]);', memoryMbytes: 64 });
   assert.is(r.status, 'SUCCEEDED', r.stderr);
