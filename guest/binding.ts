@@ -1,12 +1,27 @@
 /**
- * STUB (replaced by the issue-4 work): installs the global `apify` object, an Apify API client over
- * `fetch` against the orchestrator's loopback relay. The token is never here; the relay adds it.
+ * Installs the global `apify` of types/apify.d.ts: the namespaces (actors.ts, storages.ts) over
+ * one HTTP layer (api.ts) bound to this run's relay, plus the aliases other documentation uses.
+ * The object is frozen and its relay address fixed here, so a script cannot point it elsewhere.
  */
+import type { ApifyBinding } from '../types/apify.d.ts';
+import { ApifyApiError, createApi } from './api.ts';
+import { actorNamespaces } from './actors.ts';
+import { datasetNamespace, kvsNamespace } from './storages.ts';
+
 export interface BindingConfig {
   /** The relay's base URL for this run, secret included. */
   url: string;
 }
 
-export function installApify(target: typeof globalThis, _config: BindingConfig): void {
-  Object.defineProperty(target, 'apify', { value: Object.freeze({}), enumerable: false, configurable: false, writable: false });
+export function createBinding(config: BindingConfig): ApifyBinding {
+  const api = createApi(config.url);
+  const dataset = datasetNamespace(api);
+  const kvs = kvsNamespace(api);
+  const { actor, run, store } = actorNamespaces(api, dataset.listItems);
+  // Aliases are the same functions and objects, so either naming gives the same results.
+  return Object.freeze({ actor, run, dataset, kvs, keyValueStore: kvs, store, ApifyApiError });
+}
+
+export function installApify(target: typeof globalThis, config: BindingConfig): void {
+  Object.defineProperty(target, 'apify', { value: createBinding(config), enumerable: false, configurable: false, writable: false });
 }

@@ -29,7 +29,11 @@ const queue = queueMicrotask;
 const replaceAll: (text: string, search: string, replacement: string) => string = Function.prototype.call.bind(
   String.prototype.replaceAll,
 );
-const guestDir = new URL('.', import.meta.url).href;
+// Frames name guest files as URLs or as plain paths, depending on how Deno formats them.
+const guestDir = new URL('.', import.meta.url);
+const includes: (text: string, search: string) => boolean = Function.prototype.call.bind(String.prototype.includes);
+const isGuestFrame = (text: string) =>
+  includes(text, 'ext:') || includes(text, guestDir.href) || includes(text, guestDir.pathname);
 
 async function readEnvelope(): Promise<Envelope> {
   // Plain reads, not `Deno.stdin.readable`, which would leave the stream locked for the script.
@@ -77,7 +81,7 @@ interface CallSite {
   for (let i = 0; i < frames.length; i += 1) {
     const frame = frames[i]!;
     const file = frame.getFileName() ?? '';
-    if (file.startsWith('ext:') || file.startsWith(guestDir)) continue;
+    if (isGuestFrame(file)) continue;
     text += `\n    at ${replaceAll(String(frame), moduleUrl, scriptName)}`;
   }
   return text;
@@ -102,7 +106,7 @@ function describe(error: unknown): { kind: 'syntax' | 'other'; text: string; lin
   // Deno reports a module that does not parse as a TypeError whose message is the SyntaxError.
   const syntax = /^TypeError: SyntaxError: /.test(text);
   if (syntax) text = text.slice('TypeError: '.length);
-  const lines = text.split('\n').filter((line) => !/^\s+at /.test(line) || (!line.includes('ext:') && !line.includes(guestDir)));
+  const lines = text.split('\n').filter((line) => !/^\s+at /.test(line) || !isGuestFrame(line));
   text = lines.join('\n');
   const first = lines[0] ?? '';
   const line = first.length > 300 ? `${first.slice(0, 300)}…` : first;

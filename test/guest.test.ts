@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../orchestrator/index.js';
 import { fixture } from './helpers.js';
+import { startFakeApi } from './fake-api.js';
 
 const guest = suite('guest');
 
@@ -94,6 +95,20 @@ guest('guest :: a script reading stdin gets end-of-file', async () => {
 guest('guest :: the apify global is present and cannot be replaced', async () => {
   const r = await runCode({ code: 'console.log(typeof apify);\ntry { (globalThis as any).apify = 1; } catch {}\nconsole.log(typeof apify);' });
   assert.is(r.stdout, 'object\nobject\n');
+});
+
+guest('guest :: an uncaught API error shows the script\'s frames, none of the guest\'s', async () => {
+  const api = await startFakeApi({ token: 'guest-test-token' });
+  try {
+    const r = await runCode({ code: 'const id = "missing-run";\nawait apify.run.get({ runId: id });', apiBaseUrl: api.url, token: 'guest-test-token' });
+    assert.is(r.status, 'FAILED');
+    assert.match(r.statusMessage, /^Script threw: ApifyApiError: /);
+    assert.match(r.stderr, /at (async )?script\.ts:2:\d+/);
+    assert.not.ok(r.stderr.includes('guest/'), r.stderr);
+    assert.not.ok(r.stderr.includes('ext:'), r.stderr);
+  } finally {
+    await api.close();
+  }
 });
 
 guest.run();
