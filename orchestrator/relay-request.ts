@@ -49,6 +49,10 @@ export async function handleRequest(session: SessionState, req: IncomingMessage,
   }
   // Checked after the body was read: a session closed meanwhile must not start anything new.
   if (session.closed.signal.aborted) throw new RelayRefusal(403, 'relay-forbidden', 'This relay session has ended');
+  if (match.route.kind === 'abort' && !session.runs.has(match.params.runId ?? '')) {
+    throw new RelayRefusal(403, 'relay-run-not-started-here',
+      `apify.run.abort stops only the Actor runs this script started; run ${match.params.runId} is not one of them`);
+  }
   if (match.route.kind === 'start') {
     const started = forwardStart(session, match, out, reserve(session.budget, out.query), res);
     session.pendingStarts.add(started);
@@ -66,7 +70,7 @@ export async function handleRequest(session: SessionState, req: IncomingMessage,
   const signal = AbortSignal.any([session.closed.signal, hangUp.signal,
     AbortSignal.timeout(UPSTREAM_TIMEOUT_MS + (waitSecs > 0 ? waitSecs * 1000 + WAIT_MARGIN_MS : 0))]);
   const response = await upstream(session, out, signal);
-  if (match.route.kind === 'run' && response.ok) {
+  if ((match.route.kind === 'run' || match.route.kind === 'abort') && response.ok) {
     const buffer = await readScrubbed(session.token, response);
     session.runs.update(parseJson(buffer));
     sendBuffer(res, response, buffer);

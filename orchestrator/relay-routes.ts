@@ -4,8 +4,11 @@
  * the API. Ids must be single plain path segments, so no request can walk to another endpoint.
  */
 
-/** `start` counts against the budget and records the run; `run` refreshes a recorded run's status. */
-export type RouteKind = 'start' | 'run' | 'plain';
+/**
+ * `start` counts against the budget and records the run; `run` refreshes a recorded run's status;
+ * `abort` is a `run` allowed only for runs this script started (never the run hosting it, nor the user's others).
+ */
+export type RouteKind = 'start' | 'run' | 'abort' | 'plain';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT';
@@ -27,7 +30,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/v2/acts/:actorId'),
   route('POST', '/v2/acts/:actorId/runs', ['timeout', 'memory', 'maxItems', 'maxTotalChargeUsd'], { body: true, kind: 'start' }),
   route('GET', '/v2/actor-runs/:runId', ['waitForFinish'], { kind: 'run' }),
-  route('POST', '/v2/actor-runs/:runId/abort', [], { kind: 'run' }),
+  route('POST', '/v2/actor-runs/:runId/abort', [], { kind: 'abort' }),
   route('GET', '/v2/logs/:runId'),
   route('POST', '/v2/datasets', ['name']),
   route('GET', '/v2/datasets/:datasetId'),

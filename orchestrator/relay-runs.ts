@@ -40,6 +40,11 @@ export class RunRegistry {
     Object.assign(known, withoutUndefined(fields));
   }
 
+  /** Whether this script started the run. */
+  has(id: string): boolean {
+    return this.#runs.has(id);
+  }
+
   /** Ids of the recorded runs that may still be going. */
   unsettled(): string[] {
     return [...this.#runs.values()].filter((run) => !SETTLED.has(run.status)).map((run) => run.id);

@@ -279,6 +279,23 @@ relay('relay :: close aborts unfinished runs only when asked, and lists every ru
   assert.equal(await stop.close({ abortRunning: true }), stopped, 'close is idempotent');
 });
 
+relay('relay :: abort stops only runs this script started, never another run of the user', async (ctx) => {
+  const other = await open(ctx);
+  const foreign = await send(other.url, '/v2/acts/test~forever/runs', { method: 'POST', body: '{}' });
+  const foreignId = (foreign.json?.data as { id: string }).id;
+  const s = await open(ctx);
+  const refused = await send(s.url, `/v2/actor-runs/${foreignId}/abort`, { method: 'POST' });
+  assert.is(refused.status, 403);
+  assert.is(refused.json?.error?.type, 'relay-run-not-started-here');
+  assert.match(refused.json?.error?.message ?? '', new RegExp(`run ${foreignId} is not one of them`));
+  assert.is(ctx.api.runs.get(foreignId)?.status === 'ABORTED', false);
+  const own = await send(s.url, '/v2/acts/test~forever/runs', { method: 'POST', body: '{}' });
+  const ownId = (own.json?.data as { id: string }).id;
+  const aborted = await send(s.url, `/v2/actor-runs/${ownId}/abort`, { method: 'POST' });
+  assert.is(aborted.status, 200);
+  assert.equal((await s.close({ abortRunning: false })).map((r) => r.status), ['ABORTED']);
+});
+
 relay('relay :: close waits for a start still in flight, then aborts that run too', async (ctx) => {
   ctx.api.inject({ method: 'POST', path: /\/runs$/, delayMs: 400 });
   const s = await open(ctx);

@@ -342,7 +342,7 @@ export interface RunApi {
    */
   waitForFinish(options: RunWaitOptions): Promise<ActorRun>;
   /**
-   * Aborts a run. POST /v2/actor-runs/:runId/abort
+   * Aborts a run this script started (any other run id throws a 403). POST /v2/actor-runs/:runId/abort
    * @example await apify.run.abort({ runId: run.id });
    */
   abort(options: RunIdOptions): Promise<ActorRun>;
