@@ -126,8 +126,8 @@ function report(kind: Kind, error: unknown): never {
     // The script patched builtins that describing needs; the record below still says it failed.
   }
   try {
-    // Last thing written, on a line of its own; the orchestrator cuts it out of stderr.
-    write(`\n\0code-runtime:${secret}:${record}\n`);
+    // Last thing written; the orchestrator cuts it out of stderr, and out of the live stream (NUL-led, so rarely held back).
+    write(`\0code-runtime:${secret}:${record}\n`);
   } catch {
     // Nothing more can be said; the exit code still marks the failure.
   }

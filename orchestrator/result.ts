@@ -17,6 +17,11 @@ interface GuestRecord {
   where?: string;
 }
 
+/** How the guest's failure report begins (see guest/bootstrap.ts): NUL, a tag, the run's secret. */
+export function reportPrefix(secret: string): Buffer {
+  return Buffer.from(`\0code-runtime:${secret}:`);
+}
+
 export interface ResultInput {
   facts: ChildFacts;
   secret: string;
@@ -59,7 +64,7 @@ function failureMessage(record: GuestRecord): string {
 export function toResult(input: ResultInput): RunResult {
   const { facts, secret } = input;
   const stdout = facts.stdout.finish();
-  const stderr = facts.stderr.finish(Buffer.from(`\n\0code-runtime:${secret}:`));
+  const stderr = facts.stderr.finish(reportPrefix(secret));
   const record = parseRecord(stderr.record);
   let stderrText = stderr.text;
 

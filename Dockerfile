@@ -1,0 +1,31 @@
+# The code-runtime Actor image. Debian (glibc), not Apify's Alpine images: Deno's npm binaries are
+# glibc-only. Stage 1 compiles TypeScript with the dev dependencies; stage 2 holds production
+# dependencies, the compiled dist/, the guest sources Deno runs, and nothing else.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY types ./types
+COPY orchestrator ./orchestrator
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Resolve the Deno binary now, as root: it is linked into node_modules/deno/ where the run's
+# non-root user could not write. `prlimit` (util-linux, essential in Debian) must be there too.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && node -e "require('deno/install_api.cjs').runInstall()" \
+ && node_modules/deno/deno --version \
+ && prlimit --version
+COPY --from=build /app/dist/orchestrator ./dist/orchestrator
+COPY --from=build /app/dist/types ./dist/types
+COPY guest ./guest
+COPY types ./types
+# `node` (uid 1000) comes with the base image; the script's sandbox inherits this user.
+USER node
+CMD ["node", "dist/orchestrator/actor.js"]
