@@ -1,0 +1,83 @@
+/**
+ * What the benchmark measures besides `runCode` itself: a bare `deno run` of a file with the
+ * sandbox's own flags (the floor), the peak RSS of a sandbox child, the CPU time of reaped children,
+ * and the orchestrator's own memory after a forced GC.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { SandboxCommand } from '../orchestrator/sandbox.js';
+import type { Runtime } from '../types/runtime.js';
+
+/** The sandbox's command with the bootstrap swapped for `file`: the same flags, env and prlimit. */
+export function bareCommand(sandbox: SandboxCommand, bootstrapPath: string, file: string): SandboxCommand {
+  return { ...sandbox, args: sandbox.args.map((arg) => (arg === bootstrapPath ? file : arg)) };
+}
+
+/** Runs a command to its end, output discarded; resolves with the wall time in ms. */
+export function timedSpawn(command: SandboxCommand, cwd: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command.file, command.args, { cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command.file} exited ${code}`))));
+  });
+}
+
+/** CPU time (user + system, ms) of this process's children that have been reaped so far. */
+export function childrenCpuMs(): number {
+  // /proc/self/stat fields 16 and 17 (cutime, cstime), in clock ticks of 10 ms.
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+function vmHwmBytes(pid: number): number | undefined {
+  try {
+    const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Peak RSS of the child running `code`: the script prints its pid last and lingers briefly, while
+ * its VmHWM (high-water mark, so nothing earlier is missed) is read until it exits.
+ */
+export async function childPeakRss(runtime: Runtime, code: string): Promise<number> {
+  let peak = 0;
+  let pid: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const probe = `${code}\nconsole.log('\\npid=' + Deno.pid);\nawait new Promise((r) => setTimeout(r, 150));`;
+  const result = await runtime.run({
+    code: probe,
+    onOutput: (_stream, chunk) => {
+      const found = Buffer.from(chunk).toString().match(/pid=(\d+)/)?.[1];
+      if (found && pid === undefined) {
+        pid = Number(found);
+        timer = setInterval(() => {
+          peak = Math.max(peak, vmHwmBytes(pid!) ?? 0);
+        }, 10);
+      }
+    },
+  });
+  clearInterval(timer);
+  if (result.status !== 'SUCCEEDED' || !peak) throw new Error(`peak RSS probe failed: ${result.statusMessage}`);
+  return peak;
+}
+
+let gc: (() => void) | undefined;
+
+/** This process's RSS and JS heap in use, after a full garbage collection. */
+export function memoryAfterGc(): { rss: number; heapUsed: number } {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}

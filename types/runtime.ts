@@ -1,0 +1,57 @@
+/**
+ * The options and the handle of a runtime: many runs, bounded concurrency, warm sandboxes, or runs
+ * of the code-runtime Actor on the Apify platform. Validated in `orchestrator/runtime.ts`; the doc
+ * comments here state defaults and bounds for users.
+ */
+import type { RunOptions } from './options.js';
+import type { RunResult } from './result.js';
+
+/** Options every run of a runtime starts from; a run's own options win. */
+export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput'>;
+
+export interface RemoteOptions {
+  /** Apify API token the Actor runs are started with (and that scripts' `apify` acts as). Default: `APIFY_TOKEN`. */
+  token?: string;
+  /** The code-runtime Actor, as `username/name` or an ID. Default `apify/code-runtime`. */
+  actorId?: string;
+  /** The Actor build (tag or number) to run. Default: the Actor's default build. */
+  build?: string;
+  /** Memory of each Actor run in MB, a power of 2 from 128 to 32768. Default: the smallest that fits the script's `memoryMbytes`. */
+  memoryMbytes?: number;
+  /** Apify API base URL. Default: `APIFY_API_BASE_URL`, else `https://api.apify.com`. */
+  baseUrl?: string;
+}
+
+export interface RuntimeOptions {
+  /** Scripts running at once, 1–1024; more wait their turn. Default: CPU cores (`os.availableParallelism()`), 25 with `remote`. */
+  concurrency?: number;
+  /**
+   * Sandboxes kept started and waiting for a script, 0–64, so a run skips Deno's start-up. Each is
+   * used for one run only. Runs whose `memoryMbytes` or `apiBaseUrl` differ from `defaults` start
+   * their own. Default: `concurrency` + 1 (one spare, so back-to-back runs find a ready child);
+   * 0 with `remote`, where it must stay 0.
+   */
+  warmProcesses?: number;
+  /** Options for every run (a run's own options win): limits, token, API base URL, budgets. */
+  defaults?: RunDefaults;
+  /**
+   * Run each script as a run of the code-runtime Actor on the Apify platform instead of on this
+   * machine; results have the same shape. Output is delivered to `onOutput` once, at the end.
+   */
+  remote?: RemoteOptions;
+}
+
+export interface Runtime {
+  /**
+   * Runs one script when a slot is free. Rejects for invalid options, infrastructure failures, or
+   * when the runtime is closed; everything the script does is in the result.
+   */
+  run(options: RunOptions): Promise<RunResult>;
+  /**
+   * Runs every script (at most `concurrency` at once) and resolves with their results in input
+   * order. Options are all validated before any run starts; one script's failure is only its result.
+   */
+  runMany(optionsList: readonly RunOptions[]): Promise<RunResult[]>;
+  /** Aborts running scripts (their status is `ABORTED`), kills warm sandboxes; resolves when none is left. */
+  close(): Promise<void>;
+}
