@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BOOTSTRAP_PATH, resolveDeno, resolvePrlimit, sharedDenoDir } from '../orchestrator/deno.js';
+import { BOOTSTRAP_PATH, resolveDeno, resolveTool, sharedDenoDir } from '../orchestrator/deno.js';
 import { relayHostPort, openRelaySession } from '../orchestrator/relay.js';
 import { sandboxCommand } from '../orchestrator/sandbox.js';
 import { runCode } from '../orchestrator/run.js';
@@ -44,12 +44,16 @@ async function main(): Promise<void> {
   const plain = path.join(scratch, 'one.js');
   writeFileSync(plain, CODE);
   const apiBaseUrl = new URL('http://127.0.0.1:9');
-  const full = sandboxCommand({
+  const settings = {
     denoPath: deno, bootstrapPath: BOOTSTRAP_PATH, denoDir, memoryMbytes: 256, apiBaseUrl,
-    relayHostPort: await relayHostPort(), prlimitPath: resolvePrlimit(),
-  });
-  const noPrlimit = full.file === deno ? full : { ...full, file: deno, args: full.args.slice(3) };
-  const flagsOnly = noPrlimit.args.slice(0, -1);
+    relayHostPort: await relayHostPort(), prlimitPath: null, setprivPath: null,
+  };
+  const sandboxOnly = sandboxCommand(settings);
+  const prlimit = resolveTool('prlimit');
+  const setpriv = resolveTool('setpriv');
+  const withPrlimit = sandboxCommand({ ...settings, prlimitPath: prlimit });
+  const full = sandboxCommand({ ...settings, prlimitPath: prlimit, setprivPath: setpriv });
+  const flagsOnly = sandboxOnly.args.slice(0, -1);
   const session = await openRelaySession({ apiBaseUrl: apiBaseUrl.origin });
   const envelope = JSON.stringify({ code: CODE, secret: 'bench', scriptName: 'script.ts', apify: { url: session.url } });
   const env = full.env;
@@ -57,8 +61,9 @@ async function main(): Promise<void> {
   const variants: Variant[] = [
     { name: 'bare `deno run one.js`', run: () => spawnTimed(deno, ['run', plain], env) },
     { name: '+ lockdown flags (no config/lock/remote/npm, net allow+deny, heap flag)', run: () => spawnTimed(deno, [...flagsOnly, plain], env) },
-    { name: '+ guest bootstrap (stdin envelope, apify binding, blob module)', run: () => spawnTimed(deno, noPrlimit.args, env, envelope) },
-    ...(full.file !== deno ? [{ name: '+ prlimit --data wrapper', run: () => spawnTimed(full.file, full.args, env, envelope) }] : []),
+    { name: '+ guest bootstrap (stdin envelope, apify binding, blob module)', run: () => spawnTimed(deno, sandboxOnly.args, env, envelope) },
+    ...(prlimit ? [{ name: '+ prlimit --data wrapper', run: () => spawnTimed(withPrlimit.file, withPrlimit.args, env, envelope) }] : []),
+    ...(setpriv ? [{ name: '+ setpriv --pdeathsig wrapper', run: () => spawnTimed(full.file, full.args, env, envelope) }] : []),
     { name: 'runCode (+ relay session, execa, memory watch, capped buffers, emit pruning)', run: async () => { await runCode({ code: CODE, apiBaseUrl: apiBaseUrl.origin }); } },
   ];
   for (const v of variants) await v.run();

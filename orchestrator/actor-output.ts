@@ -46,8 +46,6 @@ class LogLines {
 
   private emit(line: string): void {
     if (this.logged > LOG_LIMIT_BYTES) return;
-    // The runtime's own failure report (a NUL-led line) is not the script's output.
-    if (line.startsWith('\0code-runtime:')) return;
     this.logged += Buffer.byteLength(line) + 1;
     if (this.logged > LOG_LIMIT_BYTES) {
       const mib = LOG_LIMIT_BYTES / 1024 / 1024;

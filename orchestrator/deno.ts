@@ -36,14 +36,19 @@ export function resolveDeno(): string {
   return denoPath;
 }
 
-let prlimitPath: string | null | undefined;
+export type SystemTool = 'prlimit' | 'setpriv';
 
-/** util-linux `prlimit`, used to cap the child's data segment; null where the system has none. */
-export function resolvePrlimit(): string | null {
-  if (prlimitPath === undefined) {
-    prlimitPath = ['/usr/bin/prlimit', '/bin/prlimit'].find((candidate) => existsSync(candidate)) ?? null;
+const toolPaths = new Map<SystemTool, string | null>();
+
+/**
+ * A util-linux tool the sandbox wraps Deno in (`prlimit` caps its data segment, `setpriv` kills it
+ * with its parent); null where the system has none (macOS), and the sandbox runs without it.
+ */
+export function resolveTool(name: SystemTool): string | null {
+  if (!toolPaths.has(name)) {
+    toolPaths.set(name, [`/usr/bin/${name}`, `/bin/${name}`].find((candidate) => existsSync(candidate)) ?? null);
   }
-  return prlimitPath;
+  return toolPaths.get(name)!;
 }
 
 let denoDir: string | undefined;
@@ -56,7 +61,9 @@ let denoDir: string | undefined;
 export function sharedDenoDir(): string {
   if (denoDir && existsSync(denoDir)) return denoDir;
   const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  const dir = path.join(tmpdir(), `code-runtime-${uid}-${process.pid}`);
+  const prefix = `code-runtime-${uid}-`;
+  removeOrphans(prefix);
+  const dir = path.join(tmpdir(), `${prefix}${process.pid}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const blocked of ['dep_analysis_cache_v2', 'node_analysis_cache_v2', 'v8_code_cache_v2']) {
     mkdirSync(path.join(dir, blocked), { recursive: true });
@@ -79,7 +86,40 @@ export function pruneScriptEmits(dir: string): void {
   for (const name of names) rmSync(path.join(emits, name), { force: true });
 }
 
+/** Runs at exit: must never throw, or later exit listeners (killing children) would not run. */
 export function removeSharedDenoDir(): void {
-  if (denoDir) rmSync(denoDir, { recursive: true, force: true });
+  try {
+    if (denoDir) rmSync(denoDir, { recursive: true, force: true });
+  } catch {
+    // A child still writing into it; the next orchestrator to start removes it (removeOrphans).
+  }
   denoDir = undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the DENO_DIRs of this user's orchestrators that died without cleaning up (SIGTERM, SIGKILL). */
+function removeOrphans(prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    try {
+      rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // Not ours to remove after all, or already gone.
+    }
+  }
 }

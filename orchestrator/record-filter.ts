@@ -4,6 +4,8 @@
  * apart, a whole report is dropped through its newline, and whatever is held is let out at the end.
  */
 
+import type { OutputListener } from '../types/options.js';
+
 export class RecordFilter {
   readonly #prefix: Buffer;
   #held = Buffer.alloc(0);
@@ -56,4 +58,19 @@ export class RecordFilter {
     }
     return 0;
   }
+}
+
+/** `listener` with the report filtered out of its stderr; call `flush()` once the child has exited. */
+export function filteredListener(listener: OutputListener, prefix: Buffer): { listener: OutputListener; flush(): void } {
+  const filter = new RecordFilter(prefix);
+  return {
+    listener: (stream, chunk) => {
+      const pass = stream === 'stderr' ? filter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)) : chunk;
+      if (pass.length > 0) listener(stream, pass);
+    },
+    flush: () => {
+      const rest = filter.end();
+      if (rest.length > 0) listener('stderr', rest);
+    },
+  };
 }

@@ -5,12 +5,13 @@
  * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
-import { BOOTSTRAP_PATH, pruneScriptEmits, resolveDeno, resolvePrlimit, sharedDenoDir } from './deno.js';
+import { BOOTSTRAP_PATH, pruneScriptEmits, resolveDeno, resolveTool, sharedDenoDir } from './deno.js';
 import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
 import { normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
 import { openRelaySession, relayHostPort } from './relay.js';
-import { toResult } from './result.js';
+import { filteredListener } from './record-filter.js';
+import { reportPrefix, toResult } from './result.js';
 import { sandboxCommand, type SandboxCommand } from './sandbox.js';
 import type { RunOptions } from '../types/options.js';
 import type { RunResult } from '../types/result.js';
@@ -43,7 +44,8 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     memoryMbytes: options.memoryMbytes,
     apiBaseUrl: options.apiBaseUrl,
     relayHostPort: await relayHostPort(),
-    prlimitPath: resolvePrlimit(),
+    prlimitPath: resolveTool('prlimit'),
+    setprivPath: resolveTool('setpriv'),
   });
   // Deno.cwd() needs no permission: show the script nothing about this machine.
   return { command, cwd: '/', denoDir };
@@ -69,6 +71,8 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     defaultTimeoutSecs: options.defaultTimeoutSecs,
   });
   const secret = randomBytes(16).toString('hex');
+  // The guest's failure report is for result.ts, not for whoever watches the output live.
+  const live = options.onOutput && filteredListener(options.onOutput, reportPrefix(secret));
   let facts;
   try {
     const startedAt = performance.now();
@@ -78,9 +82,10 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
       timeoutMs: options.timeoutSecs * 1000,
       rssLimitBytes: (options.memoryMbytes + RUNTIME_OVERHEAD_MBYTES) * 1024 * 1024,
       maxOutputBytes: options.maxOutputBytes,
-      onOutput: options.onOutput,
+      onOutput: live?.listener,
       signal: options.signal,
     });
+    live?.flush();
   } catch (error) {
     await session.close({ abortRunning: true });
     throw error;

@@ -2,6 +2,7 @@
  * The one place where the sandbox is granted anything: a pure function from a run's settings to
  * Deno's command line and environment. The child may reach exactly the API host:port and the
  * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
+ * Where util-linux is there, `prlimit` caps its data segment and `setpriv` ties its life to ours.
  */
 
 /** IPv4 ranges an API *hostname* must never resolve to (DNS rebinding into the host's network). */
@@ -19,6 +20,8 @@ export interface SandboxSettings {
   relayHostPort: string;
   /** Path of util-linux `prlimit`, or null to run without a data-segment cap. */
   prlimitPath: string | null;
+  /** Path of util-linux `setpriv`, or null: without it a SIGKILLed orchestrator leaves a running child. */
+  setprivPath: string | null;
 }
 
 export interface SandboxCommand {
@@ -84,9 +87,14 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     DENO_NO_PACKAGE_JSON: '1',
     NO_COLOR: '1',
   };
+  let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
   if (s.prlimitPath) {
     const bytes = dataLimitBytes(s.memoryMbytes);
-    return { file: s.prlimitPath, args: [`--data=${bytes}:${bytes}`, '--', s.denoPath, ...denoArgs], env };
+    command = { file: s.prlimitPath, args: [`--data=${bytes}:${bytes}`, '--', command.file, ...command.args], env };
   }
-  return { file: s.denoPath, args: denoArgs, env };
+  if (s.setprivPath) {
+    // The death signal survives the exec of prlimit and of Deno: killed however the orchestrator dies.
+    command = { file: s.setprivPath, args: ['--pdeathsig', 'KILL', '--', command.file, ...command.args], env };
+  }
+  return command;
 }

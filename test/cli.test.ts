@@ -42,6 +42,7 @@ cli('cli :: a throw exits 1, with the error at the script\'s own file and line',
   assert.is(r.stdout, 'before the throw\n');
   assert.match(r.stderr, /error: Uncaught Error: boom\n {4}at throws\.ts:4:7\n/);
   assert.match(r.stderr, /\[code-runtime\] FAILED: Script threw: Error: boom\n$/);
+  assert.not.ok(r.stderr.includes('\0') || r.stderr.includes('code-runtime:'), 'the guest report reached the terminal');
 });
 
 cli('cli :: a timeout exits 124 within the limit', async () => {

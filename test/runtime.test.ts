@@ -136,21 +136,24 @@ const EMBEDDER = `
 import { createRuntime } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'index.js')).href)};
 const rt = createRuntime({ concurrency: 1, warmProcesses: 2, defaults: { memoryMbytes: 87 } });
 rt.run({ code: 'console.log("started"); while (true) {}', onOutput: () => {
-  if (process.argv[1] === 'exit') process.exit(0); else process.kill(process.pid, 'SIGTERM');
+  if (process.argv[1] === 'exit') process.exit(0); else process.kill(process.pid, process.argv[1]);
 } });
 `;
 
-function embedder(how: 'exit' | 'SIGTERM'): Promise<void> {
+type Death = 'exit' | 'SIGTERM' | 'SIGKILL';
+
+function embedder(how: Death): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', EMBEDDER, how], { timeout: 20_000 }, (error) => {
-      // Dying by SIGTERM is the point of that case.
-      if (error && !(how === 'SIGTERM' && error.signal === 'SIGTERM')) reject(error);
+      // Dying by the signal is the point of those cases.
+      if (error && !(how !== 'exit' && error.signal === how)) reject(error);
       else resolve();
     });
   });
 }
 
-for (const how of ['exit', 'SIGTERM'] as const) {
+// SIGKILL gives Node no chance to clean up: the child dies by its own death signal (setpriv).
+for (const how of ['exit', 'SIGTERM', 'SIGKILL'] as const) {
   runtime(`runtime :: no Deno child outlives its embedding process (${how})`, async () => {
     await embedder(how);
     // Killed children vanish from the table as soon as the kernel has torn them down.

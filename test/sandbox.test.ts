@@ -13,6 +13,7 @@ const base: SandboxSettings = {
   apiBaseUrl: new URL('https://api.apify.com'),
   relayHostPort: '127.0.0.1:40000',
   prlimitPath: null,
+  setprivPath: null,
 };
 
 function flag(args: string[], name: string): string | undefined {
@@ -78,6 +79,13 @@ sandbox('sandbox :: with prlimit, the data segment is capped', () => {
   const bytes = dataLimitBytes(64);
   assert.equal(args.slice(0, 3), [`--data=${bytes}:${bytes}`, '--', '/opt/deno']);
   assert.is(bytes, (1100 + 128 + 128) * 1024 * 1024);
+});
+
+sandbox('sandbox :: with setpriv, the child dies with the orchestrator, outermost', () => {
+  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit', setprivPath: '/usr/bin/setpriv' });
+  assert.is(file, '/usr/bin/setpriv');
+  assert.equal(args.slice(0, 5), ['--pdeathsig', 'KILL', '--', '/usr/bin/prlimit', `--data=${dataLimitBytes(64)}:${dataLimitBytes(64)}`]);
+  assert.equal(args.slice(5, 7), ['--', '/opt/deno']);
 });
 
 sandbox.run();

@@ -135,4 +135,16 @@ status('status :: a script that replaces Deno.exit and builtins still fails with
   assert.match(r.statusMessage, /^Script threw/);
 });
 
+status('status :: what onOutput saw live is exactly the result\'s streams, with no report line', async () => {
+  const seen = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  const r = await runCode({
+    code: fixture('throws.ts'),
+    onOutput: (stream, chunk) => seen[stream].push(Buffer.from(chunk)),
+  });
+  assert.is(r.status, 'FAILED');
+  assert.is(Buffer.concat(seen.stdout).toString(), r.stdout);
+  assert.is(Buffer.concat(seen.stderr).toString(), r.stderr);
+  assert.not.ok(r.stderr.includes('\0'));
+});
+
 status.run();

@@ -42,7 +42,7 @@ export interface RunResult {
   stderr: string;
   /** One line a person or an agent can act on, e.g. `Script threw: Error: boom`. */
   statusMessage: string;
-  /** Wall-clock time from spawning the sandbox to its exit, in milliseconds. */
+  /** Wall-clock milliseconds from when the run got its sandbox (spawned, or a warm one handed its code) to the exit. */
   durationMillis: number;
   /** How many bytes the script wrote to stdout in all, including any truncated. */
   stdoutBytes: number;
