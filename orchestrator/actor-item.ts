@@ -30,6 +30,9 @@ export interface ActorItem {
   status: RunResult['status'];
   statusMessage: string;
   durationMillis: number;
+  /** Bytes the script wrote to each stream in all, including any truncated. */
+  stdoutBytes: number;
+  stderrBytes: number;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   /** Set when `stdoutTruncated`, else null. */
@@ -46,6 +49,8 @@ export function toItem(result: RunResult, records: { stdout: StreamRecord | null
     status: result.status,
     statusMessage: result.statusMessage,
     durationMillis: result.durationMillis,
+    stdoutBytes: result.stdoutBytes,
+    stderrBytes: result.stderrBytes,
     stdoutTruncated: result.stdoutTruncated,
     stderrTruncated: result.stderrTruncated,
     stdoutRecord: records.stdout,
