@@ -1,4 +1,5 @@
 // A first script: plain TypeScript, top-level await, and output on both streams.
+/// <reference path="../types/apify.d.ts" />
 interface Greeting {
   name: string;
   lang: string;

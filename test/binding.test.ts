@@ -1,16 +1,14 @@
 // The `apify` global, black-box: scripts run by runCode in real Deno, against the fake API on
 // 127.0.0.1 through the real relay. Every method and alias, paging, waiting, retries, errors,
 // key-value round trips, the budget under concurrent starts and the cleanup of runs.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode, type RunOptions, type RunResult } from '../orchestrator/index.js';
-import { resolveDeno } from '../orchestrator/deno.js';
 import { DEFAULT_ACTORS, startFakeApi, type FakeApi } from './fake-api.js';
-import { fixturePath, ROOT } from './helpers.js';
+import { denoCheck, fixturePath, ROOT } from './helpers.js';
 
 const TOKEN = 'apify_api_FAKEtoken0123456789abcdefXYZ';
 
@@ -455,14 +453,6 @@ cleanup.run();
 
 // ---
 const types = suite('types');
-
-function denoCheck(file: string): { status: number | null; output: string } {
-  const denoDir = mkdtempSync(path.join(tmpdir(), 'code-runtime-check-'));
-  const r = spawnSync(resolveDeno(), ['check', '--quiet', '--no-config', '--no-lock', file], {
-    encoding: 'utf8', env: { ...process.env, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
 
 types('types :: a script using every method and alias as docs/API.md shows type-checks against apify.d.ts', () => {
   const r = denoCheck(fixturePath('apify-typed.ts'));

@@ -1,8 +1,9 @@
 /**
  * Shared test helpers: paths, fixtures, a `rejects()` for uvu, canaries (a file, an environment
  * variable and an HTTP server on another loopback address) that hostile scripts must not reach,
- * and a look at the process table. Everything stays on this machine.
+ * a look at the process table, and `deno check` of a file. Everything stays on this machine.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
+import { resolveDeno } from '../orchestrator/deno.js';
 
 /** The repository root (tests run from `dist/test/`). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,4 +121,13 @@ export function processesMatching(needle: string): string[] {
     }
   }
   return found;
+}
+
+/** Type-checks `file` with Deno (strict, no config), in a DENO_DIR of its own. */
+export function denoCheck(file: string): { status: number | null; output: string } {
+  const denoDir = mkdtempSync(path.join(tmpdir(), 'code-runtime-check-'));
+  const r = spawnSync(resolveDeno(), ['check', '--quiet', '--no-config', '--no-lock', file], {
+    encoding: 'utf8', env: { ...process.env, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
