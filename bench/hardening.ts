@@ -4,7 +4,7 @@
  * machine noise falls on every variant alike. Usage: `npm run build && node dist/bench/hardening.js [runs]`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BOOTSTRAP_PATH, resolveDeno, resolveTool, sharedDenoDir } from '../orchestrator/deno.js';
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     }
   }
   await session.close({ abortRunning: false });
+  rmSync(scratch, { recursive: true, force: true });
   console.log(`Hardening cost, ${RUNS} interleaved runs each of \`${CODE}\` (ms):\n`);
   console.log(`${'variant'.padEnd(78)} ${'median'.padStart(7)} ${'p95'.padStart(7)} ${'Δ median'.padStart(9)}`);
   let previous: number | undefined;

@@ -1,14 +1,13 @@
 // The `apify` global, black-box: scripts run by runCode in real Deno, against the fake API on
 // 127.0.0.1 through the real relay. Every method and alias, paging, waiting, retries, errors,
 // key-value round trips, the budget under concurrent starts and the cleanup of runs.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode, type RunOptions, type RunResult } from '../orchestrator/index.js';
 import { DEFAULT_ACTORS, startFakeApi, type FakeApi } from './fake-api.js';
-import { denoCheck, fixturePath, ROOT } from './helpers.js';
+import { denoCheck, fixturePath, ROOT, scratchDir } from './helpers.js';
 
 const TOKEN = 'apify_api_FAKEtoken0123456789abcdefXYZ';
 
@@ -460,7 +459,7 @@ types('types :: a script using every method and alias as docs/API.md shows type-
 });
 
 types('types :: apify.d.ts catches a wrong option name and a positional argument', () => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'code-runtime-typed-')), 'bad.ts');
+  const file = path.join(scratchDir('typed'), 'bad.ts');
   writeFileSync(file, `/// <reference path="${path.join(ROOT, 'types', 'apify.d.ts')}" />\nawait apify.actor.start({ actor: 'x' });\nawait apify.run.get('id');\n`);
   const r = denoCheck(file);
   assert.is(r.status, 1);

@@ -1,16 +1,15 @@
 // The command line, as a user runs it: real Node, real Deno, exit codes, --json, live streaming.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fixturePath, ROOT } from './helpers.js';
+import { fixturePath, ROOT, scratchDir } from './helpers.js';
 import type { RunResult } from '../types/result.js';
 
 const cli = suite('cli');
 const CLI = path.join(ROOT, 'dist', 'orchestrator', 'cli.js');
-const scratch = mkdtempSync(path.join(tmpdir(), 'code-runtime-cli-'));
+const scratch = scratchDir('cli');
 
 function run(args: string[], input?: string) {
   return execa(process.execPath, [CLI, ...args], { reject: false, input: input ?? '', cwd: ROOT, stripFinalNewline: false });

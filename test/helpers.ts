@@ -4,7 +4,7 @@
  * a look at the process table, and `deno check` of a file. Everything stays on this machine.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,20 @@ import { resolveDeno } from '../orchestrator/deno.js';
 
 /** The repository root (tests run from `dist/test/`). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const scratchDirs = new Set<string>();
+
+/** A fresh folder under the system's temp dir, removed when the test process exits. */
+export function scratchDir(label: string): string {
+  if (scratchDirs.size === 0) {
+    process.once('exit', () => {
+      for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), `code-runtime-${label}-`));
+  scratchDirs.add(dir);
+  return dir;
+}
 
 export function fixturePath(name: string): string {
   return path.join(ROOT, 'test', 'fixtures', name);
@@ -90,7 +104,7 @@ export interface Canaries {
 }
 
 export async function startCanaries(): Promise<Canaries> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'code-runtime-canary-'));
+  const dir = scratchDir('canary');
   const fileSecret = `file-canary-${Math.random().toString(36).slice(2)}`;
   const file = path.join(dir, 'secret.txt');
   writeFileSync(file, fileSecret);
@@ -126,8 +140,12 @@ export function processesMatching(needle: string): string[] {
 /** Type-checks `file` with Deno (strict, no config), in a DENO_DIR of its own. */
 export function denoCheck(file: string): { status: number | null; output: string } {
   const denoDir = mkdtempSync(path.join(tmpdir(), 'code-runtime-check-'));
-  const r = spawnSync(resolveDeno(), ['check', '--quiet', '--no-config', '--no-lock', file], {
-    encoding: 'utf8', env: { ...process.env, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  try {
+    const r = spawnSync(resolveDeno(), ['check', '--quiet', '--no-config', '--no-lock', file], {
+      encoding: 'utf8', env: { ...process.env, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(denoDir, { recursive: true, force: true });
+  }
 }
