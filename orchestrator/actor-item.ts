@@ -3,7 +3,7 @@
  * the platform's item limit (9 MiB of JSON): each stream is capped at `ITEM_STREAM_BYTES`, and in
  * the rare case escaping still makes it too large, the streams are cut again, head and tail kept.
  */
-import { OutputBuffer } from './output.js';
+import { capText } from './output.js';
 import type { RunResult } from '../types/result.js';
 
 /** Bytes kept per stream in the item (head and tail): two of them leave room under 9 MiB. */
@@ -23,46 +23,15 @@ export interface StreamRecord {
   complete: boolean;
 }
 
-export interface ActorItem {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-  status: RunResult['status'];
-  statusMessage: string;
-  durationMillis: number;
-  /** Bytes the script wrote to each stream in all, including any truncated. */
-  stdoutBytes: number;
-  stderrBytes: number;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
+/** The run's result, every field of it, plus where whole streams were saved. */
+export interface ActorItem extends RunResult {
   /** Set when `stdoutTruncated`, else null. */
   stdoutRecord: StreamRecord | null;
   stderrRecord: StreamRecord | null;
-  actorRuns: RunResult['actorRuns'];
 }
 
 export function toItem(result: RunResult, records: { stdout: StreamRecord | null; stderr: StreamRecord | null }): ActorItem {
-  return {
-    stdout: result.stdout,
-    stderr: result.stderr,
-    exitCode: result.exitCode,
-    status: result.status,
-    statusMessage: result.statusMessage,
-    durationMillis: result.durationMillis,
-    stdoutBytes: result.stdoutBytes,
-    stderrBytes: result.stderrBytes,
-    stdoutTruncated: result.stdoutTruncated,
-    stderrTruncated: result.stderrTruncated,
-    stdoutRecord: records.stdout,
-    stderrRecord: records.stderr,
-    actorRuns: result.actorRuns,
-  };
-}
-
-function cut(text: string, bytes: number): string {
-  const buffer = new OutputBuffer(bytes);
-  buffer.push(Buffer.from(text));
-  return buffer.finish().text;
+  return { ...result, stdoutRecord: records.stdout, stderrRecord: records.stderr };
 }
 
 /** Bytes of the item as the SDK will send it. */
@@ -80,7 +49,7 @@ export function fitItem(item: ActorItem, limit = ITEM_LIMIT_BYTES): ActorItem {
     const name = Buffer.byteLength(fitted.stdout) >= Buffer.byteLength(fitted.stderr) ? 'stdout' : 'stderr';
     const size = Buffer.byteLength(fitted[name]);
     if (size <= 1024) throw new Error(`The result item does not fit the ${limit} byte limit even without its output`);
-    fitted = { ...fitted, [name]: cut(fitted[name], Math.floor(size / 2)), [`${name}Truncated`]: true };
+    fitted = { ...fitted, [name]: capText(fitted[name], Math.floor(size / 2)).text, [`${name}Truncated`]: true };
   }
   return fitted;
 }

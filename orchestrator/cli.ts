@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { runCode } from './run.js';
-import { LIMITS } from './options.js';
+import { isScriptName, LIMITS } from './options.js';
 
 const USAGE = `Usage: code-runtime [--timeout SECS] [--memory MB] [--max-output BYTES] [--json] <file.ts | ->
 
@@ -57,7 +57,7 @@ async function readStdin(): Promise<string> {
 /** The script's own file name for stack traces, when it is a plain enough name. */
 function scriptNameOf(file: string): string {
   const base = path.basename(file);
-  return file !== '-' && /^[\w.@+-][\w .@+-]{0,199}$/.test(base) && !base.includes('..') ? base : 'script.ts';
+  return file !== '-' && isScriptName(base) ? base : 'script.ts';
 }
 
 export async function main(argv: string[]): Promise<number> {

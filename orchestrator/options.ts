@@ -49,13 +49,15 @@ export function describe(value: unknown): string {
   return `${String(value)} (${typeof value})`;
 }
 
-function fail(name: string, value: unknown, allowed: string): never {
+/** Throws the TypeError every option check uses: the option, what is allowed, the value given. */
+export function fail(name: string, value: unknown, allowed: string): never {
   throw new TypeError(`Expected the \`${name}\` option to be ${allowed}, got ${describe(value)}`);
 }
 
-type Range = { min: number; max: number };
+type Range = { readonly min: number; readonly max: number };
 
-function number(name: string, value: unknown, range: Range, integer: boolean): number {
+/** A number (or integer) within `range`; anything else fails naming the option. */
+export function number(name: string, value: unknown, range: Range, integer: boolean): number {
   const kind = integer ? 'an integer' : 'a number';
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))
     || value < range.min || value > range.max) {
@@ -68,10 +70,14 @@ function optionalNumber(name: string, value: unknown, range: Range, integer: boo
   return value === undefined ? undefined : number(name, value, range, integer);
 }
 
+/** Shown in stack traces, so a script name stays a plain file name: no path, no URL, no control characters. */
+export function isScriptName(value: unknown): value is string {
+  return typeof value === 'string' && /^[\w.@+-][\w .@+-]{0,199}$/.test(value) && !value.includes('..');
+}
+
 function scriptName(value: unknown): string {
   if (value === undefined) return 'script.ts';
-  // Shown in stack traces, so it stays a plain file name: no path, no URL, no control characters.
-  if (typeof value !== 'string' || !/^[\w.@+-][\w .@+-]{0,199}$/.test(value) || value.includes('..')) {
+  if (!isScriptName(value)) {
     fail('scriptName', value, 'a file name of 1–200 letters, digits, spaces or `._@+-` (no path)');
   }
   return value;

@@ -87,6 +87,15 @@ export class OutputBuffer {
   }
 }
 
+/** `text` kept to `maxBytes` as a stream would be: whole if it fits, else head and tail with the marker. */
+export function capText(text: string, maxBytes: number): { text: string; truncated: boolean } {
+  if (Buffer.byteLength(text) <= maxBytes) return { text, truncated: false };
+  const buffer = new OutputBuffer(maxBytes);
+  buffer.push(Buffer.from(text));
+  const { text: kept, truncated } = buffer.finish();
+  return { text: kept, truncated };
+}
+
 /** Length of `buf` without a trailing, incomplete UTF-8 sequence. */
 function utf8End(buf: Buffer): number {
   for (let back = 1; back <= Math.min(4, buf.length); back += 1) {

@@ -7,7 +7,7 @@
 import type { ActorRun, ApifyClient } from 'apify-client';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from './actor-input.js';
 import type { NormalizedOptions } from './options.js';
-import { OutputBuffer } from './output.js';
+import { capText } from './output.js';
 import { abortedResult, RUNTIME_OVERHEAD_MBYTES } from './run.js';
 import type { RunResult, RunStatus } from '../types/result.js';
 
@@ -52,13 +52,6 @@ export function actorInput(options: NormalizedOptions): Record<string, unknown> 
   return input;
 }
 
-function capped(text: string, maxBytes: number): { text: string; truncated: boolean } {
-  if (Buffer.byteLength(text) <= maxBytes) return { text, truncated: false };
-  const buffer = new OutputBuffer(maxBytes);
-  buffer.push(Buffer.from(text));
-  return { text: buffer.finish().text, truncated: true };
-}
-
 /** The Actor's item as a `RunResult`, streams capped to this run's `maxOutputBytes`. */
 export function resultFromItem(item: Record<string, unknown>, options: NormalizedOptions): RunResult {
   const { status, exitCode, stdout, stderr, statusMessage, durationMillis } = item;
@@ -69,7 +62,7 @@ export function resultFromItem(item: Record<string, unknown>, options: Normalize
   const stream = (name: 'stdout' | 'stderr', text: string) => {
     const record = item[`${name}Record`] as { bytes?: unknown } | null | undefined;
     const given = item[`${name}Bytes`] ?? record?.bytes;
-    const cut = capped(text, options.maxOutputBytes);
+    const cut = capText(text, options.maxOutputBytes);
     return {
       text: cut.text,
       bytes: typeof given === 'number' ? given : Buffer.byteLength(text),

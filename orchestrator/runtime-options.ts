@@ -4,7 +4,7 @@
  * checked as a run's options would be, and remote mode refuses what it cannot honour.
  */
 import { availableParallelism } from 'node:os';
-import { describe, normalizeOptions, type NormalizedOptions } from './options.js';
+import { describe, fail, normalizeOptions, number, type NormalizedOptions } from './options.js';
 import { DEFAULT_ACTOR_ID, type RemoteSettings } from './remote.js';
 import type { RunOptions } from '../types/options.js';
 import type { RemoteOptions, RunDefaults, RuntimeOptions } from '../types/runtime.js';
@@ -21,16 +21,8 @@ const REMOTE_KNOWN = new Set(['token', 'actorId', 'build', 'memoryMbytes', 'base
 /** Run options a remote run cannot honour per run: the Actor run's token and API are the runtime's. */
 const NOT_REMOTE = ['token', 'apiBaseUrl'] as const;
 
-export function fail(name: string, value: unknown, allowed: string): never {
-  throw new TypeError(`Expected the \`${name}\` option to be ${allowed}, got ${describe(value)}`);
-}
-
 function integer(name: string, value: unknown, range: { min: number; max: number }, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    fail(name, value, `an integer from ${range.min} to ${range.max}`);
-  }
-  return value;
+  return value === undefined ? fallback : number(name, value, range, true);
 }
 
 function plainObject(name: string, value: unknown): Record<string, unknown> | undefined {

@@ -10,7 +10,8 @@ import type { NormalizedOptions } from './options.js';
 import { WarmPool } from './pool.js';
 import { createRemoteRunner } from './remote.js';
 import { runNormalized, sandboxFor, type ChildSource } from './run.js';
-import { fail, prepareRun, runtimeSettings, type RuntimeSettings } from './runtime-options.js';
+import { fail } from './options.js';
+import { prepareRun, runtimeSettings, type RuntimeSettings } from './runtime-options.js';
 import type { RunResult } from '../types/result.js';
 import type { Runtime, RuntimeOptions } from '../types/runtime.js';
 
