@@ -28,4 +28,4 @@ COPY guest ./guest
 COPY types ./types
 # `node` (uid 1000) comes with the base image; the script's sandbox inherits this user.
 USER node
-CMD ["node", "dist/orchestrator/actor.js"]
+CMD ["node", "dist/orchestrator/bin/actor.js"]

@@ -9,9 +9,9 @@ import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, sharedDenoDir } from '../orchestrator/deno.js';
+import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, sharedDenoDir } from '../orchestrator/run/deno.js';
 import { createRuntime, normalizeOptions, runCode } from '../orchestrator/index.js';
-import { sandboxFor } from '../orchestrator/run.js';
+import { sandboxFor } from '../orchestrator/run/run.js';
 import type { RunResult } from '../types/result.js';
 import { bareCommand, childPeakRss, childrenCpuMs, memoryAfterGc, timedSpawn } from './measure.js';
 import { generatedScript, TRIVIAL } from './scripts.js';

@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BOOTSTRAP_PATH, resolveDeno, resolveTool, sharedDenoDir } from '../orchestrator/deno.js';
-import { relayHostPort, openRelaySession } from '../orchestrator/relay.js';
-import { sandboxCommand } from '../orchestrator/sandbox.js';
-import { runCode } from '../orchestrator/run.js';
+import { BOOTSTRAP_PATH, resolveDeno, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
+import { relayHostPort, openRelaySession } from '../orchestrator/relay/relay.js';
+import { sandboxCommand } from '../orchestrator/run/sandbox.js';
+import { runCode } from '../orchestrator/run/run.js';
 
 const RUNS = Number(process.argv[2] ?? 40);
 const CODE = 'console.log(1)';

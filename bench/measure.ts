@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { SandboxCommand } from '../orchestrator/sandbox.js';
+import type { SandboxCommand } from '../orchestrator/run/sandbox.js';
 import type { Runtime } from '../types/runtime.js';
 
 /** The sandbox's command with the bootstrap swapped for `file`: the same flags, env and prlimit. */

@@ -1,0 +1,147 @@
+/**
+ * The Actor's input, checked before anything runs: a pure function from the raw input and the run's
+ * own limits (memory, deadline) to the script's settings. Bounds come from `LIMITS`, so the Actor
+ * and the library agree; unset limits are derived from the run, and limits the run cannot honour
+ * are cut to what it can, each with a warning, so the run always has time and memory left for the item.
+ */
+import { describe, LIMITS } from '../run/options.js';
+import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
+import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
+
+
+/** What the run itself allows, from `ACTOR_MEMORY_MBYTES` and `ACTOR_TIMEOUT_AT` when set. */
+export interface RunLimits {
+  memoryMbytes?: number;
+  timeoutAt?: Date;
+  /** Milliseconds since the epoch, now. */
+  now: number;
+}
+
+export interface ScriptSettings {
+  code: string;
+  timeoutSecs: number;
+  memoryMbytes: number;
+  maxActorRuns?: number;
+  maxTotalChargeUsd?: number;
+  defaultTimeoutSecs?: number;
+}
+
+export interface ParsedInput {
+  settings: ScriptSettings;
+  /** Unknown fields and limits that were cut, one sentence each, for the log. */
+  warnings: string[];
+}
+
+/** Input a person or an agent got wrong; the run fails with this message and nothing runs. */
+export class ActorInputError extends Error {
+  override name = 'ActorInputError';
+}
+
+type Range = { readonly min: number; readonly max: number };
+
+const FIELDS = ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs'];
+const CODE_RULE = `a non-empty string of at most ${LIMITS.codeChars.max.toLocaleString('en-US')} characters`
+  + ' (the TypeScript/JavaScript script to run)';
+
+function reject(field: string, value: unknown, allowed: string): never {
+  const got = value === undefined ? 'nothing' : describe(value);
+  throw new ActorInputError(`Invalid input: \`${field}\` must be ${allowed}, got ${got}`);
+}
+
+/** An optional number field; `null` counts as unset, as API clients send it for "no value". */
+function optionalNumber(
+  input: Record<string, unknown>, field: string, range: Range, integer: boolean,
+): number | undefined {
+  const value = input[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))
+    || value < range.min || value > range.max) {
+    const kind = integer ? 'an integer' : 'a number';
+    reject(field, value, `${kind} from ${range.min.toLocaleString('en-US')} to ${range.max.toLocaleString('en-US')}`);
+  }
+  return value;
+}
+
+function clamp(value: number, range: Range): number {
+  return Math.min(range.max, Math.max(range.min, value));
+}
+
+/** The run's limits from its environment; the platform sets `ACTOR_*`, older runtimes `APIFY_*`. */
+export function runLimitsFromEnv(env: NodeJS.ProcessEnv, now = Date.now()): RunLimits {
+  const memory = Number(env.ACTOR_MEMORY_MBYTES || env.APIFY_MEMORY_MBYTES);
+  const timeoutAt = Date.parse(env.ACTOR_TIMEOUT_AT || env.APIFY_TIMEOUT_AT || '');
+  return {
+    memoryMbytes: Number.isFinite(memory) && memory > 0 ? memory : undefined,
+    timeoutAt: Number.isFinite(timeoutAt) ? new Date(timeoutAt) : undefined,
+    now,
+  };
+}
+
+/**
+ * A limit the run itself bounds: unset, it is the run's whole budget (the library's default outside
+ * a run); over the budget, it is cut to it, with a warning.
+ */
+function withinBudget(
+  given: number | undefined,
+  budget: number | undefined,
+  range: Range & { readonly default: number },
+  warnings: string[],
+  warning: (given: number, cut: number) => string,
+): number {
+  if (budget === undefined) return given ?? range.default;
+  const cut = clamp(budget, range);
+  if (given === undefined) return cut;
+  if (given <= cut) return given;
+  warnings.push(warning(given, cut));
+  return cut;
+}
+
+/** Seconds the script may take so that the item can still be saved before the run times out. */
+export function timeBudgetSecs(limits: RunLimits): number | undefined {
+  if (!limits.timeoutAt) return undefined;
+  const left = (limits.timeoutAt.getTime() - limits.now) / 1000;
+  // Short runs keep half their time for saving rather than all of it.
+  return Math.floor(left - Math.min(RESULT_MARGIN_SECS, left / 2));
+}
+
+/** Heap the script may use so that the sandbox and the Actor together stay within the run's memory. */
+export function memoryBudgetMbytes(limits: RunLimits): number | undefined {
+  if (!limits.memoryMbytes) return undefined;
+  return limits.memoryMbytes - RUNTIME_OVERHEAD_MBYTES - ORCHESTRATOR_MBYTES;
+}
+
+/** Validates the raw input; throws `ActorInputError` naming the first problem and what is allowed. */
+export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
+  if (raw === null || raw === undefined) {
+    throw new ActorInputError('Missing input: expected a JSON object such as {"code": "console.log(\'hello\')"}');
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw) || Buffer.isBuffer(raw)) {
+    throw new ActorInputError(`Invalid input: expected a JSON object with a \`code\` string, got ${describe(raw)}`);
+  }
+  const input = raw as Record<string, unknown>;
+  const { code } = input;
+  if (typeof code !== 'string' || code.trim().length === 0 || code.length > LIMITS.codeChars.max) reject('code', code, CODE_RULE);
+
+  const warnings = Object.keys(input)
+    .filter((field) => !FIELDS.includes(field))
+    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${FIELDS.join(', ')}`);
+
+  const timeout = LIMITS.timeoutSecs;
+  const memory = LIMITS.memoryMbytes;
+  const timeoutSecs = withinBudget(
+    optionalNumber(input, 'timeoutSecs', timeout, true), timeBudgetSecs(limits), timeout, warnings,
+    (given, cut) => `timeoutSecs ${given} is more than this run has left; `
+      + `the script gets ${cut} s so its result is saved before the run times out`,
+  );
+  const memoryMbytes = withinBudget(
+    optionalNumber(input, 'memoryMbytes', memory, true), memoryBudgetMbytes(limits), memory, warnings,
+    (given, cut) => `memoryMbytes ${given} is more than this run's ${limits.memoryMbytes} MB can give the script; `
+      + `it gets ${cut} MB (give the run more memory for more)`,
+  );
+  const settings = {
+    maxActorRuns: optionalNumber(input, 'maxActorRuns', LIMITS.maxActorRuns, true),
+    maxTotalChargeUsd: optionalNumber(input, 'maxTotalChargeUsd', LIMITS.maxTotalChargeUsd, false),
+    defaultTimeoutSecs: optionalNumber(input, 'defaultTimeoutSecs', LIMITS.defaultTimeoutSecs, true),
+  };
+  return { settings: { code, timeoutSecs, memoryMbytes, ...settings }, warnings };
+}

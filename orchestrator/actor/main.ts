@@ -1,0 +1,123 @@
+/**
+ * The Apify Actor entry: input → validate → run the script once → push exactly one item → exit.
+ * Script failures are data (the run succeeds and the item says how the script ended); only invalid
+ * input and infrastructure failures fail the run. A thin adapter: the rules live in the library
+ * and in `actor-input.ts`, `actor-output.ts` and `actor-item.ts`.
+ */
+import { createReadStream } from 'node:fs';
+import { Actor, log } from 'apify';
+import { ActorInputError, parseActorInput, runLimitsFromEnv } from './input.js';
+import { fitItem, ITEM_STREAM_BYTES, toItem, type ActorItem, type StreamRecord } from './item.js';
+import { OutputCapture, type StreamName } from './output.js';
+import { runCode } from '../run/run.js';
+import type { RunResult } from '../../types/result.js';
+
+const SAVE_ATTEMPTS = 3;
+
+/** Saves the whole captured stream as `<stream>.txt` in the run's default key-value store. */
+async function saveStream(name: StreamName, capture: OutputCapture): Promise<StreamRecord> {
+  const key = `${name}.txt`;
+  const file = capture.file(name);
+  const store = await Actor.openKeyValueStore();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      // A stream keeps memory flat for big files; the client does not retry streams, so we do.
+      const value = file.bytes > 0 ? createReadStream(file.path) : '';
+      await store.setValue(key, value, { contentType: 'text/plain; charset=utf-8' });
+      break;
+    } catch (error) {
+      if (attempt >= SAVE_ATTEMPTS) throw error;
+      log.warning(`Saving ${key} failed (attempt ${attempt} of ${SAVE_ATTEMPTS}), retrying: ${(error as Error).message}`);
+    }
+  }
+  // Locally the store is a folder named after the default store ID, and its URLs are not reliable.
+  const where = Actor.isAtHome()
+    ? { storeId: store.id, url: store.getPublicUrl(key) }
+    : { storeId: Actor.config.get('defaultKeyValueStoreId') ?? 'default' };
+  return { key, ...where, bytes: file.bytes, complete: file.complete };
+}
+
+/** The run's status message: how the script ended, and where whole streams are when truncated. */
+function statusLine(item: ActorItem): string {
+  const saved = [item.stdoutRecord, item.stderrRecord].filter((record) => record !== null).map((record) => record.key);
+  const where = saved.length > 0 ? `; whole output in key-value store record ${saved.join(' and ')}` : '';
+  return `${item.statusMessage} (${item.status}, exit code ${item.exitCode}, ${item.durationMillis} ms)${where}`;
+}
+
+/** A restarted run (migration, resurrection) already pushed its item: the script never runs twice. */
+async function alreadyRan(): Promise<boolean> {
+  const info = await (await Actor.openDataset()).getInfo();
+  return (info?.itemCount ?? 0) > 0;
+}
+
+/** Aborts the script when the platform asks the run to stop, so that its item is still pushed. */
+function stopOnShutdown(): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const listeners = [
+    ['aborting', () => controller.abort('the Actor run was aborted')],
+    ['migrating', () => controller.abort('the Actor run moved to another server; run the script again')],
+  ] as const;
+  for (const [event, listener] of listeners) Actor.on(event, listener);
+  return {
+    signal: controller.signal,
+    release: () => listeners.forEach(([event, listener]) => Actor.off(event, listener)),
+  };
+}
+
+async function runOnce(): Promise<string> {
+  const { settings, warnings } = parseActorInput(await Actor.getInput(), runLimitsFromEnv(process.env));
+  for (const warning of warnings) log.warning(warning);
+  if (await alreadyRan()) {
+    return 'This run already has its result item (it was restarted); the script was not run again';
+  }
+  const { code, timeoutSecs, memoryMbytes } = settings;
+  log.info(`Running the script (${code.length} characters; timeout ${timeoutSecs} s, memory ${memoryMbytes} MB)`);
+
+  const stop = stopOnShutdown();
+  const capture = new OutputCapture();
+  try {
+    let result: RunResult;
+    try {
+      result = await runCode({
+        ...settings,
+        maxOutputBytes: ITEM_STREAM_BYTES,
+        onOutput: capture.listener,
+        signal: stop.signal,
+        token: Actor.config.get('token') || undefined,
+        apiBaseUrl: Actor.config.get('apiBaseUrl') || undefined,
+      });
+    } finally {
+      capture.end();
+    }
+    if (result.status === 'ABORTED' && stop.signal.aborted) result.statusMessage = `Aborted: ${stop.signal.reason}`;
+    const fitted = fitItem(toItem(result, { stdout: null, stderr: null }));
+    const item: ActorItem = {
+      ...fitted,
+      stdoutRecord: fitted.stdoutTruncated ? await saveStream('stdout', capture) : null,
+      stderrRecord: fitted.stderrTruncated ? await saveStream('stderr', capture) : null,
+    };
+    await Actor.pushData(item);
+    return statusLine(item);
+  } finally {
+    stop.release();
+    capture.dispose();
+  }
+}
+
+export async function main(): Promise<void> {
+  // Shutdown is ours to handle: the script is stopped and its item pushed before the run ends.
+  await Actor.init({ gracefulShutdown: false });
+  let message: string;
+  try {
+    message = await runOnce();
+  } catch (error) {
+    if (error instanceof ActorInputError) {
+      await Actor.fail(error.message);
+      return;
+    }
+    log.exception(error as Error, 'The Actor could not run the script or save its result');
+    await Actor.fail(`Infrastructure failure: ${(error as Error).message}`);
+    return;
+  }
+  await Actor.exit(message);
+}

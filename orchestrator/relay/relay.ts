@@ -1,0 +1,149 @@
+/**
+ * The loopback relay between the sandbox's `apify` binding and the Apify API: the only holder of
+ * the token. One server per process, started lazily and unref()ed, so its address is fixed before
+ * any run exists; one session per run, named by a random secret in the path (`/r/<secret>/v2/…`).
+ * A request for no open session is refused; closing a session aborts the script's unfinished runs.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { ActorRunRef } from '../../types/result.js';
+import { createBudget } from './budget.js';
+import { callUpstream } from './forward.js';
+import { RelayRefusal } from './checks.js';
+import { handleRequest, type SessionState } from './request.js';
+import { parseJson, sendError } from './respond.js';
+import { RunRegistry } from './runs.js';
+
+export interface RelaySessionOptions {
+  /** Added to every forwarded call; never sent to the sandbox. Without one, calls go out unauthenticated. */
+  token?: string;
+  /** Where calls are forwarded, e.g. `https://api.apify.com` (only its origin is used). */
+  apiBaseUrl: string;
+  /** How many Actor runs the script may start. */
+  maxActorRuns?: number;
+  /** Budget in USD across the Actor runs it starts; each run's own cap is clamped to what remains. */
+  maxTotalChargeUsd?: number;
+  /** Timeout for Actor runs it starts without one. */
+  defaultTimeoutSecs?: number;
+}
+
+export interface RelaySession {
+  /** Base URL the guest's binding calls, including this run's secret: `http://127.0.0.1:PORT/r/SECRET`. */
+  url: string;
+  /**
+   * Ends the session: refuses further calls, waits for starts still in flight, aborts the runs not
+   * yet finished when asked, and returns every run the script started. Idempotent.
+   */
+  close(options: { abortRunning: boolean }): Promise<ActorRunRef[]>;
+}
+
+const sessions = new Map<string, SessionState>();
+const PATH = /^\/r\/([0-9a-f]{48})(\/[^?#]*)(?:\?([^#]*))?$/;
+
+let server: Promise<http.Server> | undefined;
+
+function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const match = PATH.exec(req.url ?? '');
+  const session = match ? sessions.get(match[1] as string) : undefined;
+  if (!match || !session) {
+    sendError(res, 403, 'relay-forbidden', 'No open relay session has this address; the relay answers only the apify binding of a running script');
+    req.resume();
+    return;
+  }
+  handleRequest(session, req, res, match[2] as string, match[3] ?? '').catch((error: unknown) => {
+    if (error instanceof RelayRefusal) {
+      sendError(res, error.statusCode, error.type, error.message);
+    } else {
+      sendError(res, 500, 'relay-internal-error', `The relay failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    req.resume();
+  });
+}
+
+function startServer(): Promise<http.Server> {
+  server ??= new Promise((resolve, reject) => {
+    const s = http.createServer(onRequest);
+    // Neither the server nor a sandbox's idle keep-alive connection may keep the process alive.
+    s.on('connection', (socket) => socket.unref());
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      s.unref();
+      resolve(s);
+    });
+  });
+  return server;
+}
+
+/** `127.0.0.1:PORT` of the process-wide relay, started on first use; the sandbox may reach exactly this. */
+export async function relayHostPort(): Promise<string> {
+  const { port } = (await startServer()).address() as AddressInfo;
+  return `127.0.0.1:${port}`;
+}
+
+export async function openRelaySession(options: RelaySessionOptions): Promise<RelaySession> {
+  const hostPort = await relayHostPort();
+  const secret = randomBytes(24).toString('hex');
+  const state: SessionState = {
+    origin: new URL(options.apiBaseUrl).origin,
+    token: options.token,
+    budget: createBudget(options),
+    runs: new RunRegistry(),
+    pendingStarts: new Set(),
+    closed: new AbortController(),
+  };
+  sessions.set(secret, state);
+  let closing: Promise<ActorRunRef[]> | undefined;
+  return {
+    url: `http://${hostPort}/r/${secret}`,
+    close({ abortRunning }) {
+      closing ??= closeSession(secret, state, abortRunning);
+      return closing;
+    },
+  };
+}
+
+async function closeSession(secret: string, state: SessionState, abortRunning: boolean): Promise<ActorRunRef[]> {
+  sessions.delete(secret);
+  state.closed.abort();
+  // A start in flight when the script died still creates a run: wait for its answer to record it.
+  await Promise.allSettled([...state.pendingStarts]);
+  if (abortRunning) await Promise.all(state.runs.unsettled().map((id) => abortRun(state, id)));
+  return state.runs.list();
+}
+
+const ABORT_ATTEMPTS = 3;
+const ABORT_TIMEOUT_MS = 15_000;
+
+/** Best effort, a few tries: a run that cannot be aborted keeps the last status the relay saw. */
+async function abortRun(state: SessionState, runId: string): Promise<void> {
+  for (let attempt = 1; attempt <= ABORT_ATTEMPTS; attempt += 1) {
+    try {
+      const response = await callUpstream({
+        origin: state.origin,
+        token: state.token,
+        method: 'POST',
+        path: `/v2/actor-runs/${encodeURIComponent(runId)}/abort`,
+        query: '',
+        signal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
+      });
+      const text = await response.text();
+      if (response.ok) state.runs.update(parseJson(text));
+      if (response.status !== 429 && response.status < 500) return;
+    } catch {
+      // Unreachable this time; try again.
+    }
+    if (attempt < ABORT_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+  }
+}
+
+/** Stops the process-wide server (tests, embedders shutting down); the next session starts a new one. */
+export async function closeRelayServer(): Promise<void> {
+  const s = await server;
+  server = undefined;
+  await new Promise<void>((resolve) => {
+    if (!s) return resolve();
+    s.closeAllConnections();
+    s.close(() => resolve());
+  });
+}

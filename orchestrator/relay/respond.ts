@@ -1,0 +1,61 @@
+/**
+ * What the relay sends back to the sandbox: the API's status, the few headers the binding reads,
+ * and the body with the token scrubbed, streamed or (for run objects the relay records) buffered.
+ * Relay refusals go back in the API's own error shape.
+ */
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
+import { scrubBuffer, scrubStream } from './scrub.js';
+
+/** Headers of the API's answer the binding reads; every other header stays in the relay. */
+const PASSED_HEADERS = ['content-type', 'retry-after', 'x-apify-pagination-total', 'x-apify-pagination-offset',
+  'x-apify-pagination-limit', 'x-apify-pagination-count', 'x-apify-pagination-desc'];
+
+/** Answers with the API's error shape, so the binding reports relay refusals like API errors. */
+export function sendError(res: ServerResponse, statusCode: number, type: string, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ error: { type, message } }));
+}
+
+function passedHeaders(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of PASSED_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  return headers;
+}
+
+/** The whole answer, scrubbed, for the relay to read before passing it on. */
+export async function readScrubbed(token: string | undefined, response: Response): Promise<Buffer> {
+  return scrubBuffer(token, Buffer.from(await response.arrayBuffer()));
+}
+
+export function sendBuffer(res: ServerResponse, response: Response, buffer: Buffer): void {
+  res.writeHead(response.status, { ...passedHeaders(response), 'content-length': String(buffer.length) });
+  res.end(buffer);
+}
+
+export async function sendStream(token: string | undefined, res: ServerResponse, response: Response): Promise<void> {
+  res.writeHead(response.status, passedHeaders(response));
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  await pipeline(Readable.fromWeb(response.body as ReadableStream), scrubStream(token), res);
+}
+
+/** The parsed JSON of an answer, or undefined when it is not JSON. */
+export function parseJson(body: Buffer | string): unknown {
+  try {
+    return JSON.parse(body.toString());
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Where the sandbox's pieces live: the Deno binary (from the npm `deno` package, never PATH), the
+ * guest bootstrap, and the DENO_DIR the children share. That directory is made so nothing a script
+ * does survives its run: analysis caches and location data are blocked, script emits are pruned.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+/** The package root: this file is at `<root>/orchestrator/run/` as source and `<root>/dist/orchestrator/run/` built. */
+export const PACKAGE_ROOT = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const up = path.resolve(here, '..', '..');
+  return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
+})();
+
+export const BOOTSTRAP_PATH = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
+
+let denoPath: string | undefined;
+
+/** The Deno executable shipped inside the npm `deno` package; throws if the package is missing. */
+export function resolveDeno(): string {
+  if (denoPath) return denoPath;
+  let installApi: { runInstall(): string };
+  try {
+    installApi = require('deno/install_api.cjs');
+  } catch (error) {
+    throw new Error('The npm package `deno` is not installed; run `npm install` in the code-runtime folder', { cause: error });
+  }
+  // Copies the platform package's binary next to the wrapper when it can, else returns it in place.
+  denoPath = installApi.runInstall();
+  return denoPath;
+}
+
+export type SystemTool = 'prlimit' | 'setpriv';
+
+const toolPaths = new Map<SystemTool, string | null>();
+
+/**
+ * A util-linux tool the sandbox wraps Deno in (`prlimit` caps its data segment, `setpriv` kills it
+ * with its parent); null where the system has none (macOS), and the sandbox runs without it.
+ */
+export function resolveTool(name: SystemTool): string | null {
+  if (!toolPaths.has(name)) {
+    toolPaths.set(name, [`/usr/bin/${name}`, `/bin/${name}`].find((candidate) => existsSync(candidate)) ?? null);
+  }
+  return toolPaths.get(name)!;
+}
+
+let denoDir: string | undefined;
+
+/**
+ * The DENO_DIR every child of this process uses. Shared so the bootstrap is transpiled once, and
+ * shaped so runs leave nothing: the sqlite analysis caches are directories (Deno falls back to
+ * memory), `location_data` (localStorage, Cache API) is a file, and emits are pruned per run.
+ */
+export function sharedDenoDir(): string {
+  if (denoDir && existsSync(denoDir)) return denoDir;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  const prefix = `code-runtime-${uid}-`;
+  removeOrphans(prefix);
+  const dir = path.join(tmpdir(), `${prefix}${process.pid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const blocked of ['dep_analysis_cache_v2', 'node_analysis_cache_v2', 'v8_code_cache_v2']) {
+    mkdirSync(path.join(dir, blocked), { recursive: true });
+  }
+  if (!existsSync(path.join(dir, 'location_data'))) writeFileSync(path.join(dir, 'location_data'), '');
+  denoDir = dir;
+  process.once('exit', removeSharedDenoDir);
+  return dir;
+}
+
+/** Deletes the transpiled copies of scripts (each run's module URL is unique, so none is reused). */
+export function pruneScriptEmits(dir: string): void {
+  const emits = path.join(dir, 'gen', 'blob');
+  let names: string[];
+  try {
+    names = readdirSync(emits);
+  } catch {
+    return;
+  }
+  for (const name of names) rmSync(path.join(emits, name), { force: true });
+}
+
+/** Runs at exit: must never throw, or later exit listeners (killing children) would not run. */
+export function removeSharedDenoDir(): void {
+  try {
+    if (denoDir) rmSync(denoDir, { recursive: true, force: true });
+  } catch {
+    // A child still writing into it; the next orchestrator to start removes it (removeOrphans).
+  }
+  denoDir = undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the DENO_DIRs of this user's orchestrators that died without cleaning up (SIGTERM, SIGKILL). */
+function removeOrphans(prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    try {
+      rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // Not ours to remove after all, or already gone.
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `runCode`: one script, one sandbox process used once. Validates the options, takes a child (a
+ * fresh one, or a warm one from a pool when the caller supplies a source), opens the run's relay
+ * session, supervises the child, closes the session (aborting the script's Actor runs unless it
+ * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
+ */
+import { randomBytes } from 'node:crypto';
+import { BOOTSTRAP_PATH, pruneScriptEmits, resolveDeno, resolveTool, sharedDenoDir } from './deno.js';
+import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
+import { normalizeOptions, type NormalizedOptions } from './options.js';
+import { OutputBuffer } from './output.js';
+import { openRelaySession, relayHostPort } from '../relay/relay.js';
+import { filteredListener } from './record-filter.js';
+import { reportPrefix, toResult } from './result.js';
+import { sandboxCommand, type SandboxCommand } from './sandbox.js';
+import type { RunOptions } from '../../types/options.js';
+import type { RunResult } from '../../types/result.js';
+
+/** Memory Deno itself needs besides the script's own, counted into the resident-memory limit. */
+export const RUNTIME_OVERHEAD_MBYTES = 128;
+
+/** Where a run's process comes from: given the command it needs, a child that has not run anything. */
+export type ChildSource = (command: SandboxCommand, cwd: string) => SandboxChild;
+
+export interface Sandbox {
+  command: SandboxCommand;
+  cwd: string;
+  /** The DENO_DIR in the command, pruned of script emits after each run. */
+  denoDir: string;
+}
+
+/** The stdin envelope the guest bootstrap reads. */
+export function envelope(options: NormalizedOptions, secret: string, relayUrl: string): string {
+  return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, apify: { url: relayUrl } });
+}
+
+/** The process a run with these settings needs; a warm child fits a run only if started with the same. */
+export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes' | 'apiBaseUrl'>): Promise<Sandbox> {
+  const denoDir = sharedDenoDir();
+  const command = sandboxCommand({
+    denoPath: resolveDeno(),
+    bootstrapPath: BOOTSTRAP_PATH,
+    denoDir,
+    memoryMbytes: options.memoryMbytes,
+    apiBaseUrl: options.apiBaseUrl,
+    relayHostPort: await relayHostPort(),
+    prlimitPath: resolveTool('prlimit'),
+    setprivPath: resolveTool('setpriv'),
+  });
+  // Deno.cwd() needs no permission: show the script nothing about this machine.
+  return { command, cwd: '/', denoDir };
+}
+
+/** The result of a run aborted before its script could start (or print anything). */
+export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
+  const empty = () => new OutputBuffer(options.maxOutputBytes);
+  const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', durationMillis, stdout: empty(), stderr: empty() };
+  return toResult({ facts, secret: '', timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns: [] });
+}
+
+/** Runs validated options to a result. `source` supplies the child (default: a fresh spawn). */
+export async function runNormalized(options: NormalizedOptions, source: ChildSource = spawnChild): Promise<RunResult> {
+  // Aborted before it started: nothing to spawn, nothing to kill.
+  if (options.signal?.aborted) return abortedResult(options);
+  const { command, cwd, denoDir } = await sandboxFor(options);
+  const session = await openRelaySession({
+    token: options.token,
+    apiBaseUrl: options.apiBaseUrl.origin,
+    maxActorRuns: options.maxActorRuns,
+    maxTotalChargeUsd: options.maxTotalChargeUsd,
+    defaultTimeoutSecs: options.defaultTimeoutSecs,
+  });
+  const secret = randomBytes(16).toString('hex');
+  // The guest's failure report is for result.ts, not for whoever watches the output live.
+  const live = options.onOutput && filteredListener(options.onOutput, reportPrefix(secret));
+  let facts;
+  try {
+    const startedAt = performance.now();
+    facts = await superviseChild(source(command, cwd), {
+      startedAt,
+      input: envelope(options, secret, session.url),
+      timeoutMs: options.timeoutSecs * 1000,
+      rssLimitBytes: (options.memoryMbytes + RUNTIME_OVERHEAD_MBYTES) * 1024 * 1024,
+      maxOutputBytes: options.maxOutputBytes,
+      onOutput: live?.listener,
+      signal: options.signal,
+    });
+    live?.flush();
+  } catch (error) {
+    await session.close({ abortRunning: true });
+    throw error;
+  } finally {
+    pruneScriptEmits(denoDir);
+  }
+  const succeeded = facts.exitCode === 0 && !facts.killedFor;
+  const actorRuns = await session.close({ abortRunning: !succeeded });
+  return toResult({ facts, secret, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns });
+}
+
+export async function runCode(input: RunOptions): Promise<RunResult> {
+  return runNormalized(normalizeOptions(input));
+}

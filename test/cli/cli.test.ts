@@ -1,0 +1,131 @@
+// The command line, as a user runs it: real Node, real Deno, exit codes, --json, live streaming.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fixturePath, ROOT, scratchDir } from '../helpers/helpers.js';
+import type { RunResult } from '../../types/result.js';
+
+const cli = suite('cli');
+const CLI = path.join(ROOT, 'dist', 'orchestrator', 'bin', 'code-runtime.js');
+const scratch = scratchDir('cli');
+
+function run(args: string[], input?: string) {
+  return execa(process.execPath, [CLI, ...args], { reject: false, input: input ?? '', cwd: ROOT, stripFinalNewline: false });
+}
+
+function scriptFile(name: string, code: string): string {
+  const file = path.join(scratch, name);
+  writeFileSync(file, code);
+  return file;
+}
+
+cli('cli :: streams the script\'s stdout and stderr and exits 0 on success', async () => {
+  const r = await run([scriptFile('both.ts', 'console.log("out");\nconsole.error("err");')]);
+  assert.is(r.exitCode, 0);
+  assert.is(r.stdout, 'out\n');
+  assert.is(r.stderr, 'err\n');
+});
+
+cli('cli :: exits with the script\'s own exit code', async () => {
+  const r = await run([fixturePath('exit-code.ts')]);
+  assert.is(r.exitCode, 3);
+  assert.is(r.stdout, 'exiting with 3\n');
+  assert.match(r.stderr, /\[code-runtime\] FAILED: Script exited with code 3\n$/);
+});
+
+cli('cli :: a throw exits 1, with the error at the script\'s own file and line', async () => {
+  const r = await run([fixturePath('throws.ts')]);
+  assert.is(r.exitCode, 1);
+  assert.is(r.stdout, 'before the throw\n');
+  assert.match(r.stderr, /error: Uncaught Error: boom\n {4}at throws\.ts:4:7\n/);
+  assert.match(r.stderr, /\[code-runtime\] FAILED: Script threw: Error: boom\n$/);
+  assert.not.ok(r.stderr.includes('\0') || r.stderr.includes('code-runtime:'), 'the guest report reached the terminal');
+});
+
+cli('cli :: a timeout exits 124 within the limit', async () => {
+  const started = Date.now();
+  const r = await run(['--timeout', '1', fixturePath('forever.ts')]);
+  assert.is(r.exitCode, 124);
+  assert.is(r.stdout, 'started\n');
+  assert.match(r.stderr, /TIMED-OUT: Timed out after 1 s/);
+  assert.ok(Date.now() - started < 5000);
+});
+
+cli('cli :: --json prints exactly one line, the result, and nothing streams', async () => {
+  const r = await run(['--json', '--timeout', '2', '--memory', '64', fixturePath('throws.ts')]);
+  assert.is(r.exitCode, 1);
+  assert.is(r.stderr, '');
+  const lines = r.stdout.split('\n');
+  assert.is(lines.length, 2);
+  assert.is(lines[1], '');
+  const result = JSON.parse(lines[0]!) as RunResult;
+  assert.is(result.status, 'FAILED');
+  assert.is(result.stdout, 'before the throw\n');
+  assert.is(result.statusMessage, 'Script threw: Error: boom');
+  assert.equal(Object.keys(result).sort(), ['actorRuns', 'durationMillis', 'exitCode', 'status', 'statusMessage', 'stderr', 'stderrBytes', 'stderrTruncated', 'stdout', 'stdoutBytes', 'stdoutTruncated']);
+});
+
+cli('cli :: - reads the script from stdin', async () => {
+  const r = await run(['-'], 'console.log("from stdin", 6 * 7);');
+  assert.is(r.exitCode, 0);
+  assert.is(r.stdout, 'from stdin 42\n');
+});
+
+cli('cli :: output streams live, before the script ends', async () => {
+  const child = execa(process.execPath, [CLI, scriptFile('slow.ts', 'console.log("first");\nawait new Promise((r) => setTimeout(r, 1500));\nconsole.log("second");')], { reject: false, stripFinalNewline: false });
+  const firstAt = await new Promise<number>((resolve) => {
+    child.stdout!.once('data', () => resolve(Date.now()));
+  });
+  const r = await child;
+  const endedAt = Date.now();
+  assert.is(r.stdout, 'first\nsecond\n');
+  assert.ok(endedAt - firstAt >= 1000, `first output came ${endedAt - firstAt} ms before the end`);
+});
+
+const usage: Array<[string, string[], RegExp]> = [
+  ['a missing file', ['no-such-script.ts'], /^code-runtime: cannot read no-such-script\.ts: no such file\n$/],
+  ['a directory', [ROOT], /^code-runtime: cannot read .*: it is a directory\n$/],
+  ['an empty file', [scriptFile('empty.ts', '  \n')], /^code-runtime: .*empty\.ts is empty\n$/],
+  ['a non-numeric timeout', ['--timeout', 'soon', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number, got "soon"\n$/],
+  ['a timeout out of range', ['--timeout', '0', fixturePath('hello.ts')], /^code-runtime: Expected --timeout to be a number from 1 to 3600, got 0 \(number\)\n$/],
+  ['too little memory', ['--memory', '8', fixturePath('hello.ts')], /^code-runtime: Expected --memory to be an integer from 16 to 32768, got 8 \(number\)\n$/],
+  ['an unknown flag', ['--fast', fixturePath('hello.ts')], /^code-runtime: Unknown option '--fast'\n$/],
+  ['no script', ['--json'], /^code-runtime: no script given: name a file, or - for stdin\n$/],
+  ['two scripts', [fixturePath('hello.ts'), fixturePath('throws.ts')], /^code-runtime: one script at a time, got 2/],
+];
+
+for (const [name, args, pattern] of usage) {
+  cli(`cli :: ${name} is one clear line and exit code 2`, async () => {
+    const r = await run(args);
+    assert.is(r.exitCode, 2);
+    assert.is(r.stdout, '');
+    assert.match(r.stderr, pattern);
+  });
+}
+
+cli('cli :: an empty script on stdin is refused', async () => {
+  const r = await run(['-'], '');
+  assert.is(r.exitCode, 2);
+  assert.is(r.stderr, 'code-runtime: the script on stdin is empty\n');
+});
+
+cli('cli :: --help explains the flags and exits 0', async () => {
+  const r = await run(['--help']);
+  assert.is(r.exitCode, 0);
+  assert.match(r.stdout, /--timeout SECS/);
+  assert.match(r.stdout, /--json/);
+});
+
+cli('cli :: `npm start --silent -- --json --timeout 2 --memory 64 file.ts` works exactly like that', async () => {
+  const r = await execa('npm', ['start', '--silent', '--', '--json', '--timeout', '2', '--memory', '64', fixturePath('hello.ts')], { cwd: ROOT, reject: false });
+  assert.is(r.exitCode, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.is(lines.length, 1);
+  const result = JSON.parse(lines[0]!) as RunResult;
+  assert.is(result.status, 'SUCCEEDED');
+  assert.is(result.stdout, 'hello from the sandbox\n');
+});
+
+cli.run();

@@ -1,0 +1,114 @@
+// What a script sees inside the guest: languages, console routing, stack traces, timers, stdin.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCode } from '../../orchestrator/index.js';
+import { fixture } from '../helpers/helpers.js';
+import { startFakeApi } from '../helpers/fake-api.js';
+
+const guest = suite('guest');
+
+guest('guest :: TypeScript is stripped natively, with no type check', async () => {
+  const code = [
+    'interface Point { x: number; y: number }',
+    'enum Color { Red = "red", Blue = "blue" }',
+    'function first<T>(items: T[]): T | undefined { return items[0]; }',
+    'const p: Point = { x: 1, y: 2 };',
+    'const wrong: number = "not checked" as unknown as number;',
+    'console.log(JSON.stringify(p), Color.Blue, first<string>(["a"]), wrong, <number>(3 as unknown));',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, '{"x":1,"y":2} blue a not checked 3\n');
+});
+
+guest('guest :: plain JavaScript runs', async () => {
+  const r = await runCode({ code: 'const xs = [1, 2, 3];\nconsole.log(xs.map((x) => x * 2).join(","));' });
+  assert.is(r.stdout, '2,4,6\n');
+});
+
+guest('guest :: JSX is rejected with a parse error', async () => {
+  const r = await runCode({ code: fixture('jsx.ts') });
+  assert.is(r.status, 'FAILED');
+  assert.match(r.statusMessage, /^Syntax error at script\.ts:1:\d+: /);
+});
+
+guest('guest :: top-level await, setTimeout, setInterval and fetch are there', async () => {
+  const code = [
+    'await new Promise((resolve) => setTimeout(resolve, 20));',
+    'let ticks = 0;',
+    'await new Promise<void>((resolve) => { const id = setInterval(() => { if (++ticks === 3) { clearInterval(id); resolve(); } }, 5); });',
+    'console.log("ticks", ticks, typeof fetch, typeof structuredClone, typeof crypto.randomUUID());',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'ticks 3 function function string\n');
+});
+
+guest('guest :: log, info and debug go to stdout; warn and error to stderr', async () => {
+  const r = await runCode({ code: 'console.log("L"); console.info("I"); console.debug("D"); console.warn("W"); console.error("E");' });
+  assert.is(r.stdout, 'L\nI\nD\n');
+  assert.is(r.stderr, 'W\nE\n');
+});
+
+guest('guest :: no ANSI colour codes, even for objects and errors', async () => {
+  const r = await runCode({ code: 'console.log({ a: 1, s: "x", n: null, d: new Date(0), m: new Map([[1, 2]]) });\nconsole.error(new Error("shown"));\nconsole.log("%cstyled", "color: red");\nthrow new Error("last");' });
+  assert.not.ok((r.stdout + r.stderr).includes('\u001b'), JSON.stringify(r.stdout + r.stderr));
+  assert.match(r.stdout, /a: 1/);
+});
+
+guest('guest :: reassigning console.log cannot stop console.error being captured', async () => {
+  const r = await runCode({ code: 'console.log = () => {};\nconsole.log("hidden");\nconsole.error("still captured");' });
+  assert.is(r.stdout, '');
+  assert.is(r.stderr, 'still captured\n');
+});
+
+guest('guest :: stack traces point at the script\'s own lines, with no wrapper or URL', async () => {
+  const r = await runCode({ code: fixture('throws.ts') });
+  assert.match(r.stderr, /\n {4}at script\.ts:4:7\n?/);
+  for (const noise of ['blob:', 'data:', 'bootstrap', 'file://', 'ext:', 'guest/']) {
+    assert.not.ok(r.stderr.includes(noise), `stderr shows ${noise}: ${r.stderr}`);
+  }
+});
+
+guest('guest :: nested frames keep their function names and lines', async () => {
+  const r = await runCode({ code: fixture('nested-throw.ts') });
+  assert.is(r.statusMessage, 'Script threw: RangeError: too deep: 3');
+  assert.match(r.stderr, /at inner \(script\.ts:2:20\)/);
+  assert.match(r.stderr, /at script\.ts:5:1/);
+});
+
+guest('guest :: the script name shown in traces can be set', async () => {
+  const r = await runCode({ code: fixture('throws.ts'), scriptName: 'report.ts' });
+  assert.match(r.stderr, /at report\.ts:4:7/);
+});
+
+guest('guest :: an error the script prints itself also names its own lines', async () => {
+  const r = await runCode({ code: 'function f() { return new Error("printed"); }\n\nconsole.log(f().stack);' });
+  assert.match(r.stdout, /^Error: printed\n {4}at f \(script\.ts:1:23\)\n {4}at script\.ts:3:13\n$/);
+});
+
+guest('guest :: a script reading stdin gets end-of-file', async () => {
+  const r = await runCode({ code: 'const buf = new Uint8Array(16);\nconsole.log(await Deno.stdin.read(buf));' });
+  assert.is(r.stdout, 'null\n');
+});
+
+guest('guest :: the apify global is present and cannot be replaced', async () => {
+  const r = await runCode({ code: 'console.log(typeof apify);\ntry { (globalThis as any).apify = 1; } catch {}\nconsole.log(typeof apify);' });
+  assert.is(r.stdout, 'object\nobject\n');
+});
+
+guest('guest :: an uncaught API error shows the script\'s frames, none of the guest\'s', async () => {
+  const api = await startFakeApi({ token: 'guest-test-token' });
+  try {
+    const r = await runCode({ code: 'const id = "missing-run";\nawait apify.run.get({ runId: id });', apiBaseUrl: api.url, token: 'guest-test-token' });
+    assert.is(r.status, 'FAILED');
+    assert.match(r.statusMessage, /^Script threw: ApifyApiError: /);
+    assert.match(r.stderr, /at (async )?script\.ts:2:\d+/);
+    assert.not.ok(r.stderr.includes('guest/'), r.stderr);
+    assert.not.ok(r.stderr.includes('ext:'), r.stderr);
+  } finally {
+    await api.close();
+  }
+});
+
+guest.run();

@@ -1,0 +1,194 @@
+// Hostile scripts against canaries: a file, an environment variable and a server on 127.0.0.2 that
+// none may reach. Each script tries, prints what it got, and the test checks nothing leaked.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCode } from '../../orchestrator/index.js';
+import { startCanaries, startServer, type Canaries, type HttpServer } from '../helpers/helpers.js';
+import type { RunResult } from '../../types/result.js';
+
+const isolation = suite('isolation');
+let canaries: Canaries;
+let api: HttpServer;
+
+isolation.before(async () => {
+  canaries = await startCanaries();
+  // Stands in for the Apify API: the one outside address a script may reach.
+  api = await startServer('127.0.0.1', 'api-response');
+});
+
+isolation.after(async () => {
+  await canaries.close();
+  await api.close();
+});
+
+/** Runs `code` with the fake API host, each attempt wrapped so one denial does not stop the rest. */
+async function attempt(code: string): Promise<RunResult> {
+  const r = await runCode({ code, apiBaseUrl: api.url, timeoutSecs: 20 });
+  const all = r.stdout + r.stderr + r.statusMessage;
+  assert.not.ok(all.includes(canaries.fileSecret), 'the canary file leaked');
+  assert.not.ok(all.includes(canaries.envSecret), 'the canary environment variable leaked');
+  assert.not.ok(all.includes('server-canary'), 'the canary server answered');
+  return r;
+}
+
+/** A script line that runs `expr` and prints `label: ok` or `label: denied <ErrorName>`. */
+function probe(label: string, expr: string): string {
+  return `try { const v = await (async () => ${expr})(); console.log(${JSON.stringify(label)} + ": ok " + String(v).slice(0, 80)); } catch (e) { console.log(${JSON.stringify(label)} + ": denied " + (e?.name ?? typeof e)); }`;
+}
+
+function deniedAll(r: RunResult, labels: string[]): void {
+  for (const label of labels) assert.match(r.stdout, new RegExp(`^${label}: denied`, 'm'), `${label} was not denied:\n${r.stdout}\n${r.stderr}`);
+}
+
+isolation('isolation :: no file reads, by any route', async () => {
+  const f = JSON.stringify(canaries.file);
+  const r = await attempt([
+    probe('readTextFile', `Deno.readTextFile(${f})`),
+    probe('openSync', `Deno.openSync(${f})`),
+    probe('statSync', `Deno.statSync(${f})`),
+    probe('fetchFile', `fetch("file://" + ${f}).then((r) => r.text())`),
+    probe('importFile', `import("file://" + ${f})`),
+    probe('nodeFs', `import("node:fs").then((fs) => fs.readFileSync(${f}, "utf8"))`),
+    probe('procEnviron', 'Deno.readTextFile("/proc/self/environ")'),
+    probe('cwd', 'Deno.cwd()'),
+    probe('readDir', 'Array.fromAsync(Deno.readDir("/"))'),
+  ].join('\n'));
+  deniedAll(r, ['readTextFile', 'openSync', 'statSync', 'fetchFile', 'importFile', 'nodeFs', 'procEnviron', 'readDir']);
+  // Deno.cwd() needs no permission; it must reveal nothing (no temp path, user or process id).
+  assert.match(r.stdout, /^cwd: (ok \/|denied \w+)$/m);
+});
+
+isolation('isolation :: no file writes', async () => {
+  const target = path.join(canaries.dir, 'written.txt');
+  const r = await attempt([
+    probe('writeTextFile', `Deno.writeTextFile(${JSON.stringify(target)}, "x")`),
+    probe('makeTempDir', 'Deno.makeTempDir()'),
+    probe('nodeWrite', `import("node:fs").then((fs) => fs.writeFileSync(${JSON.stringify(target)}, "x"))`),
+  ].join('\n'));
+  deniedAll(r, ['writeTextFile', 'makeTempDir', 'nodeWrite']);
+  assert.not.ok(existsSync(target));
+});
+
+isolation('isolation :: no environment, and the child started with a clean one', async () => {
+  const r = await attempt([
+    probe('envGet', `Deno.env.get(${JSON.stringify(canaries.envName)})`),
+    probe('envObject', 'JSON.stringify(Deno.env.toObject())'),
+    probe('processEnv', `import("node:process").then((p) => p.default.env[${JSON.stringify(canaries.envName)}])`),
+  ].join('\n'));
+  deniedAll(r, ['envGet', 'envObject', 'processEnv']);
+});
+
+isolation('isolation :: no subprocesses, no FFI, no signals to other processes', async () => {
+  const r = await attempt([
+    probe('command', 'new Deno.Command("echo", { args: ["spawned"] }).output()'),
+    probe('childProcess', 'import("node:child_process").then((cp) => cp.execSync("echo spawned").toString())'),
+    probe('dlopen', 'Deno.dlopen("libc.so.6", {})'),
+    probe('kill', 'Deno.kill(1, "SIGTERM")'),
+  ].join('\n'));
+  deniedAll(r, ['command', 'childProcess', 'dlopen', 'kill']);
+  assert.not.match(r.stdout, /spawned/);
+});
+
+isolation('isolation :: no system information', async () => {
+  const r = await attempt([
+    probe('hostname', 'Deno.hostname()'),
+    probe('osRelease', 'Deno.osRelease()'),
+    probe('networkInterfaces', 'Deno.networkInterfaces()'),
+    probe('loadavg', 'Deno.loadavg()'),
+    probe('nodeOs', 'import("node:os").then((os) => os.hostname())'),
+  ].join('\n'));
+  deniedAll(r, ['hostname', 'osRelease', 'networkInterfaces', 'loadavg', 'nodeOs']);
+});
+
+isolation('isolation :: the network reaches the API host:port and nothing else', async () => {
+  const other = await startServer('127.0.0.1', 'other-port');
+  try {
+    const r = await attempt([
+      probe('api', `fetch(${JSON.stringify(api.url + '/v2/ping')}).then((r) => r.text())`),
+      probe('canaryFetch', `fetch(${JSON.stringify(canaries.server.url)}).then((r) => r.text())`),
+      probe('otherPort', `fetch(${JSON.stringify(other.url)}).then((r) => r.text())`),
+      probe('localhostName', `fetch("http://localhost:${api.port}/").then((r) => r.text())`),
+      probe('connect', `Deno.connect({ hostname: "127.0.0.2", port: ${canaries.server.port} })`),
+      probe('websocket', `new Promise((ok, fail) => { const ws = new WebSocket("ws://127.0.0.2:${canaries.server.port}"); ws.onopen = ok; ws.onerror = () => fail(new Error("ws")); })`),
+      probe('listen', 'Deno.listen({ port: 0 })'),
+    ].join('\n'));
+    assert.match(r.stdout, /^api: ok api-response/m);
+    deniedAll(r, ['canaryFetch', 'otherPort', 'localhostName', 'connect', 'websocket', 'listen']);
+    assert.is(canaries.server.connections, 0, 'the canary server was contacted');
+    assert.is(other.connections, 0, 'another port of the API host was contacted');
+  } finally {
+    await other.close();
+  }
+});
+
+isolation('isolation :: an inherited HTTP_PROXY is not used', async () => {
+  process.env.HTTP_PROXY = canaries.server.url;
+  process.env.http_proxy = canaries.server.url;
+  try {
+    const r = await attempt(probe('api', `fetch(${JSON.stringify(api.url + '/v2/via-proxy')}).then((r) => r.text())`));
+    assert.match(r.stdout, /^api: ok api-response/m);
+    assert.is(canaries.server.connections, 0, 'the request went through the proxy');
+  } finally {
+    delete process.env.HTTP_PROXY;
+    delete process.env.http_proxy;
+  }
+});
+
+isolation('isolation :: no remote, npm or jsr imports, and no packages from the project', async () => {
+  const r = await attempt([
+    probe('https', 'import("https://esm.sh/left-pad")'),
+    probe('http', `import(${JSON.stringify(api.url + '/module.js')})`),
+    probe('npm', 'import("npm:left-pad")'),
+    probe('jsr', 'import("jsr:@std/path")'),
+    probe('bare', 'import("uvu")'),
+    probe('relative', 'import("../helpers/helpers.ts")'),
+  ].join('\n'));
+  deniedAll(r, ['https', 'http', 'npm', 'jsr', 'bare', 'relative']);
+  assert.not.ok(api.hits.some((hit) => hit.includes('module.js')), 'a module was fetched from the API host');
+});
+
+isolation('isolation :: workers inherit the sandbox and cannot escalate', async () => {
+  const worker = `const w = new Worker(URL.createObjectURL(new Blob([\`
+    let out;
+    try { out = Deno.readTextFileSync(${JSON.stringify(canaries.file)}); } catch (e) { out = "denied " + e.name; }
+    self.postMessage(out);
+  \`], { type: "application/javascript" })), { type: "module" });
+  const msg = await new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); });
+  w.terminate();
+  console.log("worker: " + msg);`;
+  const r = await attempt(`${worker}\n${probe('request', 'Deno.permissions.request({ name: "read" }).then((s) => s.state)')}`);
+  assert.match(r.stdout, /^worker: denied/m);
+  assert.match(r.stdout, /^request: (ok denied|denied)/m);
+});
+
+isolation('isolation :: nothing is shared between runs: no storage, no globals', async () => {
+  const first = await attempt([
+    'globalThis.leftBehind = "from run one";',
+    probe('localStorage', 'localStorage.setItem("k", "v")'),
+    probe('caches', 'caches.open("c")'),
+    'console.log("types", typeof localStorage, typeof sessionStorage, typeof caches);',
+  ].join('\n'));
+  deniedAll(first, ['localStorage', 'caches']);
+  assert.match(first.stdout, /^types undefined undefined undefined$/m);
+  const second = await attempt('console.log("left behind:", typeof globalThis.leftBehind);');
+  assert.is(second.stdout, 'left behind: undefined\n');
+});
+
+isolation('isolation :: the script\'s transpiled code does not stay on disk', async () => {
+  const marker = `unique_marker_${Date.now()}`;
+  const r = await attempt(`const ${marker}: number = 1;\nconsole.log(${marker});`);
+  assert.is(r.status, 'SUCCEEDED');
+  const denoDir = path.join((await import('node:os')).tmpdir(), `code-runtime-${process.getuid?.() ?? 'user'}-${process.pid}`);
+  const emits = path.join(denoDir, 'gen', 'blob');
+  assert.equal(existsSync(emits) ? readdirSync(emits) : [], []);
+});
+
+isolation('isolation :: the envelope (with the run secret) is not readable from stdin', async () => {
+  const r = await attempt('const text = await new Response(Deno.stdin.readable).text();\nconsole.log(JSON.stringify(text));');
+  assert.is(r.status, 'SUCCEEDED');
+  assert.is(r.stdout, '""\n');
+});
+
+isolation.run();

@@ -1,0 +1,123 @@
+// The limits, enforced from outside the child: wall clock, memory beyond the heap, and output caps.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCode } from '../../orchestrator/index.js';
+import { fixture } from '../helpers/helpers.js';
+
+const limits = suite('limits');
+
+limits('limits :: a script trapping SIGTERM in a hot loop is dead within timeout + 1 s', async () => {
+  const started = Date.now();
+  const r = await runCode({ code: fixture('traps-sigterm.ts'), timeoutSecs: 1 });
+  const elapsed = Date.now() - started;
+  assert.is(r.status, 'TIMED-OUT');
+  assert.is(r.stdout, 'trapping\n');
+  assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+});
+
+limits('limits :: a timer that never stops is TIMED-OUT, output before the kill kept', async () => {
+  const r = await runCode({ code: 'let n = 0;\nsetInterval(() => console.log(`tick ${++n}`), 100);', timeoutSecs: 1 });
+  assert.is(r.status, 'TIMED-OUT');
+  assert.match(r.stdout, /^tick 1\ntick 2\n/);
+});
+
+limits('limits :: 16 GB of ArrayBuffers ends as OUT-OF-MEMORY, the host untouched', async () => {
+  const r = await runCode({ code: fixture('arraybuffer-bomb.ts'), memoryMbytes: 64, timeoutSecs: 30 });
+  assert.is(r.status, 'OUT-OF-MEMORY', `${r.statusMessage}\n${r.stderr}`);
+  assert.is(r.exitCode, 137);
+  // The watch kills at 64 + 128 MB resident: it may see one 256 MB block at most, never 1 GB.
+  assert.not.match(r.stdout, /1024 MB/);
+});
+
+limits('limits :: one 16 GB allocation fails fast as OUT-OF-MEMORY', async () => {
+  const r = await runCode({ code: 'const a = new Uint8Array(16 * 1024 ** 3);\nconsole.log(a.length);', memoryMbytes: 64 });
+  assert.is(r.status, 'OUT-OF-MEMORY', `${r.statusMessage}\n${r.stderr}`);
+  assert.is(r.stdout, '');
+});
+
+limits('limits :: a WebAssembly memory bomb ends as OUT-OF-MEMORY, at once or when it grows', async () => {
+  const big = await runCode({ code: 'const m = new WebAssembly.Memory({ initial: 65536 });\nconsole.log(m.buffer.byteLength);', memoryMbytes: 64 });
+  assert.is(big.status, 'OUT-OF-MEMORY', big.stderr);
+  const growing = await runCode({
+    code: 'const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 });\nfor (let i = 0; i < 400; i++) { m.grow(160); new Uint8Array(m.buffer).fill(1); }\nconsole.log("grew", m.buffer.byteLength);',
+    memoryMbytes: 64,
+    timeoutSecs: 30,
+  });
+  assert.is(growing.status, 'OUT-OF-MEMORY', growing.stderr);
+  assert.not.match(growing.stdout, /grew/);
+});
+
+limits('limits :: a Worker bomb ends as OUT-OF-MEMORY, not a host full of threads', async () => {
+  const r = await runCode({ code: fixture('worker-bomb.ts'), memoryMbytes: 64, timeoutSecs: 30 });
+  assert.is(r.status, 'OUT-OF-MEMORY', `${r.statusMessage}\n${r.stderr}`);
+  assert.not.match(r.stdout, /all 200 spawned/);
+});
+
+limits('limits :: a script can use the memory it was given', async () => {
+  const r = await runCode({ code: 'const a = new Uint8Array(32 * 1024 * 1024).fill(7);\nconsole.log(a.length, a[a.length - 1]);', memoryMbytes: 64 });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, '33554432 7\n');
+});
+
+limits('limits :: 1 GiB to stdout: counted, head and tail kept, orchestrator memory bounded', async () => {
+  const before = process.memoryUsage();
+  let peakExternal = 0;
+  const r = await runCode({
+    code: fixture('flood.ts'),
+    maxOutputBytes: 1024 * 1024,
+    timeoutSecs: 120,
+    onOutput: () => {
+      const m = process.memoryUsage();
+      peakExternal = Math.max(peakExternal, m.arrayBuffers + m.heapUsed - before.arrayBuffers - before.heapUsed);
+    },
+  });
+  assert.is(r.status, 'SUCCEEDED', r.statusMessage);
+  assert.is(r.stdoutBytes, 1024 ** 3);
+  assert.ok(r.stdoutTruncated);
+  assert.match(r.stdout, /^x+\n/);
+  assert.match(r.stdout, /\n\[… \d+ bytes truncated …\]\n/);
+  assert.ok(Buffer.byteLength(r.stdout) < 1024 * 1024 + 100, `kept ${Buffer.byteLength(r.stdout)} bytes`);
+  assert.is(r.stderr, 'flood done\n');
+  assert.ok(peakExternal < 256 * 1024 * 1024, `orchestrator grew by ${peakExternal} bytes`);
+});
+
+limits('limits :: one 64 MiB line keeps its head and tail under the default cap', async () => {
+  const r = await runCode({ code: fixture('long-line.ts'), memoryMbytes: 512, timeoutSecs: 60 });
+  assert.is(r.status, 'SUCCEEDED', r.statusMessage);
+  assert.is(r.stdoutBytes, 64 * 1024 * 1024 + 1);
+  assert.ok(r.stdoutTruncated);
+  assert.ok(r.stdout.startsWith('HEADxxx'));
+  assert.ok(r.stdout.endsWith('xxxTAIL\n'));
+  const kept = Buffer.byteLength(r.stdout);
+  assert.ok(kept > 8 * 1024 * 1024 - 10 && kept < 8 * 1024 * 1024 + 100, `kept ${kept} bytes`);
+});
+
+limits('limits :: output exactly at the cap is not truncated', async () => {
+  const r = await runCode({ code: 'Deno.stdout.writeSync(new TextEncoder().encode("y".repeat(4096)));', maxOutputBytes: 4096 });
+  assert.is(r.stdoutTruncated, false);
+  assert.is(r.stdout, 'y'.repeat(4096));
+});
+
+limits('limits :: a truncated stderr still yields the error and its message', async () => {
+  const r = await runCode({ code: 'console.error("e".repeat(100_000));\nthrow new Error("after the flood");', maxOutputBytes: 8192 });
+  assert.is(r.status, 'FAILED');
+  assert.is(r.statusMessage, 'Script threw: Error: after the flood');
+  assert.ok(r.stderrTruncated);
+  assert.match(r.stderr, /error: Uncaught Error: after the flood\n {4}at script\.ts:2:7\n$/);
+  assert.not.match(r.stderr, /code-runtime:/);
+});
+
+limits('limits :: invalid UTF-8 is replaced, not fatal', async () => {
+  const r = await runCode({ code: 'Deno.stdout.writeSync(new Uint8Array([0x41, 0xff, 0xfe, 0x42, 0x0a]));' });
+  assert.is(r.status, 'SUCCEEDED');
+  assert.is(r.stdout, 'A\uFFFD\uFFFDB\n');
+  assert.is(r.stdoutBytes, 5);
+});
+
+limits('limits :: multi-byte characters are not split at the truncation marker', async () => {
+  const r = await runCode({ code: 'console.log("é".repeat(10_000));', maxOutputBytes: 4097 });
+  assert.ok(r.stdoutTruncated);
+  assert.not.match(r.stdout, /\uFFFD/);
+});
+
+limits.run();

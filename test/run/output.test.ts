@@ -1,0 +1,69 @@
+// The capped head-and-tail buffer, as a unit.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OutputBuffer } from '../../orchestrator/run/output.js';
+
+const output = suite('output');
+
+function fill(buffer: OutputBuffer, text: string, chunk = 7): void {
+  const bytes = Buffer.from(text);
+  for (let i = 0; i < bytes.length; i += chunk) buffer.push(bytes.subarray(i, i + chunk));
+}
+
+output('output :: under the cap, everything is kept in order', () => {
+  const b = new OutputBuffer(100);
+  fill(b, 'abcdefghijklmnopqrstuvwxyz');
+  assert.equal(b.finish(), { text: 'abcdefghijklmnopqrstuvwxyz', bytes: 26, truncated: false, record: undefined });
+});
+
+output('output :: over the cap, head and tail stay with the count of what was dropped', () => {
+  const b = new OutputBuffer(10);
+  fill(b, '0123456789ABCDEFGHIJ', 3);
+  const r = b.finish();
+  assert.is(r.text, '01234\n[… 10 bytes truncated …]\nFGHIJ');
+  assert.is(r.bytes, 20);
+  assert.ok(r.truncated);
+});
+
+output('output :: one huge chunk is cut down to the cap', () => {
+  const b = new OutputBuffer(8);
+  b.push(Buffer.alloc(1_000_000, 'z'));
+  b.push(Buffer.from('END'));
+  const r = b.finish();
+  assert.is(r.text, 'zzzz\n[… 999995 bytes truncated …]\nzEND');
+});
+
+output('output :: a record line is cut out and returned, counts adjusted', () => {
+  const b = new OutputBuffer(1000);
+  fill(b, 'error text\n\n\0tag:{"a":1}\n');
+  const r = b.finish(Buffer.from('\n\0tag:'));
+  assert.is(r.text, 'error text\n');
+  assert.is(r.record, '{"a":1}');
+  assert.is(r.bytes, 11);
+});
+
+output('output :: a record is found in the tail of a truncated stream', () => {
+  const b = new OutputBuffer(64);
+  fill(b, `${'x'.repeat(500)}\n\0tag:{"kind":"threw"}\n`);
+  const r = b.finish(Buffer.from('\n\0tag:'));
+  assert.is(r.record, '{"kind":"threw"}');
+  assert.ok(r.truncated);
+  assert.is(r.bytes, 500);
+  assert.not.match(r.text, /tag/);
+});
+
+output('output :: without the prefix, nothing is cut', () => {
+  const b = new OutputBuffer(100);
+  fill(b, 'plain\n\0other:{}\n');
+  assert.is(b.finish(Buffer.from('\n\0tag:')).text, 'plain\n\0other:{}\n');
+});
+
+output('output :: cuts land on character boundaries', () => {
+  const b = new OutputBuffer(11);
+  fill(b, '€'.repeat(20), 5);
+  const r = b.finish();
+  assert.not.match(r.text, /\uFFFD/);
+  assert.match(r.text, /^€+\n\[… \d+ bytes truncated …\]\n€+$/);
+});
+
+output.run();

@@ -1,0 +1,91 @@
+// The sandbox's command line, as a table: the one place that grants anything.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { dataLimitBytes, hostPort, sandboxCommand, type SandboxSettings } from '../../orchestrator/run/sandbox.js';
+
+const sandbox = suite('sandbox');
+
+const base: SandboxSettings = {
+  denoPath: '/opt/deno',
+  bootstrapPath: '/app/guest/bootstrap.ts',
+  denoDir: '/tmp/deno-dir',
+  memoryMbytes: 64,
+  apiBaseUrl: new URL('https://api.apify.com'),
+  relayHostPort: '127.0.0.1:40000',
+  prlimitPath: null,
+  setprivPath: null,
+};
+
+function flag(args: string[], name: string): string | undefined {
+  return args.find((arg) => arg.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+sandbox('sandbox :: only the API host:port and the relay are allowed', () => {
+  const { args } = sandboxCommand(base);
+  assert.is(flag(args, '--allow-net'), 'api.apify.com:443,127.0.0.1:40000');
+  assert.not.ok(args.some((arg) => /^--allow-(read|write|env|run|ffi|sys|all|import)/.test(arg) || arg === '-A'));
+});
+
+sandbox('sandbox :: every discovery and fetch path is switched off', () => {
+  const { args } = sandboxCommand(base);
+  for (const off of ['--no-config', '--no-lock', '--no-remote', '--no-npm', '--no-prompt', '--no-code-cache']) {
+    assert.ok(args.includes(off), `${off} missing`);
+  }
+  assert.is(args[0], 'run');
+  assert.is(args.at(-1), '/app/guest/bootstrap.ts');
+});
+
+sandbox('sandbox :: the heap flag follows memoryMbytes', () => {
+  assert.ok(sandboxCommand({ ...base, memoryMbytes: 300 }).args.includes('--v8-flags=--max-old-space-size=300'));
+});
+
+sandbox('sandbox :: the environment is exactly the sandbox\'s own', () => {
+  const { env } = sandboxCommand(base);
+  assert.equal(env, { DENO_DIR: '/tmp/deno-dir', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PACKAGE_JSON: '1', NO_COLOR: '1' });
+});
+
+sandbox('sandbox :: an API hostname may not resolve to private or loopback addresses', () => {
+  const deny = flag(sandboxCommand(base).args, '--deny-net')!.split(',');
+  for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/32', '127.0.0.2/31', '127.128.0.0/9', '127.0.0.1:443', '[::1]']) {
+    assert.ok(deny.includes(range), `${range} not denied`);
+  }
+  // The relay's own address stays reachable.
+  assert.not.ok(deny.some((range) => range === '127.0.0.1' || range === '127.0.0.0/8' || range === '127.0.0.1:40000'));
+});
+
+sandbox('sandbox :: the loopback split covers all of 127/8 except 127.0.0.1', () => {
+  const deny = flag(sandboxCommand(base).args, '--deny-net')!.split(',').filter((r) => r.startsWith('127.') && r.includes('/'));
+  const covered = deny.reduce((sum, range) => sum + 2 ** (32 - Number(range.split('/')[1])), 0);
+  assert.is(covered, 2 ** 24 - 1);
+});
+
+for (const api of ['http://127.0.0.1:8080', 'http://localhost:3000', 'http://[::1]:9000']) {
+  sandbox(`sandbox :: a literal local API (${api}) is allowed as given, with no deny list`, () => {
+    const { args } = sandboxCommand({ ...base, apiBaseUrl: new URL(api) });
+    assert.is(flag(args, '--allow-net'), `${hostPort(new URL(api))},127.0.0.1:40000`);
+    assert.is(flag(args, '--deny-net'), undefined);
+  });
+}
+
+sandbox('sandbox :: default ports are spelled out', () => {
+  assert.is(hostPort(new URL('https://api.apify.com')), 'api.apify.com:443');
+  assert.is(hostPort(new URL('http://gateway.local')), 'gateway.local:80');
+  assert.is(hostPort(new URL('http://127.0.0.1:8080')), '127.0.0.1:8080');
+});
+
+sandbox('sandbox :: with prlimit, the data segment is capped', () => {
+  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit' });
+  assert.is(file, '/usr/bin/prlimit');
+  const bytes = dataLimitBytes(64);
+  assert.equal(args.slice(0, 3), [`--data=${bytes}:${bytes}`, '--', '/opt/deno']);
+  assert.is(bytes, (1100 + 128 + 128) * 1024 * 1024);
+});
+
+sandbox('sandbox :: with setpriv, the child dies with the orchestrator, outermost', () => {
+  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit', setprivPath: '/usr/bin/setpriv' });
+  assert.is(file, '/usr/bin/setpriv');
+  assert.equal(args.slice(0, 5), ['--pdeathsig', 'KILL', '--', '/usr/bin/prlimit', `--data=${dataLimitBytes(64)}:${dataLimitBytes(64)}`]);
+  assert.equal(args.slice(5, 7), ['--', '/opt/deno']);
+});
+
+sandbox.run();

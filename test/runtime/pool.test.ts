@@ -1,0 +1,131 @@
+// The warm pool, through a runtime and real Deno children: its size is a ceiling, no child runs
+// twice, it refills, runs with other settings start their own child, and failing children make it
+// back off. Each test uses a memory limit of its own, so the process table shows its children only.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createRuntime } from '../../orchestrator/index.js';
+import { SandboxChild } from '../../orchestrator/run/child.js';
+import { WarmPool } from '../../orchestrator/runtime/pool.js';
+import type { SandboxCommand } from '../../orchestrator/run/sandbox.js';
+import { fixture } from '../helpers/helpers.js';
+import { sampleMax, sandboxesWith, waitUntil } from '../helpers/sandboxes.js';
+
+const pool = suite('pool');
+
+pool('pool :: fills to its size and never exceeds it', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 2, defaults: { memoryMbytes: 91 } });
+  try {
+    assert.ok(await waitUntil(() => sandboxesWith(91).length === 2), 'the pool filled');
+    const sampler = sampleMax(() => sandboxesWith(91).length);
+    for (let i = 0; i < 8; i += 1) {
+      const r = await rt.run({ code: `console.log(${i})` });
+      assert.is(r.stdout, `${i}\n`);
+    }
+    // Two waiting and the one running, at most.
+    const peak = sampler.stop();
+    assert.ok(peak <= 3, `${peak} Deno processes at once`);
+    assert.ok(await waitUntil(() => sandboxesWith(91).length === 2), 'the pool refilled');
+  } finally {
+    await rt.close();
+  }
+  assert.equal(sandboxesWith(91), []);
+});
+
+pool('pool :: no child is reused: a global set by one run is absent in the next', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 92 } });
+  try {
+    const code = 'console.log(typeof globalThis.leak, Deno.pid);\nglobalThis.leak = "secret";';
+    const pids = new Set<string>();
+    for (let i = 0; i < 5; i += 1) {
+      const r = await rt.run({ code });
+      const [leak, pid] = r.stdout.trim().split(' ');
+      assert.is(leak, 'undefined');
+      pids.add(pid!);
+    }
+    assert.is(pids.size, 5);
+  } finally {
+    await rt.close();
+  }
+});
+
+pool('pool :: a warm child keeps every limit: deadline from its envelope, heap, process memory, output', async () => {
+  const rt = createRuntime({ concurrency: 4, warmProcesses: 4, defaults: { memoryMbytes: 95, timeoutSecs: 2, maxOutputBytes: 4096 } });
+  try {
+    assert.ok(await waitUntil(() => sandboxesWith(95).length === 4), 'the pool filled');
+    // Idle longer than the timeout first: the deadline counts from the envelope, not the spawn.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const [slow, forever, heap, buffers] = await rt.runMany([
+      { code: 'await new Promise((r) => setTimeout(r, 500));\nconsole.log("x".repeat(10_000));' },
+      { code: fixture('forever.ts') },
+      { code: fixture('heap-bomb.ts') },
+      { code: fixture('arraybuffer-bomb.ts') },
+    ]);
+    assert.is(slow!.status, 'SUCCEEDED');
+    assert.ok(slow!.stdoutTruncated);
+    assert.is(slow!.stdoutBytes, 10_001);
+    assert.is(forever!.status, 'TIMED-OUT');
+    assert.is(forever!.stdout, 'started\n');
+    assert.is(heap!.status, 'OUT-OF-MEMORY');
+    assert.is(buffers!.status, 'OUT-OF-MEMORY');
+  } finally {
+    await rt.close();
+  }
+});
+
+pool('pool :: a run needing other settings starts its own child and leaves the pool alone', async () => {
+  const rt = createRuntime({ concurrency: 2, warmProcesses: 1, defaults: { memoryMbytes: 93 } });
+  try {
+    assert.ok(await waitUntil(() => sandboxesWith(93).length === 1));
+    const idleBefore = sandboxesWith(93)[0]!.split(':')[0];
+    let during: { pooled: string[]; own: string[] } | undefined;
+    const r = await rt.run({
+      code: 'console.log("hi");\nawait new Promise((r) => setTimeout(r, 200));',
+      memoryMbytes: 94,
+      onOutput: () => { during ??= { pooled: sandboxesWith(93), own: sandboxesWith(94) }; },
+    });
+    assert.is(r.status, 'SUCCEEDED');
+    assert.is(during!.own.length, 1);
+    assert.is(during!.pooled.length, 1);
+    assert.is(during!.pooled[0]!.split(':')[0], idleBefore, 'the warm child was not used');
+  } finally {
+    await rt.close();
+  }
+});
+
+pool('pool :: backs off rather than spinning when children die before use', async () => {
+  // A "sandbox" that exits at once: every child the pool starts dies idle.
+  const command: SandboxCommand = { file: '/bin/false', args: [], env: {} };
+  let spawned = 0;
+  const warm = new WarmPool({
+    size: 2,
+    sandbox: { command, cwd: '/' },
+    spawn: (cmd, cwd) => {
+      spawned += 1;
+      return new SandboxChild(cmd, cwd);
+    },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await warm.close();
+  // Without backoff this would be hundreds; with it, a few rounds of two.
+  assert.ok(spawned >= 2 && spawned <= 12, `${spawned} children started in 1 s`);
+  assert.is(warm.take(command), undefined, 'a closed pool hands out nothing');
+});
+
+pool('pool :: children are handed out only for the command they were started with', async () => {
+  const command: SandboxCommand = { file: '/bin/cat', args: [], env: { A: '1' } };
+  const warm = new WarmPool({ size: 1, sandbox: { command, cwd: '/' } });
+  try {
+    assert.is(warm.take({ ...command, env: { A: '2' } }), undefined);
+    assert.is(warm.take({ ...command, args: ['-u'] }), undefined);
+    const child = warm.take({ file: '/bin/cat', args: [], env: { A: '1' } });
+    assert.ok(child instanceof SandboxChild);
+    child!.claim();
+    assert.throws(() => child!.claim(), /exactly one script/);
+    child!.kill();
+    await child!.ended;
+  } finally {
+    await warm.close();
+  }
+});
+
+pool.run();

@@ -1,0 +1,164 @@
+// createRuntime: ordering, isolation of failures, abort, close, concurrency, defaults, bad options,
+// and no Deno child outliving its process. Real Deno children throughout; each test's runtime uses
+// a memory limit of its own so the process table shows exactly its children.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createRuntime } from '../../orchestrator/index.js';
+import { fixture, rejects, ROOT } from '../helpers/helpers.js';
+import { sampleMax, sandboxesWith, waitUntil } from '../helpers/sandboxes.js';
+
+const runtime = suite('runtime');
+
+runtime('runtime :: runMany keeps input order and isolates failures', async () => {
+  const rt = createRuntime({ concurrency: 3, warmProcesses: 1, defaults: { timeoutSecs: 30 } });
+  try {
+    const results = await rt.runMany([
+      { code: 'console.log("first")' },
+      { code: fixture('throws.ts') },
+      { code: 'const x = ;' },
+      { code: 'await new Promise((r) => setTimeout(r, 300)); console.log("slow")' },
+      { code: fixture('exit-code.ts') },
+      { code: fixture('heap-bomb.ts'), memoryMbytes: 32 },
+      { code: 'console.log("last")' },
+    ]);
+    assert.equal(results.map((r) => r.status), ['SUCCEEDED', 'FAILED', 'FAILED', 'SUCCEEDED', 'FAILED', 'OUT-OF-MEMORY', 'SUCCEEDED']);
+    assert.is(results[0]!.stdout, 'first\n');
+    assert.is(results[1]!.statusMessage, 'Script threw: Error: boom');
+    assert.match(results[2]!.statusMessage, /^Syntax error/);
+    assert.is(results[3]!.stdout, 'slow\n');
+    assert.is(results[4]!.exitCode, 3);
+    assert.is(results[6]!.stdout, 'last\n');
+  } finally {
+    await rt.close();
+  }
+});
+
+runtime('runtime :: abort gives ABORTED and kills the child', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 81 } });
+  try {
+    const controller = new AbortController();
+    const result = await rt.run({ code: 'console.log(Deno.pid);\nwhile (true) {}', signal: controller.signal, onOutput: () => controller.abort() });
+    assert.is(result.status, 'ABORTED');
+    assert.is(result.exitCode, 130);
+    assert.is(result.statusMessage, 'Aborted by the caller');
+    const pid = result.stdout.trim();
+    assert.match(pid, /^\d+$/);
+    // Its warm replacement may be waiting; the child that ran the loop is gone.
+    assert.equal(sandboxesWith(81).filter((line) => line.startsWith(`${pid}:`)), []);
+  } finally {
+    await rt.close();
+  }
+  assert.equal(sandboxesWith(81), []);
+});
+
+runtime('runtime :: a signal aborted before the run starts gives ABORTED without a child', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 0, defaults: { memoryMbytes: 82 } });
+  try {
+    const sampler = sampleMax(() => sandboxesWith(82).length);
+    const result = await rt.run({ code: 'console.log(1)', signal: AbortSignal.abort() });
+    assert.is(result.status, 'ABORTED');
+    assert.is(result.stdout, '');
+    assert.is(sampler.stop(), 0);
+  } finally {
+    await rt.close();
+  }
+});
+
+runtime('runtime :: close() aborts running scripts, ends queued ones and leaves no Deno process', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 2, defaults: { memoryMbytes: 84 } });
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => { started = resolve; });
+  const first = rt.run({ code: fixture('forever.ts'), onOutput: () => started() });
+  const queued = [rt.run({ code: 'console.log(2)' }), rt.run({ code: 'console.log(3)' })];
+  await running;
+  assert.ok(sandboxesWith(84).length >= 1);
+  await rt.close();
+  assert.equal(sandboxesWith(84), []);
+  const results = await Promise.all([first, ...queued]);
+  assert.equal(results.map((r) => r.status), ['ABORTED', 'ABORTED', 'ABORTED']);
+  assert.is(results[0]!.stdout, 'started\n');
+  await rejects(rt.run({ code: 'console.log(4)' }), Error, /runtime is closed/);
+  await rt.close();
+});
+
+runtime('runtime :: concurrency is respected: never more scripts at once than allowed', async () => {
+  const rt = createRuntime({ concurrency: 2, warmProcesses: 0, defaults: { memoryMbytes: 85 } });
+  try {
+    const sampler = sampleMax(() => sandboxesWith(85).length);
+    const code = 'console.log(Date.now());\nawait new Promise((r) => setTimeout(r, 400));\nconsole.log(Date.now());';
+    const results = await rt.runMany(Array.from({ length: 5 }, () => ({ code })));
+    const peak = sampler.stop();
+    assert.ok(peak <= 2, `${peak} Deno processes at once`);
+    const spans = results.map((r) => r.stdout.trim().split('\n').map(Number) as [number, number]);
+    const overlap = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
+    assert.is(overlap, 2, `spans ${JSON.stringify(spans)}`);
+  } finally {
+    await rt.close();
+  }
+});
+
+runtime('runtime :: defaults apply to every run and a run’s own options win', async () => {
+  const rt = createRuntime({ concurrency: 2, warmProcesses: 0, defaults: { maxOutputBytes: 4096, scriptName: 'job.ts' } });
+  try {
+    const code = 'console.log("y".repeat(10_000));\nthrow new Error("late");';
+    const [capped, own] = await rt.runMany([{ code }, { code, maxOutputBytes: 65_536, scriptName: undefined }]);
+    assert.ok(capped!.stdoutTruncated);
+    assert.match(capped!.stderr, /job\.ts:2/);
+    assert.not.ok(own!.stdoutTruncated);
+    assert.match(own!.stderr, /job\.ts:2/, 'an option set to undefined keeps the default');
+  } finally {
+    await rt.close();
+  }
+});
+
+runtime('runtime :: bad options are TypeErrors naming the option, and nothing runs', async () => {
+  assert.throws(() => createRuntime({ concurrency: 0 }), (e: Error) => e instanceof TypeError && /`concurrency`.*from 1 to 1024.*got 0/.test(e.message));
+  assert.throws(() => createRuntime({ warmProcesses: -1 }), (e: Error) => e instanceof TypeError && /`warmProcesses`/.test(e.message));
+  assert.throws(() => createRuntime({ workers: 2 } as never), (e: Error) => e instanceof TypeError && /Unknown option `workers`/.test(e.message));
+  assert.throws(() => createRuntime({ defaults: { code: 'x' } as never }), (e: Error) => e instanceof TypeError && /`defaults` cannot hold `code`/.test(e.message));
+  assert.throws(() => createRuntime({ defaults: { timeoutSecs: 0 } }), (e: Error) => e instanceof TypeError && /In `defaults`: .*`timeoutSecs`/.test(e.message));
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 0, defaults: { memoryMbytes: 86 } });
+  try {
+    const sampler = sampleMax(() => sandboxesWith(86).length);
+    await rejects(rt.runMany([{ code: 'console.log(1)' }, { code: '' }]), TypeError, /^optionsList\[1\]: Expected the `code` option/);
+    await rejects(rt.run({ code: 'x', timeoutSecs: 9999 }), TypeError, /`timeoutSecs`/);
+    await rejects(rt.runMany('nope' as never), TypeError, /`optionsList`/);
+    assert.is(sampler.stop(), 0);
+  } finally {
+    await rt.close();
+  }
+});
+
+const EMBEDDER = `
+import { createRuntime } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'index.js')).href)};
+const rt = createRuntime({ concurrency: 1, warmProcesses: 2, defaults: { memoryMbytes: 87 } });
+rt.run({ code: 'console.log("started"); while (true) {}', onOutput: () => {
+  if (process.argv[1] === 'exit') process.exit(0); else process.kill(process.pid, process.argv[1]);
+} });
+`;
+
+type Death = 'exit' | 'SIGTERM' | 'SIGKILL';
+
+function embedder(how: Death): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', EMBEDDER, how], { timeout: 20_000 }, (error) => {
+      // Dying by the signal is the point of those cases.
+      if (error && !(how !== 'exit' && error.signal === how)) reject(error);
+      else resolve();
+    });
+  });
+}
+
+// SIGKILL gives Node no chance to clean up: the child dies by its own death signal (setpriv).
+for (const how of ['exit', 'SIGTERM', 'SIGKILL'] as const) {
+  runtime(`runtime :: no Deno child outlives its embedding process (${how})`, async () => {
+    await embedder(how);
+    // Killed children vanish from the table as soon as the kernel has torn them down.
+    assert.ok(await waitUntil(() => sandboxesWith(87).length === 0, 5_000), sandboxesWith(87).join('\n'));
+  });
+}
+
+runtime.run();
