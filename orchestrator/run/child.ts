@@ -4,9 +4,11 @@
  * into capped buffers, and enforces the limits from outside (SIGKILL at the deadline, counted from
  * the envelope, on a resident-memory overrun, or on abort). Records *why* it killed before killing,
  * and reports the exit facts; it never decides the run's status.
+ * Invariant: nothing here can throw or emit an unhandled 'error' because a process could not be
+ * started (EMFILE, EAGAIN, ENOENT…): that is one run's rejected promise, never a crash of this process.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { execa, type ResultPromise } from 'execa';
 import { OutputBuffer } from './output.js';
 import type { SandboxCommand } from './sandbox.js';
 import type { OutputListener } from '../../types/options.js';
@@ -34,10 +36,20 @@ export interface ChildFacts {
   signal: string | null;
   /** Set when the orchestrator killed it, and why. */
   killedFor?: KillReason;
+  /** The highest resident memory the watch measured, in bytes (0 when it never sampled). */
+  peakRssBytes: number;
   /** From `startedAt` (a fresh child: its spawn; a warm one: its envelope) to the exit. */
   durationMillis: number;
   stdout: OutputBuffer;
   stderr: OutputBuffer;
+}
+
+/** How a process ended: its exit code or signal, or the error that kept it from starting. */
+export interface ChildExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** Set when the process never started (then exitCode and signal are null). */
+  startError?: NodeJS.ErrnoException;
 }
 
 const MEMORY_POLL_MS = 50;
@@ -49,7 +61,7 @@ let exitHookInstalled = false;
 
 /**
  * Kills every live child when this process exits. Placed first among 'exit' listeners, so a later
- * listener that throws cannot stop it (execa's own cleanup runs after those).
+ * listener that throws cannot stop it.
  */
 function killAllOnExit(): void {
   if (exitHookInstalled) return;
@@ -59,50 +71,82 @@ function killAllOnExit(): void {
   });
 }
 
+/** Why a start failed, in words an operator can act on. */
+function startFailure(file: string, error: NodeJS.ErrnoException): Error {
+  const hints: Record<string, string> = {
+    EMFILE: 'this process has no file descriptors left (raise `ulimit -n`, or run fewer scripts at once)',
+    ENFILE: 'the system has no file descriptors left',
+    EAGAIN: 'the system refused another process (process count or memory limits)',
+    ENOMEM: 'the system has no memory for another process',
+    ENOENT: 'the executable does not exist',
+    EACCES: 'the executable may not be run',
+  };
+  const hint = hints[error.code ?? ''];
+  return new Error(`Could not start the Deno sandbox (${file}): ${error.message}${hint ? `: ${hint}` : ''}; this run did not start`, { cause: error });
+}
+
 /** A started sandbox process that has not been given its run yet; it can be given one run, once. */
 export class SandboxChild {
   readonly file: string;
-  readonly #process: ResultPromise;
+  readonly #process: ChildProcess | undefined;
+  readonly #ended: Promise<ChildExit>;
+  #exit: ChildExit | undefined;
   #claimed = false;
 
   constructor(command: SandboxCommand, cwd: string) {
     this.file = command.file;
-    this.#process = execa(command.file, command.args, {
-      cwd,
-      env: command.env,
-      extendEnv: false,
-      stdin: 'pipe',
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-      killSignal: 'SIGKILL',
-      forceKillAfterDelay: false,
-      // Killed when this Node process exits; an idle child also exits by itself on stdin's EOF.
-      cleanup: true,
+    let settle!: (exit: ChildExit) => void;
+    this.#ended = new Promise((resolve) => {
+      settle = (exit) => {
+        if (this.#exit) return;
+        this.#exit = exit;
+        live.delete(this);
+        resolve(exit);
+      };
     });
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(command.file, command.args, { cwd, env: command.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (error) {
+      // Node throws for some start failures and emits 'error' for others: both end here as one.
+      settle({ exitCode: null, signal: null, startError: error as NodeJS.ErrnoException });
+    }
+    this.#process = child;
+    if (!child) return;
     killAllOnExit();
     live.add(this);
-    const forget = () => live.delete(this);
-    this.#process.then(forget, forget);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // A failed spawn has no pid; any later 'error' (a failed kill) changes nothing about the exit.
+      if (child.pid === undefined) settle({ exitCode: null, signal: null, startError: error });
+    });
+    // Output is complete once the streams are closed too; 'close' comes after both.
+    child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => settle({ exitCode, signal }));
+    for (const stream of [child.stdin, child.stdout, child.stderr]) {
+      // EPIPE on stdin (the child died before reading its envelope) and the like: the exit says it.
+      stream?.on('error', () => {});
+    }
   }
 
   get pid(): number | undefined {
-    return this.#process.pid;
+    return this.#process?.pid;
   }
 
   /** True once the process has ended (or never started). */
   get exited(): boolean {
-    return this.#process.exitCode !== null || this.#process.signalCode !== null || this.#process.pid === undefined;
+    const child = this.#process;
+    return this.#exit !== undefined || !child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
   }
 
-  /** Settles when the process has ended, however it ended. Never rejects. */
-  get ended(): Promise<unknown> {
-    return this.#process;
+  /** Settles when the process has ended, however it ended (or failed to start). Never rejects. */
+  get ended(): Promise<ChildExit> {
+    return this.#ended;
   }
 
   /** Whether the process and its pipes keep Node's event loop alive (an idle warm child should not). */
   hold(held: boolean): void {
-    const handles = [this.#process, this.#process.stdin, this.#process.stdout, this.#process.stderr] as Array<{ ref?(): void; unref?(): void } | null>;
+    const child = this.#process;
+    if (!child) return;
+    const handles = [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null>;
     for (const handle of handles) {
       if (held) handle?.ref?.();
       else handle?.unref?.();
@@ -110,15 +154,20 @@ export class SandboxChild {
   }
 
   kill(): void {
-    if (!this.exited) this.#process.kill('SIGKILL');
+    if (!this.exited) this.#process?.kill('SIGKILL');
   }
 
   /** The process, for its one run. Throws if it was already given one: a child never runs twice. */
-  claim(): ResultPromise {
+  claim(): ChildProcess | undefined {
     if (this.#claimed) throw new Error('A sandbox child runs exactly one script; this one was already used');
     this.#claimed = true;
     this.hold(true);
     return this.#process;
+  }
+
+  /** Turns a start failure into the run's error (the process never ran). */
+  startError(exit: ChildExit): Error | undefined {
+    return exit.startError ? startFailure(this.file, exit.startError) : undefined;
   }
 }
 
@@ -137,14 +186,18 @@ async function residentBytes(pid: number): Promise<number | undefined> {
   }
 }
 
-function watchMemory(pid: number | undefined, limit: number, kill: (reason: KillReason) => void): () => void {
-  if (process.platform !== 'linux' || pid === undefined) return () => {};
+/** Samples the child's resident memory; kills it over the limit. Returns the stop and the peak seen. */
+function watchMemory(pid: number | undefined, limit: number, kill: (reason: KillReason) => void): { stop(): void; peak(): number } {
+  let peak = 0;
+  if (process.platform !== 'linux' || pid === undefined) return { stop: () => {}, peak: () => peak };
   const timer = setInterval(async () => {
     const rss = await residentBytes(pid);
-    if (rss !== undefined && rss > limit) kill('memory');
+    if (rss === undefined) return;
+    peak = Math.max(peak, rss);
+    if (rss > limit) kill('memory');
   }, MEMORY_POLL_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return { stop: () => clearInterval(timer), peak: () => peak };
 }
 
 /** Gives a started child its run and supervises it to its end. Rejects only when it never started. */
@@ -155,40 +208,40 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
   let killedFor: KillReason | undefined;
   const kill = (reason: KillReason) => {
     // Already gone on its own: a limit that fires now did not end it.
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (sandbox.exited) return;
     killedFor ??= reason;
-    child.kill('SIGKILL');
+    sandbox.kill();
   };
   const collect = (name: 'stdout' | 'stderr', buffer: OutputBuffer) => (chunk: Buffer) => {
     buffer.push(chunk);
     spec.onOutput?.(name, chunk);
   };
-  child.stdout?.on('data', collect('stdout', stdout));
-  child.stderr?.on('data', collect('stderr', stderr));
+  child?.stdout?.on('data', collect('stdout', stdout));
+  child?.stderr?.on('data', collect('stderr', stderr));
 
   const started = spec.startedAt ?? performance.now();
   const deadline = setTimeout(() => kill('timeout'), spec.timeoutMs);
-  const stopWatch = watchMemory(child.pid, spec.rssLimitBytes, kill);
+  const memory = watchMemory(child?.pid, spec.rssLimitBytes, kill);
   const onAbort = () => kill('abort');
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();
-  else child.stdin?.end(spec.input);
+  else if (!sandbox.exited) child?.stdin?.end(spec.input);
   try {
-    const result = await child;
-    if (result.exitCode === undefined && result.signal === undefined && !killedFor) {
-      throw new Error(`Could not start the Deno sandbox (${sandbox.file}): ${result.message}`, { cause: result.cause });
-    }
+    const exit = await sandbox.ended;
+    const failure = sandbox.startError(exit);
+    if (failure) throw failure;
     return {
-      exitCode: result.exitCode ?? null,
-      signal: result.signal ?? null,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
       killedFor,
+      peakRssBytes: memory.peak(),
       durationMillis: Math.round(performance.now() - started),
       stdout,
       stderr,
     };
   } finally {
     clearTimeout(deadline);
-    stopWatch();
+    memory.stop();
     spec.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * A capped buffer for one output stream: keeps the first half of the cap and the last half, counts
- * everything, and never holds more than the cap plus one chunk however much the script writes.
- * Decoding replaces invalid UTF-8; cuts are moved to character boundaries.
+ * everything, and holds at most the cap plus two blocks however much the script writes and however
+ * it chunks it: chunks are copied into blocks of up to 64 KiB, so a million 1-byte writes cost the
+ * orchestrator the bytes kept, not a million Buffers. Decoding replaces invalid UTF-8; cuts are
+ * moved to character boundaries.
  */
 
 export interface CapturedOutput {
@@ -15,43 +17,64 @@ export interface CapturedOutput {
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
+/** Size of the blocks the tail is copied into (smaller when the tail's cap is). */
+const BLOCK_BYTES = 64 * 1024;
+
 export class OutputBuffer {
   private readonly headCap: number;
   private readonly tailCap: number;
-  private readonly head: Buffer[] = [];
+  private readonly blockBytes: number;
+  /** The head, grown by doubling up to its cap; `headBytes` of it are used. */
+  private head = Buffer.alloc(0);
   private headBytes = 0;
+  /** The tail as full blocks and a last one being filled (`lastBytes` of it used). */
   private tail: Buffer[] = [];
+  private lastBytes = 0;
   private tailBytes = 0;
   private total = 0;
 
   constructor(cap: number) {
     this.headCap = Math.floor(cap / 2);
     this.tailCap = cap - this.headCap;
+    this.blockBytes = Math.max(1, Math.min(BLOCK_BYTES, this.tailCap));
   }
 
   get bytes(): number {
     return this.total;
   }
 
-  push(chunk: Buffer): void {
+  push(chunk: Uint8Array): void {
     this.total += chunk.length;
     if (this.headBytes < this.headCap) {
       const take = Math.min(chunk.length, this.headCap - this.headBytes);
-      this.head.push(chunk.subarray(0, take));
+      if (this.headBytes + take > this.head.length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.headCap, Math.max(this.headBytes + take, this.head.length * 2, 256)));
+        this.head.copy(grown, 0, 0, this.headBytes);
+        this.head = grown;
+      }
+      this.head.set(chunk.subarray(0, take), this.headBytes);
       this.headBytes += take;
       chunk = chunk.subarray(take);
       if (chunk.length === 0) return;
     }
-    this.tail.push(chunk);
-    this.tailBytes += chunk.length;
+    // Only the last tailCap bytes of a chunk can ever be kept.
+    if (chunk.length > this.tailCap) chunk = chunk.subarray(chunk.length - this.tailCap);
+    while (chunk.length > 0) {
+      let last = this.tail[this.tail.length - 1];
+      if (!last || this.lastBytes === last.length) {
+        last = Buffer.allocUnsafe(this.blockBytes);
+        this.tail.push(last);
+        this.lastBytes = 0;
+      }
+      const take = Math.min(chunk.length, last.length - this.lastBytes);
+      last.set(chunk.subarray(0, take), this.lastBytes);
+      this.lastBytes += take;
+      this.tailBytes += take;
+      chunk = chunk.subarray(take);
+    }
+    // Drop whole blocks that the rest already covers.
     while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= this.tailCap) {
       this.tailBytes -= this.tail.shift()!.length;
-    }
-    if (this.tailBytes > this.tailCap * 2) {
-      // Copy so a huge chunk's memory is released rather than kept alive by a small view of it.
-      const kept = Buffer.from(Buffer.concat(this.tail).subarray(this.tailBytes - this.tailCap));
-      this.tail = [kept];
-      this.tailBytes = kept.length;
     }
   }
 
@@ -60,8 +83,9 @@ export class OutputBuffer {
    * guest, which it writes last) is cut out of the output and returned as `record`.
    */
   finish(recordPrefix?: Buffer): CapturedOutput {
-    const head = Buffer.concat(this.head);
-    let tail = Buffer.concat(this.tail);
+    const head = this.head.subarray(0, this.headBytes);
+    const blocks = this.tail.map((block, i) => (i === this.tail.length - 1 ? block.subarray(0, this.lastBytes) : block));
+    let tail = Buffer.concat(blocks);
     if (tail.length > this.tailCap) tail = tail.subarray(tail.length - this.tailCap);
     let total = this.total;
     const truncated = total > head.length + tail.length;

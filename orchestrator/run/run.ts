@@ -54,7 +54,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 /** The result of a run aborted before its script could start (or print anything). */
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
-  const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', durationMillis, stdout: empty(), stderr: empty() };
+  const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
   return toResult({ facts, secret: '', timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns: [] });
 }
 

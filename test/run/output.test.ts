@@ -66,4 +66,16 @@ output('output :: cuts land on character boundaries', () => {
   assert.match(r.text, /^€+\n\[… \d+ bytes truncated …\]\n€+$/);
 });
 
+output('output :: chunks of any size across block boundaries keep exact head and tail', () => {
+  const cap = 300_000;
+  const text = Array.from({ length: 500_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+  for (const size of [1, 3, 65_537, 200_000]) {
+    const b = new OutputBuffer(cap);
+    fill(b, text, size);
+    const r = b.finish();
+    assert.is(r.text, `${text.slice(0, cap / 2)}\n[… ${text.length - cap} bytes truncated …]\n${text.slice(-cap / 2)}`, `chunks of ${size}`);
+    assert.is(r.bytes, text.length);
+  }
+});
+
 output.run();

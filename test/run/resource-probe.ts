@@ -1,0 +1,70 @@
+/**
+ * A separate Node process for tests that must measure or starve the orchestrator itself (its fd
+ * table, its RSS) without disturbing the test runner. Usage: `node resource-probe.js <scenario>`;
+ * prints one JSON line with what it saw. Run under `prlimit --nofile` for the fd scenario.
+ */
+import { openSync, closeSync } from 'node:fs';
+import { createRuntime, runCode } from '../../orchestrator/index.js';
+
+async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    return { ok: false, error: String((error as Error)?.message ?? error) };
+  }
+}
+
+/** Uses up every file descriptor, runs scripts, frees some, runs again. */
+async function fdExhaustion(): Promise<unknown> {
+  // Warm up what is set up once per process (the relay server, Deno's path).
+  const first = await runCode({ code: 'console.log("before")' });
+  const held: number[] = [];
+  for (;;) {
+    try {
+      held.push(openSync('/dev/null', 'r'));
+    } catch {
+      break;
+    }
+  }
+  const starved = await settle(runCode({ code: 'console.log("starved")' }));
+  const runtime = createRuntime({ concurrency: 2, warmProcesses: 1 });
+  const starvedMany = await settle(runtime.runMany([{ code: 'console.log(1)' }, { code: 'console.log(2)' }]));
+  // Let the pool's failed refills and their backoff happen while starved.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  for (const fd of held.splice(0, 64)) closeSync(fd);
+  const after = await settle(runCode({ code: 'console.log("after")' }));
+  const afterPool = await settle(runtime.run({ code: 'console.log("pool after")' }));
+  await runtime.close();
+  for (const fd of held) closeSync(fd);
+  return { first: first.stdout, starved, starvedMany, after, afterPool };
+}
+
+/** One byte per write for a few seconds: the orchestrator's RSS while it collects them. */
+async function tinyWrites(): Promise<unknown> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  await runCode({ code: 'console.log("warm")' });
+  gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  let chunks = 0;
+  const code = 'const b = new Uint8Array(1);\nconst end = Date.now() + 3000;\nlet n = 0;\nwhile (Date.now() < end) { b[0] = 97 + (n++ % 26); Deno.stdout.writeSync(b); Deno.stderr.writeSync(b); }\n';
+  const result = await runCode({
+    code,
+    timeoutSecs: 30,
+    maxOutputBytes: 1024 * 1024,
+    onOutput: () => {
+      chunks += 1;
+    },
+  });
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return { status: result.status, stdoutBytes: result.stdoutBytes, stderrBytes: result.stderrBytes, kept: result.stdout.length, chunks, growthBytes: peak - before };
+}
+
+const scenarios: Record<string, () => Promise<unknown>> = { 'fd-exhaustion': fdExhaustion, 'tiny-writes': tinyWrites };
+const scenario = scenarios[process.argv[2] ?? ''];
+if (!scenario) throw new Error(`Unknown scenario ${process.argv[2]}; one of ${Object.keys(scenarios).join(', ')}`);
+process.stdout.write(`${JSON.stringify(await scenario())}\n`);

@@ -1,0 +1,51 @@
+// The orchestrator itself under a hostile or starved run: its fd table and its memory, measured in
+// a separate Node process (resource-probe.ts) so the test runner's own state cannot mask a crash.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { resolveTool } from '../../orchestrator/run/deno.js';
+
+const PROBE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'resource-probe.js');
+
+function probe(scenario: string, wrap: string[] = [], nodeFlags: string[] = []): { status: number | null; json: Record<string, any>; stderr: string } {
+  const [file, ...args] = [...wrap, process.execPath, ...nodeFlags, PROBE, scenario];
+  const r = spawnSync(file!, args, { encoding: 'utf8', timeout: 90_000 });
+  let json: Record<string, any> = {};
+  try {
+    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    // Asserted below through the exit status and the stderr shown.
+  }
+  return { status: r.status, json, stderr: r.stderr };
+}
+
+const resources = suite('resources');
+
+resources('resources :: out of file descriptors, a run rejects with a clear message and the process lives on', () => {
+  const prlimit = resolveTool('prlimit');
+  assert.ok(prlimit, 'util-linux prlimit is needed to lower the fd limit');
+  const r = probe('fd-exhaustion', [prlimit!, '--nofile=200', '--']);
+  assert.is(r.status, 0, `the orchestrator process died:\n${r.stderr}`);
+  assert.is(r.json.first, 'before\n');
+  assert.is(r.json.starved.ok, false);
+  assert.match(r.json.starved.error, /^Could not start the Deno sandbox \(.*\): spawn .* EMFILE: this process has no file descriptors left/);
+  // A pool that cannot refill and runs that cannot start are errors, not a crash.
+  assert.is(r.json.starvedMany.ok, false);
+  assert.match(r.json.starvedMany.error, /EMFILE/);
+  assert.is(r.json.after.value?.stdout, 'after\n', JSON.stringify(r.json.after));
+  assert.is(r.json.afterPool.value?.stdout, 'pool after\n', JSON.stringify(r.json.afterPool));
+});
+
+resources('resources :: 1-byte writes cost the orchestrator the bytes kept, not a Buffer per chunk', () => {
+  const r = probe('tiny-writes', [], ['--expose-gc']);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.json.status, 'SUCCEEDED');
+  // Enough chunks that a per-chunk cost of ~500 bytes would show (it was +61 MB for 83,522 chunks).
+  assert.ok(r.json.chunks > 20_000, `only ${r.json.chunks} chunks; the test needs many`);
+  const growthMb = r.json.growthBytes / 1024 / 1024;
+  assert.ok(growthMb < 30, `RSS grew ${growthMb.toFixed(1)} MB for ${r.json.chunks} chunks of 2 × ≤ 1 MiB kept output`);
+});
+
+resources.run();
