@@ -4,7 +4,7 @@
  */
 export { runCode } from './run/run.js';
 export { createRuntime, RUNTIME_LIMITS } from './runtime/runtime.js';
-export { LIMITS, normalizeOptions } from './run/options.js';
+export { LIMITS } from './run/options.js';
 export { EXIT_CODES } from './run/result.js';
 export type { OutputListener, RunOptions } from '../types/options.js';
 export type { ActorRunRef, RunResult, RunStatus } from '../types/result.js';

@@ -1,6 +1,7 @@
 /**
- * The options of one run, as callers pass them. Defaults and bounds live in `orchestrator/options.ts`
- * (the single place that validates); the doc comments here state them for users.
+ * The options of one run, as callers pass them. Types, bounds, defaults and descriptions are defined
+ * once in `orchestrator/run/option-table.ts` (which must name exactly these keys) and checked by
+ * `orchestrator/run/options.ts`; the doc comments here state them for users.
  */
 
 /** A chunk of what the script printed, delivered live while it runs. */

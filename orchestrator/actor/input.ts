@@ -1,10 +1,11 @@
 /**
  * The Actor's input, checked before anything runs: a pure function from the raw input and the run's
- * own limits (memory, deadline) to the script's settings. Bounds come from `LIMITS`, so the Actor
- * and the library agree; unset limits are derived from the run, and limits the run cannot honour
+ * own limits (memory, deadline) to the script's settings. Fields and bounds come from the run option
+ * table, so the Actor and the library agree; unset limits are derived from the run, and limits the run cannot honour
  * are cut to what it can, each with a warning, so the run always has time and memory left for the item.
  */
-import { describe, LIMITS } from '../run/options.js';
+import { describe, isCode } from '../run/options.js';
+import { ACTOR_INPUT_FIELDS, allowedNumber, CODE_ALLOWED, inRange, RUN_OPTIONS, type NumberOption } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
 
@@ -37,11 +38,10 @@ export class ActorInputError extends Error {
   override name = 'ActorInputError';
 }
 
-type Range = { readonly min: number; readonly max: number };
+type Range = Pick<NumberOption, 'min' | 'max'>;
+type NumberField = 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs';
 
-const FIELDS = ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs'];
-const CODE_RULE = `a non-empty string of at most ${LIMITS.codeChars.max.toLocaleString('en-US')} characters`
-  + ' (the TypeScript/JavaScript script to run)';
+const CODE_RULE = `${CODE_ALLOWED} (the TypeScript/JavaScript script to run)`;
 
 function reject(field: string, value: unknown, allowed: string): never {
   const got = value === undefined ? 'nothing' : describe(value);
@@ -49,16 +49,12 @@ function reject(field: string, value: unknown, allowed: string): never {
 }
 
 /** An optional number field; `null` counts as unset, as API clients send it for "no value". */
-function optionalNumber(
-  input: Record<string, unknown>, field: string, range: Range, integer: boolean,
-): number | undefined {
+function optionalNumber(input: Record<string, unknown>, field: NumberField): number | undefined {
   const value = input[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))
-    || value < range.min || value > range.max) {
-    const kind = integer ? 'an integer' : 'a number';
-    reject(field, value, `${kind} from ${range.min.toLocaleString('en-US')} to ${range.max.toLocaleString('en-US')}`);
-  }
+  const spec: NumberOption = RUN_OPTIONS[field];
+  const integer = (spec.actorType ?? spec.type) === 'integer';
+  if (!inRange(value, spec, integer)) reject(field, value, allowedNumber(spec, integer));
   return value;
 }
 
@@ -120,28 +116,27 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
   }
   const input = raw as Record<string, unknown>;
   const { code } = input;
-  if (typeof code !== 'string' || code.trim().length === 0 || code.length > LIMITS.codeChars.max) reject('code', code, CODE_RULE);
+  if (!isCode(code)) reject('code', code, CODE_RULE);
 
   const warnings = Object.keys(input)
-    .filter((field) => !FIELDS.includes(field))
-    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${FIELDS.join(', ')}`);
+    .filter((field) => !(ACTOR_INPUT_FIELDS as string[]).includes(field))
+    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${ACTOR_INPUT_FIELDS.join(', ')}`);
 
-  const timeout = LIMITS.timeoutSecs;
-  const memory = LIMITS.memoryMbytes;
+  const { timeoutSecs: timeout, memoryMbytes: memory } = RUN_OPTIONS;
   const timeoutSecs = withinBudget(
-    optionalNumber(input, 'timeoutSecs', timeout, true), timeBudgetSecs(limits), timeout, warnings,
+    optionalNumber(input, 'timeoutSecs'), timeBudgetSecs(limits), timeout, warnings,
     (given, cut) => `timeoutSecs ${given} is more than this run has left; `
       + `the script gets ${cut} s so its result is saved before the run times out`,
   );
   const memoryMbytes = withinBudget(
-    optionalNumber(input, 'memoryMbytes', memory, true), memoryBudgetMbytes(limits), memory, warnings,
+    optionalNumber(input, 'memoryMbytes'), memoryBudgetMbytes(limits), memory, warnings,
     (given, cut) => `memoryMbytes ${given} is more than this run's ${limits.memoryMbytes} MB can give the script; `
       + `it gets ${cut} MB (give the run more memory for more)`,
   );
   const settings = {
-    maxActorRuns: optionalNumber(input, 'maxActorRuns', LIMITS.maxActorRuns, true),
-    maxTotalChargeUsd: optionalNumber(input, 'maxTotalChargeUsd', LIMITS.maxTotalChargeUsd, false),
-    defaultTimeoutSecs: optionalNumber(input, 'defaultTimeoutSecs', LIMITS.defaultTimeoutSecs, true),
+    maxActorRuns: optionalNumber(input, 'maxActorRuns'),
+    maxTotalChargeUsd: optionalNumber(input, 'maxTotalChargeUsd'),
+    defaultTimeoutSecs: optionalNumber(input, 'defaultTimeoutSecs'),
   };
   return { settings: { code, timeoutSecs, memoryMbytes, ...settings }, warnings };
 }

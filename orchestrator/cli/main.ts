@@ -1,36 +1,42 @@
-#!/usr/bin/env node
 /**
  * The command line: `code-runtime [flags] <file.ts | ->` runs one script and streams what it prints
- * live; `--json` prints only the RunResult, as one line. With no arguments at all it runs the Actor
- * entry (how `apify run` starts an Actor). A thin adapter: every rule lives in the library.
+ * live; `--json` prints only the RunResult, as one line. `code-runtime <subcommand> ...` dispatches
+ * to `commands.ts`; with no arguments at all it runs the Actor entry (how `apify run` starts an
+ * Actor). A thin adapter: every rule lives in the library, every flag comes from the option table.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCode } from '../run/run.js';
-import { isScriptName, LIMITS } from '../run/options.js';
+import { isScriptName } from '../run/options.js';
+import { SUBCOMMANDS } from './commands.js';
+import { HELP_COLUMN, missingValueMessage, RUN_FLAG_PARSE, runFlagHelp, runOptionsFromFlags, UsageError } from './flags.js';
 
-const USAGE = `Usage: code-runtime [--timeout SECS] [--memory MB] [--max-output BYTES] [--json] <file.ts | ->
-
-Runs one TypeScript/JavaScript file in the code-runtime sandbox ("-" reads the script from stdin).
-  --timeout SECS       wall-clock limit, ${LIMITS.timeoutSecs.min}–${LIMITS.timeoutSecs.max} (default ${LIMITS.timeoutSecs.default})
-  --memory MB          memory limit, ${LIMITS.memoryMbytes.min}–${LIMITS.memoryMbytes.max} (default ${LIMITS.memoryMbytes.default})
-  --max-output BYTES   bytes kept per stream in the result (default ${LIMITS.maxOutputBytes.default})
-  --json               print only the result, as one line of JSON, instead of streaming the output
-Exit code: 0 when the script succeeded, else the result's exitCode (124 timed out, 137 out of memory).
-With no arguments, runs the Apify Actor entry instead.`;
-
-/** A mistake in how the CLI was called: one line on stderr, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError } from './flags.js';
 
 const ACTOR_ENTRY = '../actor/main.js';
 
-const FLAGS = { timeout: 'timeoutSecs', memory: 'memoryMbytes', 'max-output': 'maxOutputBytes' } as const;
+function usage(): string {
+  const commands = Object.keys(SUBCOMMANDS);
+  return [
+    'Usage: code-runtime [flags] <file.ts | ->',
+    ...commands.map((name) => `       code-runtime ${name} [--help]`),
+    '',
+    'Runs one TypeScript/JavaScript file in the code-runtime sandbox ("-" reads the script from stdin).',
+    ...runFlagHelp(),
+    `${'  --json'.padEnd(HELP_COLUMN)}print only the result, as one line of JSON, instead of streaming the output`,
+    `${'  --version'.padEnd(HELP_COLUMN)}print the version`,
+    'Exit code: 0 when the script succeeded, else the result\'s exitCode (124 timed out, 137 out of memory);',
+    '2 for a usage mistake. The `apify` object uses APIFY_TOKEN from the environment.',
+    'With no arguments, runs the Apify Actor entry instead.',
+  ].join('\n');
+}
 
-function numberFlag(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new UsageError(`--${flag} expects a number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
+/** The package's version, from its package.json (three levels above this file in `dist/`). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 async function readScript(file: string): Promise<string> {
@@ -59,31 +65,34 @@ function scriptNameOf(file: string): string {
   return file !== '-' && isScriptName(base) ? base : 'script.ts';
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0) {
-    // Loaded only here, so the script runner never pays for the Apify SDK.
-    const actor: { main(): Promise<void> } = await import(ACTOR_ENTRY);
-    await actor.main();
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
-  }
-  let values;
-  let positionals;
+function parse(argv: string[]) {
   try {
-    ({ values, positionals } = parseArgs({
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
-        timeout: { type: 'string' }, memory: { type: 'string' }, 'max-output': { type: 'string' },
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        ...RUN_FLAG_PARSE,
+        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
       },
-    }));
+    });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
+    const message = (error as Error).message;
+    throw new UsageError(missingValueMessage(message, argv) ?? message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
   }
+}
+
+/** Runs one script file with the given flags; returns the process's exit code. */
+async function runScript(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage()}\n`);
     return 0;
   }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const options = runOptionsFromFlags(values);
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'no script given: name a file, or - for stdin' : `one script at a time, got ${positionals.length}: ${positionals.join(' ')}`);
   }
@@ -93,19 +102,16 @@ export async function main(argv: string[]): Promise<number> {
   let result;
   try {
     result = await runCode({
+      ...options,
       code,
       scriptName: scriptNameOf(file),
-      timeoutSecs: numberFlag('timeout', values.timeout),
-      memoryMbytes: numberFlag('memory', values.memory),
-      maxOutputBytes: numberFlag('max-output', values['max-output']),
       // Writes to pipes, files and terminals are synchronous on Linux, which paces a flood.
       onOutput: json ? undefined : (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
     });
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    let message = error.message;
-    for (const [flag, option] of Object.entries(FLAGS)) message = message.replace(`the \`${option}\` option`, `--${flag}`);
-    throw new UsageError(message);
+    // The flags are checked above, so a TypeError here is about the script itself (e.g. its length).
+    if (error instanceof TypeError) throw new UsageError(error.message);
+    throw error;
   }
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -113,4 +119,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`[code-runtime] ${result.status}: ${result.statusMessage}\n`);
   }
   return result.exitCode;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    // Loaded only here, so the script runner never pays for the Apify SDK.
+    const actor: { main(): Promise<void> } = await import(ACTOR_ENTRY);
+    await actor.main();
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  }
+  const subcommand = Object.hasOwn(SUBCOMMANDS, argv[0]!) ? SUBCOMMANDS[argv[0]!] : undefined;
+  if (subcommand) return (await subcommand()).main(argv.slice(1));
+  return runScript(argv);
 }

@@ -4,15 +4,21 @@
  * option, the value given and what is allowed.
  */
 import type { OutputListener, RunOptions } from '../../types/options.js';
+import {
+  allowedNumber, CODE_ALLOWED, inRange, OPTION_NAMES, RUN_OPTIONS, type NumberOption,
+} from './option-table.js';
 
+const { code: CODE, timeoutSecs: TIMEOUT, memoryMbytes: MEMORY, maxOutputBytes: OUTPUT } = RUN_OPTIONS;
+
+/** The numeric bounds and defaults, from the option table (public API). */
 export const LIMITS = {
-  codeChars: { min: 1, max: 1_000_000 },
-  timeoutSecs: { min: 1, max: 3600, default: 300 },
-  memoryMbytes: { min: 16, max: 32_768, default: 256 },
-  maxOutputBytes: { min: 4096, max: 1024 ** 3, default: 8 * 1024 ** 2 },
-  maxActorRuns: { min: 0, max: 1_000_000 },
-  maxTotalChargeUsd: { min: 0, max: 1_000_000 },
-  defaultTimeoutSecs: { min: 1, max: 7 * 24 * 3600 },
+  codeChars: { min: CODE.minLength, max: CODE.maxLength },
+  timeoutSecs: { min: TIMEOUT.min, max: TIMEOUT.max, default: TIMEOUT.default },
+  memoryMbytes: { min: MEMORY.min, max: MEMORY.max, default: MEMORY.default },
+  maxOutputBytes: { min: OUTPUT.min, max: OUTPUT.max, default: OUTPUT.default },
+  maxActorRuns: { min: RUN_OPTIONS.maxActorRuns.min, max: RUN_OPTIONS.maxActorRuns.max },
+  maxTotalChargeUsd: { min: RUN_OPTIONS.maxTotalChargeUsd.min, max: RUN_OPTIONS.maxTotalChargeUsd.max },
+  defaultTimeoutSecs: { min: RUN_OPTIONS.defaultTimeoutSecs.min, max: RUN_OPTIONS.defaultTimeoutSecs.max },
 } as const;
 
 export const DEFAULT_API_BASE_URL = 'https://api.apify.com';
@@ -33,11 +39,6 @@ export interface NormalizedOptions {
   defaultTimeoutSecs?: number;
 }
 
-const KNOWN = new Set([
-  'code', 'timeoutSecs', 'memoryMbytes', 'maxOutputBytes', 'scriptName', 'onOutput', 'signal', 'token',
-  'apiBaseUrl', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs',
-]);
-
 /** `5` (number), `"5"` (string): how a rejected value is shown in a message. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') {
@@ -54,29 +55,30 @@ export function fail(name: string, value: unknown, allowed: string): never {
   throw new TypeError(`Expected the \`${name}\` option to be ${allowed}, got ${describe(value)}`);
 }
 
-type Range = { readonly min: number; readonly max: number };
+type Range = Pick<NumberOption, 'min' | 'max'>;
 
 /** A number (or integer) within `range`; anything else fails naming the option. */
 export function number(name: string, value: unknown, range: Range, integer: boolean): number {
-  const kind = integer ? 'an integer' : 'a number';
-  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))
-    || value < range.min || value > range.max) {
-    fail(name, value, `${kind} from ${range.min} to ${range.max}`);
-  }
+  if (!inRange(value, range, integer)) fail(name, value, allowedNumber(range, integer));
   return value;
 }
 
-function optionalNumber(name: string, value: unknown, range: Range, integer: boolean): number | undefined {
-  return value === undefined ? undefined : number(name, value, range, integer);
+/** A numeric run option from the table: its default when unset (`undefined` or `null`), else checked against its range. */
+function option(name: keyof typeof LIMITS & keyof RunOptions, value: unknown): number | undefined {
+  const spec: NumberOption = RUN_OPTIONS[name];
+  const given = value ?? spec.default;
+  return given === undefined ? undefined : number(name, given, spec, spec.type === 'integer');
 }
+
+const SCRIPT_NAME = new RegExp(RUN_OPTIONS.scriptName.pattern);
 
 /** Shown in stack traces, so a script name stays a plain file name: no path, no URL, no control characters. */
 export function isScriptName(value: unknown): value is string {
-  return typeof value === 'string' && /^[\w.@+-][\w .@+-]{0,199}$/.test(value) && !value.includes('..');
+  return typeof value === 'string' && SCRIPT_NAME.test(value);
 }
 
 function scriptName(value: unknown): string {
-  if (value === undefined) return 'script.ts';
+  if (value === undefined) return RUN_OPTIONS.scriptName.default;
   if (!isScriptName(value)) {
     fail('scriptName', value, 'a file name of 1–200 letters, digits, spaces or `._@+-` (no path)');
   }
@@ -100,35 +102,37 @@ function apiBaseUrl(value: unknown): URL {
   return url;
 }
 
+/** A script the run accepts: non-blank, within the length limit. */
+export function isCode(value: unknown): value is string {
+  return typeof value === 'string' && value.trim().length > 0 && value.length <= CODE.maxLength;
+}
+
 /** Validates a caller's options; throws a TypeError naming the first problem. */
 export function normalizeOptions(input: RunOptions): NormalizedOptions {
   if (input === null || typeof input !== 'object') {
     throw new TypeError(`Expected the options to be an object with at least \`code\`, got ${describe(input)}`);
   }
-  const unknown = Object.keys(input).filter((key) => !KNOWN.has(key));
-  if (unknown.length > 0) {
-    throw new TypeError(`Unknown option \`${unknown[0]}\`; the options are: ${[...KNOWN].join(', ')}`);
+  const unknown = Object.keys(input).find((key) => !(key in RUN_OPTIONS));
+  if (unknown !== undefined) {
+    throw new TypeError(`Unknown option \`${unknown}\`; the options are: ${OPTION_NAMES.join(', ')}`);
   }
   const { code, onOutput, signal, token } = input;
-  if (typeof code !== 'string' || code.trim().length === 0 || code.length > LIMITS.codeChars.max) {
-    fail('code', code, `a non-empty string of at most ${LIMITS.codeChars.max.toLocaleString('en-US')} characters`);
-  }
+  if (!isCode(code)) fail('code', code, CODE_ALLOWED);
   if (onOutput !== undefined && typeof onOutput !== 'function') fail('onOutput', onOutput, 'a function');
   if (signal !== undefined && !(signal instanceof AbortSignal)) fail('signal', signal, 'an AbortSignal');
   if (token !== undefined && (typeof token !== 'string' || token.length === 0)) fail('token', token, 'a non-empty string');
-  const { timeoutSecs: t, memoryMbytes: m, maxOutputBytes: o } = LIMITS;
   return {
     code,
-    timeoutSecs: number('timeoutSecs', input.timeoutSecs ?? t.default, t, false),
-    memoryMbytes: number('memoryMbytes', input.memoryMbytes ?? m.default, m, true),
-    maxOutputBytes: number('maxOutputBytes', input.maxOutputBytes ?? o.default, o, true),
+    timeoutSecs: option('timeoutSecs', input.timeoutSecs)!,
+    memoryMbytes: option('memoryMbytes', input.memoryMbytes)!,
+    maxOutputBytes: option('maxOutputBytes', input.maxOutputBytes)!,
     scriptName: scriptName(input.scriptName),
     onOutput,
     signal,
     token: token ?? (process.env.APIFY_TOKEN || undefined),
     apiBaseUrl: apiBaseUrl(input.apiBaseUrl),
-    maxActorRuns: optionalNumber('maxActorRuns', input.maxActorRuns, LIMITS.maxActorRuns, true),
-    maxTotalChargeUsd: optionalNumber('maxTotalChargeUsd', input.maxTotalChargeUsd, LIMITS.maxTotalChargeUsd, false),
-    defaultTimeoutSecs: optionalNumber('defaultTimeoutSecs', input.defaultTimeoutSecs, LIMITS.defaultTimeoutSecs, true),
+    maxActorRuns: option('maxActorRuns', input.maxActorRuns),
+    maxTotalChargeUsd: option('maxTotalChargeUsd', input.maxTotalChargeUsd),
+    defaultTimeoutSecs: option('defaultTimeoutSecs', input.defaultTimeoutSecs),
   };
 }

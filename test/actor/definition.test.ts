@@ -1,6 +1,6 @@
 // The Actor's definition files, checked statically: valid JSON, valid against Apify's own
 // meta-schemas (and the CLI's input-schema validator), every referenced file present, and the
-// schemas in step with the code: bounds equal the library's LIMITS, fields equal the item's keys.
+// schemas in step with the code: fields and bounds equal the run option table's, fields equal the item's keys.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { apifyCli } from './harness.js';
 import { ROOT } from '../helpers/helpers.js';
 import { LIMITS } from '../../orchestrator/run/options.js';
+import { ACTOR_INPUT_FIELDS, NUMBER_OPTIONS, RUN_OPTIONS, type NumberOption } from '../../orchestrator/run/option-table.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../../orchestrator/runtime/actor-sizing.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../../orchestrator/run/run.js';
 import { toItem } from '../../orchestrator/actor/item.js';
@@ -69,19 +70,27 @@ definition('actor-definition :: name, version and run defaults', () => {
   assert.is(actor.defaultRunOptions.timeoutSecs, LIMITS.timeoutSecs.default + RESULT_MARGIN_SECS);
 });
 
-definition('actor-definition :: input bounds are the library\'s LIMITS', () => {
+definition('actor-definition :: the input schema\'s fields, types and bounds are the run option table\'s', () => {
   const { properties, required } = read('input_schema.json');
   assert.equal(required, ['code']);
-  assert.equal(Object.keys(properties), ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs']);
-  assert.is(properties.code.type, 'string');
+  assert.equal(Object.keys(properties), ACTOR_INPUT_FIELDS, 'the fields, in the table\'s order');
+  assert.equal(ACTOR_INPUT_FIELDS, ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs']);
+  assert.is(properties.code.type, RUN_OPTIONS.code.type);
   assert.is(properties.code.editor, 'javascript');
-  assert.is(properties.code.minLength, LIMITS.codeChars.min);
-  assert.is(properties.code.maxLength, LIMITS.codeChars.max);
-  for (const field of ['timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs'] as const) {
-    assert.is(properties[field].minimum, LIMITS[field].min, `${field}.minimum`);
-    assert.is(properties[field].maximum, LIMITS[field].max, `${field}.maximum`);
+  assert.is(properties.code.minLength, RUN_OPTIONS.code.minLength);
+  assert.is(properties.code.maxLength, RUN_OPTIONS.code.maxLength);
+  let numbers = 0;
+  for (const field of NUMBER_OPTIONS.filter((name) => RUN_OPTIONS[name].actorInput)) {
+    const spec: NumberOption = RUN_OPTIONS[field];
+    numbers += 1;
+    assert.is(properties[field].type, spec.actorType ?? spec.type, `${field}.type`);
+    assert.is(properties[field].minimum, spec.min, `${field}.minimum`);
+    assert.is(properties[field].maximum, spec.max, `${field}.maximum`);
+    const range = new RegExp(`${spec.min.toLocaleString('en-US')} to (${spec.max}|${spec.max.toLocaleString('en-US')})\\b`);
+    assert.match(properties[field].description, range, `${field} states its range`);
     assert.match(properties[field].description, /Default: /, `${field} documents its default`);
   }
+  assert.is(numbers, 5);
 });
 
 definition('actor-definition :: input defaults and prefills satisfy their own bounds', () => {

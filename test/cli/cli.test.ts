@@ -1,11 +1,12 @@
 // The command line, as a user runs it: real Node, real Deno, exit codes, --json, live streaming.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixturePath, ROOT, scratchDir } from '../helpers/helpers.js';
 import type { RunResult } from '../../types/result.js';
+import { NUMBER_OPTIONS, RUN_OPTIONS, type NumberOption } from '../../orchestrator/run/option-table.js';
 
 const cli = suite('cli');
 const CLI = path.join(ROOT, 'dist', 'orchestrator', 'bin', 'code-runtime.js');
@@ -88,9 +89,15 @@ const usage: Array<[string, string[], RegExp]> = [
   ['a missing file', ['no-such-script.ts'], /^code-runtime: cannot read no-such-script\.ts: no such file\n$/],
   ['a directory', [ROOT], /^code-runtime: cannot read .*: it is a directory\n$/],
   ['an empty file', [scriptFile('empty.ts', '  \n')], /^code-runtime: .*empty\.ts is empty\n$/],
-  ['a non-numeric timeout', ['--timeout', 'soon', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number, got "soon"\n$/],
-  ['a timeout out of range', ['--timeout', '0', fixturePath('hello.ts')], /^code-runtime: Expected --timeout to be a number from 1 to 3600, got 0 \(number\)\n$/],
-  ['too little memory', ['--memory', '8', fixturePath('hello.ts')], /^code-runtime: Expected --memory to be an integer from 16 to 32768, got 8 \(number\)\n$/],
+  ['a non-numeric timeout', ['--timeout', 'soon', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number from 1 to 3,600, got "soon"\n$/],
+  ['a timeout out of range', ['--timeout', '0', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number from 1 to 3,600, got "0"\n$/],
+  ['a forgotten timeout value', ['--timeout', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number from 1 to 3,600, got ".*hello\.ts" \(did you forget the value\? e\.g\. --timeout 300 file\.ts\)\n$/],
+  ['a negative timeout', ['--timeout=-1', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number from 1 to 3,600, got "-1"\n$/],
+  ['a negative timeout after a space', ['--timeout', '-1', fixturePath('hello.ts')], /^code-runtime: --timeout expects a number from 1 to 3,600, got "-1"\n$/],
+  ['a timeout flag last', [fixturePath('hello.ts'), '--timeout'], /^code-runtime: --timeout needs a value: a number from 1 to 3,600, e\.g\. --timeout 300 file\.ts\n$/],
+  ['too little memory', ['--memory', '8', fixturePath('hello.ts')], /^code-runtime: --memory expects an integer from 16 to 32,768, got "8"\n$/],
+  ['fractional memory', ['--memory', '64.5', fixturePath('hello.ts')], /^code-runtime: --memory expects an integer from 16 to 32,768, got "64\.5"\n$/],
+  ['a negative run budget', ['--max-total-charge-usd', '-0.5', fixturePath('hello.ts')], /^code-runtime: --max-total-charge-usd expects a number from 0 to 1,000,000, got "-0\.5"\n$/],
   ['an unknown flag', ['--fast', fixturePath('hello.ts')], /^code-runtime: Unknown option '--fast'\n$/],
   ['no script', ['--json'], /^code-runtime: no script given: name a file, or - for stdin\n$/],
   ['two scripts', [fixturePath('hello.ts'), fixturePath('throws.ts')], /^code-runtime: one script at a time, got 2/],
@@ -111,11 +118,49 @@ cli('cli :: an empty script on stdin is refused', async () => {
   assert.is(r.stderr, 'code-runtime: the script on stdin is empty\n');
 });
 
-cli('cli :: --help explains the flags and exits 0', async () => {
+cli('cli :: --help lists every run flag with the option table\'s range and default, and exits 0', async () => {
   const r = await run(['--help']);
   assert.is(r.exitCode, 0);
-  assert.match(r.stdout, /--timeout SECS/);
+  assert.is(r.stderr, '');
   assert.match(r.stdout, /--json/);
+  assert.match(r.stdout, /--version/);
+  let flags = 0;
+  for (const name of NUMBER_OPTIONS) {
+    const spec: NumberOption = RUN_OPTIONS[name];
+    if (!spec.flag) continue;
+    flags += 1;
+    const range = `${spec.min.toLocaleString('en-US')}–${spec.max.toLocaleString('en-US')}`;
+    assert.ok(r.stdout.includes(`--${spec.flag.name} ${spec.flag.placeholder}`), `--${spec.flag.name} is listed`);
+    assert.match(r.stdout, new RegExp(`--${spec.flag.name} .*\\(${range}; default`), `--${spec.flag.name} states its range`);
+    if (spec.default !== undefined) assert.match(r.stdout, new RegExp(`--${spec.flag.name} .*default ${spec.default.toLocaleString('en-US')}\\)`));
+  }
+  assert.is(flags, 6);
+});
+
+cli('cli :: --version prints package.json\'s version', async () => {
+  const r = await run(['--version']);
+  assert.is(r.exitCode, 0);
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.is(r.stdout, `${pkg.version}\n`);
+});
+
+cli('cli :: the budget flags reach the run: --max-actor-runs 0 refuses a start', async () => {
+  const code = 'try { await apify.actor.start({ actorId: "a/b" }); } catch (e) { console.log(String(e.message)); }';
+  // A closed loopback port as the API: nothing may leave the machine even if the budget failed.
+  const r = await execa(process.execPath, [CLI, '--max-actor-runs', '0', scriptFile('start.ts', code)], {
+    reject: false, env: { APIFY_API_BASE_URL: 'http://127.0.0.1:9', APIFY_TOKEN: 'test-token' },
+  });
+  assert.is(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /403 budget-exceeded: maxActorRuns limit of 0 reached/);
+});
+
+cli('cli :: a script file named like a subcommand runs as ./name', async () => {
+  for (const name of ['mcp', 'serve']) {
+    scriptFile(name, `console.log("ran ${name}")`);
+    const r = await execa(process.execPath, [CLI, `./${name}`], { reject: false, cwd: scratch });
+    assert.is(r.exitCode, 0, r.stderr);
+    assert.is(r.stdout, `ran ${name}`);
+  }
 });
 
 cli('cli :: `npm start --silent -- --json --timeout 2 --memory 64 file.ts` works exactly like that', async () => {

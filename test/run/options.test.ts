@@ -1,7 +1,8 @@
 // Invalid options reject with a TypeError naming the option, the value and what is allowed.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCode, normalizeOptions } from '../../orchestrator/index.js';
+import { runCode } from '../../orchestrator/index.js';
+import { normalizeOptions } from '../../orchestrator/run/options.js';
 import type { RunOptions } from '../../types/options.js';
 import { rejects } from '../helpers/helpers.js';
 
@@ -13,13 +14,13 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['blank code', { code: '  \n ' }, /`code` option/],
   ['non-string code', { code: 42 }, /`code` option .* got 42 \(number\)/],
   ['code over 1,000,000 characters', { code: 'x'.repeat(1_000_001) }, /`code` option .* of 1000001 characters/],
-  ['timeout of 0', { code: '1', timeoutSecs: 0 }, /`timeoutSecs` option to be a number from 1 to 3600, got 0 \(number\)/],
-  ['timeout over an hour', { code: '1', timeoutSecs: 3601 }, /`timeoutSecs` .* from 1 to 3600, got 3601/],
+  ['timeout of 0', { code: '1', timeoutSecs: 0 }, /`timeoutSecs` option to be a number from 1 to 3,600, got 0 \(number\)/],
+  ['timeout over an hour', { code: '1', timeoutSecs: 3601 }, /`timeoutSecs` .* from 1 to 3,600, got 3601/],
   ['timeout as a string', { code: '1', timeoutSecs: '5' }, /`timeoutSecs` .* got "5" \(string\)/],
   ['timeout NaN', { code: '1', timeoutSecs: NaN }, /`timeoutSecs` .* got NaN/],
-  ['memory below 16 MB', { code: '1', memoryMbytes: 8 }, /`memoryMbytes` option to be an integer from 16 to 32768, got 8 \(number\)/],
+  ['memory below 16 MB', { code: '1', memoryMbytes: 8 }, /`memoryMbytes` option to be an integer from 16 to 32,768, got 8 \(number\)/],
   ['fractional memory', { code: '1', memoryMbytes: 64.5 }, /`memoryMbytes` .* integer/],
-  ['output cap too small', { code: '1', maxOutputBytes: 100 }, /`maxOutputBytes` .* from 4096 to 1073741824, got 100/],
+  ['output cap too small', { code: '1', maxOutputBytes: 100 }, /`maxOutputBytes` .* from 4,096 to 1,073,741,824, got 100/],
   ['script name with a path', { code: '1', scriptName: '../etc/passwd' }, /`scriptName` option to be a file name/],
   ['api URL with a path', { code: '1', apiBaseUrl: 'https://api.apify.com/v2' }, /`apiBaseUrl` option to be an http\(s\) URL with no path/],
   ['api URL of another scheme', { code: '1', apiBaseUrl: 'ftp://api.apify.com' }, /`apiBaseUrl`/],
