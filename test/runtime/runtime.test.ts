@@ -115,7 +115,7 @@ runtime('runtime :: defaults apply to every run and a run’s own options win', 
 });
 
 runtime('runtime :: bad options are TypeErrors naming the option, and nothing runs', async () => {
-  assert.throws(() => createRuntime({ concurrency: 0 }), (e: Error) => e instanceof TypeError && /`concurrency`.*from 1 to 1024.*got 0/.test(e.message));
+  assert.throws(() => createRuntime({ concurrency: 0 }), (e: Error) => e instanceof TypeError && /`concurrency`.*from 1 to 1,024.*got 0/.test(e.message));
   assert.throws(() => createRuntime({ warmProcesses: -1 }), (e: Error) => e instanceof TypeError && /`warmProcesses`/.test(e.message));
   assert.throws(() => createRuntime({ workers: 2 } as never), (e: Error) => e instanceof TypeError && /Unknown option `workers`/.test(e.message));
   assert.throws(() => createRuntime({ defaults: { code: 'x' } as never }), (e: Error) => e instanceof TypeError && /`defaults` cannot hold `code`/.test(e.message));
