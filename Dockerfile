@@ -1,6 +1,7 @@
 # The code-runtime Actor image. Debian (glibc), not Apify's Alpine images: Deno's npm binaries are
-# glibc-only. Stage 1 compiles TypeScript with the dev dependencies; stage 2 holds production
-# dependencies, the compiled dist/, the guest sources Deno runs, and nothing else.
+# glibc-only. Stage 1 compiles TypeScript with the dev dependencies and bundles the guest; stage 2
+# holds production dependencies, the compiled dist/ (with the guest as the one module Deno runs),
+# and nothing else.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -9,6 +10,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY types ./types
 COPY orchestrator ./orchestrator
+COPY guest ./guest
+COPY scripts/bundle-guest.mjs ./scripts/
 RUN npm run build
 
 FROM node:20-bookworm-slim
@@ -24,7 +27,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && prlimit --version
 COPY --from=build /app/dist/orchestrator ./dist/orchestrator
 COPY --from=build /app/dist/types ./dist/types
-COPY guest ./guest
+COPY --from=build /app/dist/guest ./dist/guest
 COPY types ./types
 # `node` (uid 1000) comes with the base image; the script's sandbox inherits this user.
 USER node

@@ -1,23 +1,34 @@
 /**
- * What each piece of the sandbox's hardening costs, measured side by side in one run: the same
- * trivial script (`console.log(1)`) under successively more of the sandbox, runs interleaved so
- * machine noise falls on every variant alike. Usage: `npm run build && node dist/bench/hardening.js [runs]`.
+ * What each piece of the sandbox costs, measured side by side in one run: the same trivial script
+ * (`console.log(1)`) under successively more of the sandbox, in interleaved slices so machine noise
+ * falls on every variant alike. For each: wall-clock latency (median, p95) and CPU per run, the Deno
+ * process (reaped children's user + system time) and this Node process apart.
+ * Usage: `npm run build:all && node dist/bench/hardening.js [runs]` (runs per variant, default 40).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BOOTSTRAP_PATH, resolveDeno, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
+import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
 import { relayHostPort, openRelaySession } from '../orchestrator/relay/relay.js';
 import { sandboxCommand } from '../orchestrator/run/sandbox.js';
 import { runCode } from '../orchestrator/run/run.js';
+import { createRuntime } from '../orchestrator/runtime/runtime.js';
+import { childrenCpuMs } from './measure.js';
+import { round, summarize, table } from './stats.js';
 
 const RUNS = Number(process.argv[2] ?? 40);
+/** Runs per variant in a row; CPU is read per slice, since reaped-children CPU is counted in 10 ms ticks. */
+const SLICE = 10;
 const CODE = 'console.log(1)';
+/** Idle time before each warm-pool run (not timed), so the pool has refilled as in steady use. */
+const WARM_GAP_MS = 100;
 
 interface Variant {
   name: string;
   run(): Promise<void>;
+  /** Untimed work before each run (the warm pool's refill). */
+  before?(): Promise<void>;
 }
 
 function spawnTimed(file: string, args: string[], env: Record<string, string>, input?: string): Promise<void> {
@@ -31,17 +42,11 @@ function spawnTimed(file: string, args: string[], env: Record<string, string>, i
   });
 }
 
-function stats(samples: number[]): { median: number; p95: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { median: at(0.5), p95: at(0.95) };
-}
-
 async function main(): Promise<void> {
   const deno = resolveDeno();
   const denoDir = sharedDenoDir();
   const scratch = mkdtempSync(path.join(tmpdir(), 'code-runtime-hardening-'));
-  const plain = path.join(scratch, 'one.js');
+  const plain = path.join(scratch, 'one.ts');
   writeFileSync(plain, CODE);
   const apiBaseUrl = new URL('http://127.0.0.1:9');
   const settings = {
@@ -49,6 +54,8 @@ async function main(): Promise<void> {
     relayHostPort: await relayHostPort(), prlimitPath: null, setprivPath: null,
   };
   const sandboxOnly = sandboxCommand(settings);
+  const sources = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
+  const fromSources = sandboxCommand({ ...settings, bootstrapPath: sources });
   const prlimit = resolveTool('prlimit');
   const setpriv = resolveTool('setpriv');
   const withPrlimit = sandboxCommand({ ...settings, prlimitPath: prlimit });
@@ -57,38 +64,69 @@ async function main(): Promise<void> {
   const session = await openRelaySession({ apiBaseUrl: apiBaseUrl.origin });
   const envelope = JSON.stringify({ code: CODE, secret: 'bench', scriptName: 'script.ts', apify: { url: session.url } });
   const env = full.env;
+  const warm = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { apiBaseUrl: apiBaseUrl.origin } });
 
   const variants: Variant[] = [
-    { name: 'bare `deno run one.js`', run: () => spawnTimed(deno, ['run', plain], env) },
+    { name: 'bare `deno run one.ts`', run: () => spawnTimed(deno, ['run', plain], env) },
     { name: '+ lockdown flags (no config/lock/remote/npm, net allow+deny, heap flag)', run: () => spawnTimed(deno, [...flagsOnly, plain], env) },
+    ...(sources === BOOTSTRAP_PATH ? [] : [
+      { name: '  (guest from its TypeScript sources, for comparison)', run: () => spawnTimed(deno, fromSources.args, env, envelope) },
+    ]),
     { name: '+ guest bootstrap (stdin envelope, apify binding, blob module)', run: () => spawnTimed(deno, sandboxOnly.args, env, envelope) },
     ...(prlimit ? [{ name: '+ prlimit --data wrapper', run: () => spawnTimed(withPrlimit.file, withPrlimit.args, env, envelope) }] : []),
     ...(setpriv ? [{ name: '+ setpriv --pdeathsig wrapper', run: () => spawnTimed(full.file, full.args, env, envelope) }] : []),
-    { name: 'runCode (+ relay session, execa, memory watch, capped buffers, emit pruning)', run: async () => { await runCode({ code: CODE, apiBaseUrl: apiBaseUrl.origin }); } },
+    { name: 'runCode (+ relay session, child supervision, capped buffers, emit pruning)', run: async () => { await runCode({ code: CODE, apiBaseUrl: apiBaseUrl.origin }); } },
+    {
+      name: 'runtime, warm pool, one at a time (CPU includes the refill)',
+      before: () => new Promise((resolve) => setTimeout(resolve, WARM_GAP_MS)),
+      run: async () => { await warm.run({ code: CODE }); },
+    },
   ];
   for (const v of variants) await v.run();
-  const samples = variants.map(() => [] as number[]);
-  for (let i = 0; i < RUNS; i += 1) {
+  const wall = variants.map(() => [] as number[]);
+  const denoCpu = variants.map(() => 0);
+  const nodeCpu = variants.map(() => 0);
+  const runs = Math.ceil(RUNS / SLICE) * SLICE;
+  for (let slice = 0; slice < runs / SLICE; slice += 1) {
     for (const [index, v] of variants.entries()) {
-      const started = performance.now();
-      await v.run();
-      samples[index]!.push(performance.now() - started);
+      // Children reaped during the gaps (a warm child killed late) are counted in their own slice.
+      const children = childrenCpuMs();
+      let own = 0;
+      for (let i = 0; i < SLICE; i += 1) {
+        await v.before?.();
+        const cpu = process.cpuUsage();
+        const started = performance.now();
+        await v.run();
+        wall[index]!.push(performance.now() - started);
+        const used = process.cpuUsage(cpu);
+        own += (used.user + used.system) / 1000;
+      }
+      if (v.before) await v.before();
+      denoCpu[index]! += childrenCpuMs() - children;
+      nodeCpu[index]! += own;
     }
   }
+  await warm.close();
   await session.close({ abortRunning: false });
   rmSync(scratch, { recursive: true, force: true });
-  console.log(`Hardening cost, ${RUNS} interleaved runs each of \`${CODE}\` (ms):\n`);
-  console.log(`${'variant'.padEnd(78)} ${'median'.padStart(7)} ${'p95'.padStart(7)} ${'Δ median'.padStart(9)}`);
-  let previous: number | undefined;
+  const rows: Array<Array<string | number>> = [['variant', 'median ms', 'p95 ms', 'Δ median', 'CPU ms/run Deno + Node', 'Δ CPU']];
+  let previous: { median: number; cpu: number } | undefined;
   for (const [index, v] of variants.entries()) {
-    const { median, p95 } = stats(samples[index]!);
-    const delta = previous === undefined ? '' : `${median - previous >= 0 ? '+' : ''}${(median - previous).toFixed(1)}`;
-    console.log(`${v.name.padEnd(78)} ${median.toFixed(1).padStart(7)} ${p95.toFixed(1).padStart(7)} ${delta.padStart(9)}`);
-    previous = median;
+    const { median, p95 } = summarize(wall[index]!);
+    const [d, n] = [denoCpu[index]! / runs, nodeCpu[index]! / runs];
+    const cpu = d + n;
+    const delta = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+    rows.push([v.name, median, p95, previous ? delta(median - previous.median) : '', `${round(d)} + ${round(n)} = ${round(cpu)}`, previous ? delta(cpu - previous.cpu) : '']);
+    // A comparison row is not a layer: the next row's deltas are against the layer before it.
+    if (!v.name.startsWith('  ')) previous = { median, cpu };
   }
-  const bare = stats(samples[0]!).median;
-  const all = stats(samples.at(-1)!).median;
-  console.log(`\nrunCode / bare deno run: ${(all / bare).toFixed(2)}×`);
+  console.log(`Cost of each layer, ${runs} interleaved runs each of \`${CODE}\` (slices of ${SLICE})\n`);
+  console.log(table(rows));
+  const bare = summarize(wall[0]!).median;
+  const runCodeIndex = variants.findIndex((v) => v.name.startsWith('runCode'));
+  const ratio = (i: number) => (denoCpu[i]! + nodeCpu[i]!) / (denoCpu[0]! + nodeCpu[0]!);
+  console.log(`\nrunCode / bare deno run: latency ${(summarize(wall[runCodeIndex]!).median / bare).toFixed(2)}×, CPU ${ratio(runCodeIndex).toFixed(2)}×`);
+  console.log(`warm pool / bare deno run: latency ${(summarize(wall.at(-1)!).median / bare).toFixed(2)}×, CPU ${ratio(variants.length - 1).toFixed(2)}×`);
 }
 
 await main();

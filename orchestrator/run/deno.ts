@@ -1,6 +1,6 @@
 /**
  * Where the sandbox's pieces live: the Deno binary (from the npm `deno` package, never PATH), the
- * guest bootstrap, and the DENO_DIR the children share. That directory is made so nothing a script
+ * guest bundle, and the DENO_DIR the children share. That directory is made so nothing a script
  * does survives its run: analysis caches and location data are blocked, script emits are pruned.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,19 @@ export const PACKAGE_ROOT = (() => {
   return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
 })();
 
-export const BOOTSTRAP_PATH = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
+/** The guest as children run it: guest/ built into one JavaScript module by `npm run build` (scripts/bundle-guest.mjs). */
+export const BOOTSTRAP_PATH = path.join(PACKAGE_ROOT, 'dist', 'guest', 'bootstrap.js');
+
+let bootstrapFound = false;
+
+/** The guest bundle's path; throws, naming the fix, when the package was not built. */
+export function resolveBootstrap(): string {
+  if (!bootstrapFound && !existsSync(BOOTSTRAP_PATH)) {
+    throw new Error(`The guest bundle ${BOOTSTRAP_PATH} is missing; run \`npm run build\` in the code-runtime folder`);
+  }
+  bootstrapFound = true;
+  return BOOTSTRAP_PATH;
+}
 
 let denoPath: string | undefined;
 

@@ -5,7 +5,7 @@
  * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
-import { BOOTSTRAP_PATH, pruneScriptEmits, resolveDeno, resolveTool, sharedDenoDir } from './deno.js';
+import { pruneScriptEmits, resolveBootstrap, resolveDeno, resolveTool, sharedDenoDir } from './deno.js';
 import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
 import { normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
@@ -39,7 +39,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
   const denoDir = sharedDenoDir();
   const command = sandboxCommand({
     denoPath: resolveDeno(),
-    bootstrapPath: BOOTSTRAP_PATH,
+    bootstrapPath: resolveBootstrap(),
     denoDir,
     memoryMbytes: options.memoryMbytes,
     apiBaseUrl: options.apiBaseUrl,

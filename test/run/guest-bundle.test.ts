@@ -1,0 +1,37 @@
+// The guest bundle children run: the build of the current guest/ sources, one self-contained module.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BOOTSTRAP_PATH } from '../../orchestrator/run/deno.js';
+import { sandboxFor } from '../../orchestrator/run/run.js';
+import { normalizeOptions } from '../../orchestrator/run/options.js';
+import { ROOT, scratchDir } from '../helpers/helpers.js';
+
+const bundle = suite('guest-bundle');
+
+bundle('guest-bundle :: the bundle children run is the build of the current guest/ sources', () => {
+  const fresh = path.join(scratchDir('bundle'), 'bootstrap.js');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle-guest.mjs'), fresh], { stdio: 'pipe' });
+  const shipped = readFileSync(BOOTSTRAP_PATH, 'utf8');
+  // Equal bytes: a guest/ edit without a rebuild, or a hand edit of the bundle, fails here.
+  assert.ok(shipped === readFileSync(fresh, 'utf8'), `${BOOTSTRAP_PATH} differs from a fresh build of guest/; run npm run build`);
+  for (const source of ['binding.ts', 'api.ts', 'actors.ts', 'storages.ts']) assert.ok(shipped.includes(`// guest/${source}`), `bundle holds ${source}`);
+});
+
+bundle('guest-bundle :: one self-contained module: no imports for Deno to resolve, only the script\'s own', () => {
+  const shipped = readFileSync(BOOTSTRAP_PATH, 'utf8');
+  assert.not.match(shipped, /^\s*(import|export)\b[^(]/m);
+  assert.not.match(shipped, /\bfrom\s*["']/);
+  // The one dynamic import is the user's script, as a blob URL.
+  assert.equal(shipped.match(/\bimport\(/g), ['import(']);
+});
+
+bundle('guest-bundle :: sandboxes run the bundle, never guest/ sources', async () => {
+  const { command } = await sandboxFor(normalizeOptions({ code: '1' }));
+  assert.is(command.args.at(-1), BOOTSTRAP_PATH);
+  assert.match(BOOTSTRAP_PATH, /dist\/guest\/bootstrap\.js$/);
+});
+
+bundle.run();
