@@ -97,7 +97,8 @@ export function actorNamespaces(api: Api, listItems: DatasetApi['listItems']): {
   function onRun(method: string, verb: 'GET' | 'POST', suffix: string) {
     return async (options: unknown): Promise<ActorRun> => {
       const runId = args.requiredId(method, args.options(method, options, ['runId']), 'runId', RUN_ID_EXAMPLE);
-      return expectRecord<ActorRun>(await api.json({ method: verb, path: `/v2/actor-runs/${runId}${suffix}` }), 'a run');
+      // Aborting twice stops the run once: safe to repeat, unlike other POSTs.
+      return expectRecord<ActorRun>(await api.json({ method: verb, path: `/v2/actor-runs/${runId}${suffix}`, idempotent: true }), 'a run');
     };
   }
 

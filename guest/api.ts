@@ -1,7 +1,8 @@
 /**
  * The guest's one HTTP layer: every `apify` call becomes a request to the orchestrator's relay,
- * which adds the token (it is never in this process). Builds URLs, encodes ids, retries 429 and 5xx
- * answers with bounded exponential backoff, and turns other non-2xx answers into an ApifyApiError.
+ * which adds the token (it is never in this process). Builds URLs, encodes ids, retries with bounded
+ * exponential backoff only what is safe to send again (a 429, a call that provably never reached the
+ * API, or a 5xx of an idempotent call: never a start), and turns other non-2xx answers into an ApifyApiError.
  * Builtins are captured before the user's code can patch them (see `lazy()` for the exceptions).
  */
 
@@ -85,6 +86,8 @@ export interface ApiRequest {
   query?: Record<string, QueryValue>;
   body?: string | Uint8Array;
   contentType?: string;
+  /** Sending it twice does what sending it once does; default: every method but POST. */
+  idempotent?: boolean;
 }
 
 export interface ApiResponse {
@@ -122,8 +125,16 @@ const BASE_DELAY_MS = 250;
 const MAX_DELAY_MS = 8000;
 const MAX_RETRY_AFTER_SECS = 30;
 
-function retryable(status: number): boolean {
-  return status === 429 || status >= 500;
+/** Relay answers that prove the call never reached the API (every relay 429 is refused before forwarding). */
+const NEVER_SENT_TYPES = ['relay-upstream-unreachable'];
+
+/**
+ * Whether a failed call may be sent again. A 429 (the API's or the relay's) was refused unprocessed;
+ * after any other 5xx the call may have taken effect, so only an idempotent one is repeated.
+ */
+function retryable(req: ApiRequest, status: number, type: string | undefined): boolean {
+  if (status === 429 || (type !== undefined && NEVER_SENT_TYPES.includes(type))) return true;
+  return status >= 500 && (req.idempotent ?? req.method !== 'POST');
 }
 
 function buildQuery(query: Record<string, QueryValue> | undefined): string {
@@ -202,14 +213,17 @@ export function createApi(baseUrl: string): Api {
         await response.text();
         return null;
       }
-      if (retryable(response.status) && attempt < MAX_ATTEMPTS) {
-        const retryAfter = response.header('retry-after');
-        await response.text();
+      const retryAfter = response.header('retry-after');
+      const { type, message } = await errorOf(response);
+      const again = retryable(req, response.status, type);
+      if (again && attempt < MAX_ATTEMPTS) {
         await sleep(b, delayMs(attempt, retryAfter));
         continue;
       }
-      const { type, message } = await errorOf(response);
-      throw new ApifyApiError({ statusCode: response.status, type, message, method: req.method, path: req.path, attempts: attempt });
+      // Said in the error, so the author knows why a 5xx was not retried.
+      const note = !again && response.status >= 500 && !type?.endsWith('outcome-unknown')
+        ? ' (not sent again: it may have taken effect, and repeating it could do it twice)' : '';
+      throw new ApifyApiError({ statusCode: response.status, type, message: `${message}${note}`, method: req.method, path: req.path, attempts: attempt });
     }
   }
 

@@ -4,10 +4,11 @@
  * answered in the API's error shape so the binding reports it like any API error.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ByteBudget } from './byte-budget.js';
+import { RELAY_LIMITS } from './limits.js';
 import type { Match } from './routes.js';
 
-/** Request bodies above this are refused (the API's own limit is about 9 MB). */
-export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_BODY_BYTES = RELAY_LIMITS.bodyBytes;
 
 export class RelayRefusal extends Error {
   constructor(readonly statusCode: number, readonly type: string, message: string) {
@@ -32,29 +33,65 @@ export function rebuildQuery(match: Match, search: string): URLSearchParams {
   return rebuilt;
 }
 
-/** A query parameter that must be a non-negative number when present. */
-export function numberParam(query: URLSearchParams, name: string): number | undefined {
+/** A query parameter that must be a plain decimal number at least `min` when present: no sign, hex, exponent or `Infinity`. */
+export function numberParam(query: URLSearchParams, name: string, min = 0): number | undefined {
   const raw = query.get(name);
   if (raw === null) return undefined;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0) {
-    throw new RelayRefusal(400, 'relay-invalid-parameter', `Query parameter \`${name}\` must be a non-negative number, got ${JSON.stringify(raw)}`);
+  const value = /^\d{1,12}(\.\d{1,12})?$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || value < min) {
+    throw new RelayRefusal(400, 'relay-invalid-parameter',
+      `Query parameter \`${name}\` must be a decimal number of at least ${min}, got ${JSON.stringify(raw.slice(0, 40))}`);
   }
   return value;
 }
 
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A request body held in one buffer, and its bytes given back to the budget by `release`. */
+export interface HeldBody {
+  body: Buffer;
+  release(): void;
+}
+
+/**
+ * Reads a body into one growing buffer (so a flood of tiny chunks costs its bytes, not a chunk
+ * object each), charging every byte of room it takes to the run's and the process's budgets.
+ */
+export async function readBody(req: IncomingMessage, held: ByteBudget): Promise<HeldBody> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge(declared);
-  const chunks: Buffer[] = [];
+  let buffer = Buffer.alloc(0);
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Past the cap the rest is drained, not kept, so the refusal can still be read by the sandbox.
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  let taken = 0;
+  const release = () => {
+    held.give(taken);
+    taken = 0;
+  };
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // Past the cap the rest is drained, not kept, so the refusal can still be read by the sandbox.
+      if (size > MAX_BODY_BYTES) continue;
+      if (size > buffer.length) {
+        const room = Math.min(MAX_BODY_BYTES, Math.max(size, 2 * buffer.length, 64 * 1024));
+        const full = held.take(room - buffer.length);
+        if (full) throw busy(full);
+        taken += room - buffer.length;
+        const grown = Buffer.allocUnsafe(room);
+        buffer.copy(grown, 0, 0, size - chunk.length);
+        buffer = grown;
+      }
+      chunk.copy(buffer, size - chunk.length);
+    }
+    if (size > MAX_BODY_BYTES) throw tooLarge(size);
+  } catch (error) {
+    release();
+    throw error;
   }
-  if (size > MAX_BODY_BYTES) throw tooLarge(size);
-  return Buffer.concat(chunks);
+  return { body: buffer.subarray(0, size), release };
+}
+
+function busy(full: ByteBudget): RelayRefusal {
+  return new RelayRefusal(429, 'relay-busy',
+    `The relay already holds ${full.used} bytes of ${full.whose} request bodies (limit ${full.limit}); send fewer or smaller bodies at once`);
 }
 
 function tooLarge(bytes: number): RelayRefusal {

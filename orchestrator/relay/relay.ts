@@ -2,15 +2,19 @@
  * The loopback relay between the sandbox's `apify` binding and the Apify API: the only holder of
  * the token. One server per process, started lazily and unref()ed, so its address is fixed before
  * any run exists; one session per run, named by a random secret in the path (`/r/<secret>/v2/…`).
- * A request for no open session is refused; closing a session aborts the script's unfinished runs.
+ * A request for no open session is refused; closing a session destroys the run's connections and
+ * aborts the script's unfinished runs. What a run may cost the process is bounded by `limits.ts`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { ActorRunRef } from '../../types/result.js';
 import { createBudget } from './budget.js';
+import { ByteBudget } from './byte-budget.js';
+import { acceptConnection, claimConnection, destroyConnections } from './connections.js';
 import { callUpstream } from './forward.js';
 import { RelayRefusal } from './checks.js';
+import { RELAY_LIMITS } from './limits.js';
 import { handleRequest, type SessionState } from './request.js';
 import { parseJson, sendError } from './respond.js';
 import { RunRegistry } from './runs.js';
@@ -41,16 +45,39 @@ export interface RelaySession {
 const sessions = new Map<string, SessionState>();
 const PATH = /^\/r\/([0-9a-f]{48})(\/[^?#]*)(?:\?([^#]*))?$/;
 
+/** Request bodies held by all runs together. */
+const held = new ByteBudget(RELAY_LIMITS.bufferedBytes, 'all runs\'');
+
 let server: Promise<http.Server> | undefined;
+
+/** Answers a refusal and closes the connection: whoever sent it gets nothing more from this socket. */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, type: string, message: string): void {
+  res.setHeader('connection', 'close');
+  sendError(res, status, type, message);
+  req.resume();
+}
 
 function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const match = PATH.exec(req.url ?? '');
   const session = match ? sessions.get(match[1] as string) : undefined;
   if (!match || !session) {
-    sendError(res, 403, 'relay-forbidden', 'No open relay session has this address; the relay answers only the apify binding of a running script');
-    req.resume();
+    refuse(req, res, 403, 'relay-forbidden', 'No open relay session has this address; the relay answers only the apify binding of a running script');
     return;
   }
+  if (!claimConnection(req.socket, session.sockets)) {
+    refuse(req, res, 429, 'relay-too-many-connections',
+      `This run already holds ${session.sockets.size} connections to the relay (the limit is ${RELAY_LIMITS.connectionsPerRun}); make fewer calls at once`);
+    return;
+  }
+  if (session.inFlight >= RELAY_LIMITS.requestsPerRun) {
+    refuse(req, res, 429, 'relay-too-many-requests',
+      `This run already has ${session.inFlight} calls in flight through the relay (the limit is ${RELAY_LIMITS.requestsPerRun}); make fewer calls at once`);
+    return;
+  }
+  session.inFlight += 1;
+  res.once('close', () => {
+    session.inFlight -= 1;
+  });
   handleRequest(session, req, res, match[2] as string, match[3] ?? '').catch((error: unknown) => {
     if (error instanceof RelayRefusal) {
       sendError(res, error.statusCode, error.type, error.message);
@@ -63,9 +90,18 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
 
 function startServer(): Promise<http.Server> {
   server ??= new Promise((resolve, reject) => {
-    const s = http.createServer(onRequest);
-    // Neither the server nor a sandbox's idle keep-alive connection may keep the process alive.
-    s.on('connection', (socket) => socket.unref());
+    const s = http.createServer({
+      headersTimeout: RELAY_LIMITS.headersTimeoutMs,
+      requestTimeout: RELAY_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: RELAY_LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: RELAY_LIMITS.timeoutCheckMs,
+    }, onRequest);
+    s.maxConnections = RELAY_LIMITS.connections;
+    s.on('connection', (socket: import('node:net').Socket) => {
+      // Neither the server nor a sandbox's idle keep-alive connection may keep the process alive.
+      socket.unref();
+      acceptConnection(socket);
+    });
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => {
       s.unref();
@@ -91,6 +127,9 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
     runs: new RunRegistry(),
     pendingStarts: new Set(),
     closed: new AbortController(),
+    held: new ByteBudget(RELAY_LIMITS.bufferedBytesPerRun, 'this run\'s', held),
+    sockets: new Set(),
+    inFlight: 0,
   };
   sessions.set(secret, state);
   let closing: Promise<ActorRunRef[]> | undefined;
@@ -106,6 +145,8 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
 async function closeSession(secret: string, state: SessionState, abortRunning: boolean): Promise<ActorRunRef[]> {
   sessions.delete(secret);
   state.closed.abort();
+  // The script is gone: nothing it left open may outlive it (a start in flight still gets recorded below).
+  destroyConnections(state.sockets);
   // A start in flight when the script died still creates a run: wait for its answer to record it.
   await Promise.allSettled([...state.pendingStarts]);
   if (abortRunning) await Promise.all(state.runs.unsettled().map((id) => abortRun(state, id)));

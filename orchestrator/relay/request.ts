@@ -4,9 +4,12 @@
  * the answer back scrubbed. Starts are answered and recorded even if the sandbox has gone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Budget, Reservation } from './budget.js';
-import { numberParam, readBody, rebuildQuery, RelayRefusal } from './checks.js';
-import { callUpstream, describeUpstreamError } from './forward.js';
+import type { ByteBudget } from './byte-budget.js';
+import { numberParam, readBody, rebuildQuery, RelayRefusal, type HeldBody } from './checks.js';
+import { callUpstream, describeUpstreamError, neverSent } from './forward.js';
+import { MIN_CHARGE_USD, RELAY_LIMITS, timeoutSignal } from './limits.js';
 import { parseJson, readScrubbed, sendBuffer, sendStream } from './respond.js';
 import { matchRoute, type Match } from './routes.js';
 import type { RunRegistry } from './runs.js';
@@ -21,11 +24,13 @@ export interface SessionState {
   pendingStarts: Set<Promise<void>>;
   /** Aborted when the session closes: the calls nobody will read any more. */
   closed: AbortController;
+  /** Request bodies this run's calls hold now. */
+  held: ByteBudget;
+  /** The run's connections to the relay, destroyed when it ends. */
+  sockets: Set<Socket>;
+  /** Requests of this run being handled now. */
+  inFlight: number;
 }
-
-/** Upstream time limits: any call, plus a margin beyond what a `waitForFinish` asks. */
-const UPSTREAM_TIMEOUT_MS = 120_000;
-const WAIT_MARGIN_MS = 30_000;
 
 interface Outgoing {
   method: string;
@@ -33,6 +38,8 @@ interface Outgoing {
   query: URLSearchParams;
   body?: Buffer;
   contentType?: string;
+  /** A record download, which the API may redirect to its storage. */
+  storageRedirect?: boolean;
 }
 
 export async function handleRequest(session: SessionState, req: IncomingMessage, res: ServerResponse, pathname: string, search: string): Promise<void> {
@@ -42,11 +49,21 @@ export async function handleRequest(session: SessionState, req: IncomingMessage,
     throw new RelayRefusal(403, 'relay-endpoint-not-allowed',
       `The relay forwards only the Apify API calls the apify binding makes; ${method} ${pathname} is not one of them`);
   }
-  const out: Outgoing = { method, pathname, query: rebuildQuery(match, search) };
+  const out: Outgoing = { method, pathname, query: rebuildQuery(match, search), storageRedirect: match.route.kind === 'record' };
+  let held: HeldBody | undefined;
   if (match.route.body) {
-    out.body = await readBody(req);
+    held = await readBody(req, session.held);
+    out.body = held.body;
     out.contentType = req.headers['content-type'];
   }
+  try {
+    await forward(session, match, out, res);
+  } finally {
+    held?.release();
+  }
+}
+
+async function forward(session: SessionState, match: Match, out: Outgoing, res: ServerResponse): Promise<void> {
   // Checked after the body was read: a session closed meanwhile must not start anything new.
   if (session.closed.signal.aborted) throw new RelayRefusal(403, 'relay-forbidden', 'This relay session has ended');
   if (match.route.kind === 'abort' && !session.runs.has(match.params.runId ?? '')) {
@@ -66,14 +83,13 @@ export async function handleRequest(session: SessionState, req: IncomingMessage,
   // Calls nobody reads any more are cut off: the session ended or the sandbox hung up.
   const hangUp = new AbortController();
   res.on('close', () => hangUp.abort());
-  const waitSecs = Number(out.query.get('waitForFinish') ?? 0);
-  const signal = AbortSignal.any([session.closed.signal, hangUp.signal,
-    AbortSignal.timeout(UPSTREAM_TIMEOUT_MS + (waitSecs > 0 ? waitSecs * 1000 + WAIT_MARGIN_MS : 0))]);
+  const waitSecs = clampWait(out.query);
+  const signal = AbortSignal.any([session.closed.signal, hangUp.signal, timeoutSignal(RELAY_LIMITS.upstreamTimeoutMs + waitSecs * 1000)]);
   const response = await upstream(session, out, signal);
   if ((match.route.kind === 'run' || match.route.kind === 'abort') && response.ok) {
     const buffer = await readScrubbed(session.token, response);
     session.runs.update(parseJson(buffer));
-    sendBuffer(res, response, buffer);
+    sendBuffer(session.token, res, response, buffer);
     return;
   }
   await sendStream(session.token, res, response);
@@ -83,24 +99,60 @@ async function forwardStart(session: SessionState, match: Match, out: Outgoing, 
   let response: Response;
   try {
     // Not tied to the sandbox's connection: a start already sent must be answered and recorded.
-    response = await upstream(session, out, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS));
+    response = await upstream(session, out, timeoutSignal(RELAY_LIMITS.upstreamTimeoutMs));
   } catch (error) {
-    // Unanswered, the run may exist all the same, so the reservation is kept; a refusal frees it.
-    if (error instanceof RelayRefusal && error.statusCode !== 502) reservation.release();
-    throw error;
+    // A start that never left, or that the relay refused, created nothing: its place is given back.
+    if (!(error instanceof RelayRefusal) || error.type !== 'relay-upstream-error') {
+      reservation.release();
+      throw error;
+    }
+    // Unanswered, the run may exist all the same: the place is kept, and the script is told so.
+    throw new RelayRefusal(502, 'relay-start-outcome-unknown',
+      `The start of Actor ${actorName(match)} was sent to the Apify API but no answer came back (${error.message}); the Actor may`
+      + ' have started. It was not sent again, so it cannot start twice: look for the run before starting the Actor again');
   }
-  const buffer = await readScrubbed(session.token, response);
+  let buffer: Buffer;
+  try {
+    buffer = await readScrubbed(session.token, response);
+  } catch (error) {
+    throw new RelayRefusal(502, 'relay-start-outcome-unknown',
+      `The Apify API's answer to the start of Actor ${actorName(match)} broke off (${describeUpstreamError(session.origin, error)});`
+      + ' the Actor may have started. It was not sent again, so it cannot start twice: look for the run before starting the Actor again');
+  }
   if (response.ok) {
-    session.runs.recordStart((match.params.actorId ?? '').replace('~', '/'), parseJson(buffer));
-  } else {
+    session.runs.recordStart(actorName(match), parseJson(buffer));
+  } else if (response.status < 500) {
+    // A 4xx refusal (including 429) started nothing; after a 5xx the run may exist, so its place is kept.
     reservation.release();
   }
-  sendBuffer(res, response, buffer);
+  sendBuffer(session.token, res, response, buffer);
 }
 
-/** Reserves the start in the budget and writes the budget's timeout and cap into its query. */
+function actorName(match: Match): string {
+  return (match.params.actorId ?? '').replace('~', '/');
+}
+
+/** A `waitForFinish` clamped to what the API answers at most, written back into the query; 0 when none. */
+function clampWait(query: URLSearchParams): number {
+  const asked = numberParam(query, 'waitForFinish');
+  if (asked === undefined) return 0;
+  const secs = Math.min(Math.ceil(asked), RELAY_LIMITS.waitForFinishSecs);
+  query.set('waitForFinish', String(secs));
+  return secs;
+}
+
+/**
+ * Reserves the start in the budget and writes the budget's timeout and cap into its query. Every
+ * number is forwarded as the relay read it, whole where the API wants whole numbers (rounded up),
+ * and none may be 0, which the API reads as "no limit".
+ */
 function reserve(budget: Budget, query: URLSearchParams): Reservation {
-  const result = budget.reserve({ timeoutSecs: numberParam(query, 'timeout'), maxTotalChargeUsd: numberParam(query, 'maxTotalChargeUsd') });
+  for (const name of ['timeout', 'memory', 'maxItems']) {
+    const value = numberParam(query, name, 1);
+    if (value !== undefined) query.set(name, String(Math.ceil(value)));
+  }
+  const timeoutSecs = numberParam(query, 'timeout', 1);
+  const result = budget.reserve({ timeoutSecs, maxTotalChargeUsd: numberParam(query, 'maxTotalChargeUsd', MIN_CHARGE_USD) });
   if (!result.ok) throw new RelayRefusal(403, 'budget-exceeded', result.message);
   const { reservation } = result;
   if (reservation.timeoutSecs !== undefined) query.set('timeout', String(reservation.timeoutSecs));
@@ -120,9 +172,13 @@ async function upstream(session: SessionState, out: Outgoing, signal: AbortSigna
       body: out.body,
       contentType: out.contentType,
       signal,
+      storageRedirect: out.storageRedirect,
     });
   } catch (error) {
-    throw new RelayRefusal(502, 'relay-upstream-error', describeUpstreamError(session.origin, error));
+    if (error instanceof RelayRefusal) throw error;
+    // Only a call that provably never left may be repeated; the guest reads this type to decide.
+    const type = neverSent(error) ? 'relay-upstream-unreachable' : 'relay-upstream-error';
+    throw new RelayRefusal(502, type, describeUpstreamError(session.origin, error));
   }
   if (response.status === 401 && !session.token) {
     await response.body?.cancel();

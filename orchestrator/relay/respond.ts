@@ -1,13 +1,14 @@
 /**
  * What the relay sends back to the sandbox: the API's status, the few headers the binding reads,
- * and the body with the token scrubbed, streamed or (for run objects the relay records) buffered.
+ * and the body, all with the token scrubbed, the body streamed or (for run objects the relay
+ * records) buffered.
  * Relay refusals go back in the API's own error shape.
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { scrubBuffer, scrubStream } from './scrub.js';
+import { scrubBuffer, scrubStream, scrubText } from './scrub.js';
 
 /** Headers of the API's answer the binding reads; every other header stays in the relay. */
 const PASSED_HEADERS = ['content-type', 'retry-after', 'x-apify-pagination-total', 'x-apify-pagination-offset',
@@ -23,11 +24,12 @@ export function sendError(res: ServerResponse, statusCode: number, type: string,
   res.end(JSON.stringify({ error: { type, message } }));
 }
 
-function passedHeaders(response: Response): Record<string, string> {
+/** The passed headers, scrubbed like the body: an Actor's answer can put the token in any of them. */
+function passedHeaders(token: string | undefined, response: Response): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const name of PASSED_HEADERS) {
     const value = response.headers.get(name);
-    if (value !== null) headers[name] = value;
+    if (value !== null) headers[name] = scrubText(token, value);
   }
   return headers;
 }
@@ -37,13 +39,13 @@ export async function readScrubbed(token: string | undefined, response: Response
   return scrubBuffer(token, Buffer.from(await response.arrayBuffer()));
 }
 
-export function sendBuffer(res: ServerResponse, response: Response, buffer: Buffer): void {
-  res.writeHead(response.status, { ...passedHeaders(response), 'content-length': String(buffer.length) });
+export function sendBuffer(token: string | undefined, res: ServerResponse, response: Response, buffer: Buffer): void {
+  res.writeHead(response.status, { ...passedHeaders(token, response), 'content-length': String(buffer.length) });
   res.end(buffer);
 }
 
 export async function sendStream(token: string | undefined, res: ServerResponse, response: Response): Promise<void> {
-  res.writeHead(response.status, passedHeaders(response));
+  res.writeHead(response.status, passedHeaders(token, response));
   if (!response.body) {
     res.end();
     return;

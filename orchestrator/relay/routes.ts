@@ -6,9 +6,10 @@
 
 /**
  * `start` counts against the budget and records the run; `run` refreshes a recorded run's status;
- * `abort` is a `run` allowed only for runs this script started (never the run hosting it, nor the user's others).
+ * `abort` is a `run` allowed only for runs this script started (never the run hosting it, nor the user's others);
+ * `record` is a download the API may redirect to its storage.
  */
-export type RouteKind = 'start' | 'run' | 'abort' | 'plain';
+export type RouteKind = 'start' | 'run' | 'abort' | 'record' | 'plain';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT';
@@ -38,7 +39,7 @@ export const ROUTES: readonly Route[] = [
   route('POST', '/v2/datasets/:datasetId/items', [], { body: true }),
   route('POST', '/v2/key-value-stores', ['name']),
   route('GET', '/v2/key-value-stores/:storeId/keys', ['limit', 'exclusiveStartKey']),
-  route('GET', '/v2/key-value-stores/:storeId/records/:key'),
+  route('GET', '/v2/key-value-stores/:storeId/records/:key', [], { kind: 'record' }),
   route('PUT', '/v2/key-value-stores/:storeId/records/:key', [], { body: true }),
 ];
 

@@ -1,7 +1,9 @@
 /**
  * Removes the token from what the API sends back, before the sandbox sees it: an Actor the script
- * runs could echo the token into its dataset, log or error messages. Works on a stream split at
- * any byte, holding back only the bytes that could still be the start of the token.
+ * runs could echo the token into its dataset, log, error messages or headers. Catches the token in
+ * any case and in its common encodings, each character as itself, `%XX` or a JSON `\uXXXX`
+ * (mixed freely), as hex, and as base64 or base64url at any alignment. Works on a stream split at
+ * any byte, holding back only the bytes that could still be the start of a match.
  */
 import { Transform } from 'node:stream';
 
@@ -17,31 +19,75 @@ export interface Scrubber {
   end(): Buffer;
 }
 
+interface Patterns {
+  regexes: RegExp[];
+  /** The longest text any of them matches. */
+  maxLength: number;
+}
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+const hex2 = (code: number) => code.toString(16).padStart(2, '0');
+
+/** The part of base64(prefix + token) that depends on the token's bits only, for each alignment. */
+function base64Forms(token: Buffer): string[] {
+  const forms: string[] = [];
+  for (let shift = 0; shift < 3; shift += 1) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), token]).toString('base64');
+    const from = Math.ceil((8 * shift) / 6);
+    const to = Math.floor((8 * (shift + token.length)) / 6);
+    forms.push(encoded.slice(from, to));
+  }
+  return forms;
+}
+
+let cached: { token: string; patterns: Patterns } | undefined;
+
+function patternsOf(token: string): Patterns {
+  if (cached?.token === token) return cached.patterns;
+  const bytes = Buffer.from(token);
+  // Case-insensitive: each byte as itself (any case), %XX or \u00XX, or the whole token as hex.
+  const perChar = [...bytes].map((b) => `(?:${escapeRegex(String.fromCharCode(b))}|%${hex2(b)}|\\\\u00${hex2(b)})`).join('');
+  const hex = bytes.toString('hex');
+  // Case-sensitive: base64, with base64url's two letters allowed in place of + and /.
+  const b64 = base64Forms(bytes).map((form) => [...form].map((c) => (c === '+' ? '[+-]' : c === '/' ? '[/_]' : c)).join(''));
+  const patterns = {
+    regexes: [new RegExp(`${perChar}|${hex}`, 'gi'), new RegExp(b64.join('|'), 'g')],
+    maxLength: Math.max(6 * bytes.length, hex.length),
+  };
+  cached = { token, patterns };
+  return patterns;
+}
+
+function replaceAll(patterns: Patterns, text: string): string {
+  let out = text;
+  for (const regex of patterns.regexes) out = out.replace(regex, REDACTED);
+  return out;
+}
+
 export function createScrubber(token: string | undefined): Scrubber {
   if (!token || token.length < MIN_TOKEN_LENGTH) return { push: (chunk) => chunk, end: () => Buffer.alloc(0) };
-  const needle = Buffer.from(token);
-  const replacement = Buffer.from(REDACTED);
-  let held = Buffer.alloc(0);
+  const patterns = patternsOf(token);
+  // Latin-1 maps each byte to one character and back, so any bytes survive the regexes unchanged.
+  let held = '';
   return {
     push(chunk) {
-      const buf = held.length > 0 ? Buffer.concat([held, chunk]) : chunk;
-      const out: Buffer[] = [];
-      let from = 0;
-      for (let at = buf.indexOf(needle, from); at !== -1; at = buf.indexOf(needle, from)) {
-        out.push(buf.subarray(from, at), replacement);
-        from = at + needle.length;
-      }
-      const keepFrom = Math.max(from, buf.length - (needle.length - 1));
-      out.push(buf.subarray(from, keepFrom));
-      held = Buffer.from(buf.subarray(keepFrom));
-      return Buffer.concat(out);
+      const out = replaceAll(patterns, held + chunk.toString('latin1'));
+      const keepFrom = Math.max(0, out.length - (patterns.maxLength - 1));
+      held = out.slice(keepFrom);
+      return Buffer.from(out.slice(0, keepFrom), 'latin1');
     },
     end() {
-      const rest = held;
-      held = Buffer.alloc(0);
+      const rest = Buffer.from(held, 'latin1');
+      held = '';
       return rest;
     },
   };
+}
+
+/** A header value or other short text, scrubbed whole. */
+export function scrubText(token: string | undefined, text: string): string {
+  if (!token || token.length < MIN_TOKEN_LENGTH) return text;
+  return replaceAll(patternsOf(token), text);
 }
 
 /** The scrubber as a stream stage. */

@@ -1,7 +1,7 @@
 /**
  * A fake Apify API for tests, on 127.0.0.1: a route table over in-memory Actors, runs, datasets and
  * key-value stores. It records every request with its headers and body, answers errors or delays
- * on demand, moves runs READY → RUNNING → SUCCEEDED over simulated time (each `waitForFinish=N`
+ * (or cuts the connection) on demand, moves runs READY → RUNNING → SUCCEEDED over simulated time (each `waitForFinish=N`
  * advances a run by N seconds at once) and pages datasets like the real API. Never the internet.
  */
 import http from 'node:http';
@@ -61,6 +61,10 @@ export interface Injected {
   delayMs?: number;
   type?: string;
   message?: string;
+  /** Extra headers of the injected answer (e.g. a redirect's `location`). */
+  headers?: Record<string, string>;
+  /** Handle the request as usual (a start creates its run) but cut the connection instead of answering. */
+  drop?: boolean;
 }
 
 export interface FakeApi {
@@ -273,9 +277,10 @@ export async function startFakeApi(options: { token: string; actors?: FakeActor[
     if (rule) {
       rule.times = (rule.times ?? 1) - 1;
       if (rule.delayMs) await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+      if (rule.drop) res.socket?.destroy();
       if (rule.status) {
         return apiError(res, rule.status, rule.type ?? 'injected-error', rule.message ?? `Injected ${rule.status}`,
-          rule.retryAfter === undefined ? {} : { 'retry-after': rule.retryAfter });
+          { ...(rule.retryAfter === undefined ? {} : { 'retry-after': rule.retryAfter }), ...rule.headers });
       }
     }
     for (const [method, pattern, handler, flags] of table) {

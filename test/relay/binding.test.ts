@@ -396,7 +396,7 @@ budget('budget :: maxTotalChargeUsd clamps each run to what remains, then refuse
     await apify.actor.start({ actorId: 'test/forever' });
   `, { maxTotalChargeUsd: 1 });
   assert.is(r.status, 'FAILED');
-  assert.is(r.statusMessage, 'Script threw: ApifyApiError: POST /v2/acts/test~forever/runs failed with 403 budget-exceeded: maxTotalChargeUsd limit of $1 reached: the Actor runs this script started already reserve $1 of it; give each run a smaller maxTotalChargeUsd to leave room for more runs');
+  assert.is(r.statusMessage, 'Script threw: ApifyApiError: POST /v2/acts/test~forever/runs failed with 403 budget-exceeded: maxTotalChargeUsd limit of $1 reached: the Actor runs this script started already reserve $1 of it and each run\'s cap is at least $0.01; give each run a smaller maxTotalChargeUsd to leave room for more runs');
   assert.equal(api.requests.filter((q) => q.path.endsWith('/runs')).map((q) => q.query.maxTotalChargeUsd), ['0.4', '0.6']);
 });
 

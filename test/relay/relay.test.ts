@@ -7,7 +7,7 @@ import { runCode } from '../../orchestrator/index.js';
 import { createBudget } from '../../orchestrator/relay/budget.js';
 import { matchRoute } from '../../orchestrator/relay/routes.js';
 import { createScrubber, REDACTED } from '../../orchestrator/relay/scrub.js';
-import { MAX_BODY_BYTES } from '../../orchestrator/relay/checks.js';
+import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { openRelaySession, relayHostPort, type RelaySession, type RelaySessionOptions } from '../../orchestrator/relay/relay.js';
 import { DEFAULT_ACTORS, startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { fixture } from '../helpers/helpers.js';
@@ -21,11 +21,14 @@ interface Answer {
   json: { error?: { type?: string; message?: string }; data?: Record<string, unknown> } | undefined;
 }
 
-/** One raw HTTP request, the path sent exactly as given (no URL normalisation on the way). */
+/**
+ * One raw HTTP request on its own connection (a relay connection belongs to the one run that used
+ * it first), the path sent exactly as given (no URL normalisation on the way).
+ */
 function send(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method: init.method ?? 'GET', path: `${url.pathname}${path}`, headers: init.headers }, (res) => {
+    const req = http.request({ agent: false, host: url.hostname, port: url.port, method: init.method ?? 'GET', path: `${url.pathname}${path}`, headers: init.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -119,7 +122,7 @@ budget('relay-budget :: maxTotalChargeUsd clamps caps to what remains, in exact 
   const caps = [0.1, 0.2, undefined].map((asked) => b.reserve({ maxTotalChargeUsd: asked }));
   assert.equal(caps.map((c) => (c.ok ? c.reservation.maxTotalChargeUsd : c.message)), [
     0.1, 0.2,
-    'maxTotalChargeUsd limit of $0.3 reached: the Actor runs this script started already reserve $0.3 of it; give each run a smaller maxTotalChargeUsd to leave room for more runs',
+    'maxTotalChargeUsd limit of $0.3 reached: the Actor runs this script started already reserve $0.3 of it and each run\'s cap is at least $0.01; give each run a smaller maxTotalChargeUsd to leave room for more runs',
   ]);
   const whole = createBudget({ maxTotalChargeUsd: 2 }).reserve({});
   assert.is(whole.ok && whole.reservation.maxTotalChargeUsd, 2);
@@ -229,7 +232,7 @@ relay('relay :: adds the token and forwards none of the sandbox\'s own headers',
 
 relay('relay :: refuses a body over its cap with 413, without forwarding it', async (ctx) => {
   const s = await open(ctx);
-  const answer = await send(s.url, '/v2/key-value-stores/abc/records/big', { method: 'PUT', body: Buffer.alloc(MAX_BODY_BYTES + 1) });
+  const answer = await send(s.url, '/v2/key-value-stores/abc/records/big', { method: 'PUT', body: Buffer.alloc(RELAY_LIMITS.bodyBytes + 1) });
   assert.is(answer.status, 413);
   assert.is(answer.json?.error?.type, 'request-too-large');
   assert.equal(ctx.api.requests, []);
@@ -324,7 +327,7 @@ relay('relay :: an unreachable API is a 502 that names it, never the token', asy
   const s = await open(ctx, { apiBaseUrl: closed.url });
   const answer = await send(s.url, '/v2/store');
   assert.is(answer.status, 502);
-  assert.is(answer.json?.error?.type, 'relay-upstream-error');
+  assert.is(answer.json?.error?.type, 'relay-upstream-unreachable');
   assert.is(answer.json?.error?.message, `Could not reach the Apify API at ${closed.url}: ECONNREFUSED`);
   assert.not.match(answer.text, TOKEN);
 });

@@ -1,0 +1,49 @@
+/**
+ * Every bound on what the sandbox can cost the orchestrator through the relay, in one place: the
+ * README's security section and the tests read these numbers from here. A run's relay traffic
+ * costs at most `connectionsPerRun` sockets, `requestsPerRun` requests in flight and
+ * `bufferedBytesPerRun` of held request bodies, whatever the script sends, and all of it ends
+ * with the run; the process as a whole is bounded too, so many runs cannot add up past it.
+ */
+
+const MiB = 1024 * 1024;
+
+export const RELAY_LIMITS = {
+  /** Open connections one run may hold; past it a new connection is refused and closed. */
+  connectionsPerRun: 16,
+  /** Requests one run may have in flight at once (a `waitForFinish` counts); past it, 429. */
+  requestsPerRun: 16,
+  /** Open connections to the relay, all runs together (the server's own cap on file descriptors). */
+  connections: 1024,
+  /** Connections that have not yet sent a request, all runs together; past it the oldest is closed. */
+  unidentifiedConnections: 128,
+  /** One request body (the API's own limit is about 9 MB). */
+  bodyBytes: 10 * MiB,
+  /** Request bodies one run may have held at once. */
+  bufferedBytesPerRun: 10 * MiB,
+  /** Request bodies held at once, all runs together; past it a request gets 429. */
+  bufferedBytes: 64 * MiB,
+  /** A connection must send its request headers within this. */
+  headersTimeoutMs: 5_000,
+  /** A request, body included, must arrive within this. */
+  requestTimeoutMs: 30_000,
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** How often the server checks the two timeouts above. */
+  timeoutCheckMs: 1_000,
+  /** Any call to the API, plus the `waitForFinish` it asks for. */
+  upstreamTimeoutMs: 120_000,
+  /** The API answers a `waitForFinish` of at most this; larger asks are clamped to it. */
+  waitForFinishSecs: 60,
+} as const;
+
+/** The smallest `maxTotalChargeUsd` a start may ask for: below it a cap would round to "none". */
+export const MIN_CHARGE_USD = 0.01;
+
+/** Longest delay Node's timers take (2^31 - 1 ms); a longer one fires at once with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `AbortSignal.timeout` that never overflows into firing at once. */
+export function timeoutSignal(ms: number): AbortSignal {
+  return AbortSignal.timeout(Math.min(Math.max(0, Math.ceil(ms)), MAX_TIMER_MS));
+}
