@@ -85,6 +85,9 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     DENO_DIR: s.denoDir,
     DENO_NO_UPDATE_CHECK: '1',
     DENO_NO_PACKAGE_JSON: '1',
+    // Scripts' TypeScript is transpiled in memory only: nothing written, and no write to fail and
+    // retry (Deno sleeps 150 ms in retries when its emit folder is blocked).
+    DENO_EMIT_CACHE_MODE: 'disable',
     NO_COLOR: '1',
   };
   let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
