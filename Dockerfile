@@ -6,12 +6,13 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the package's own `prepare` builds, and the sources are not copied yet.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY types ./types
 COPY orchestrator ./orchestrator
 COPY guest ./guest
-COPY scripts/bundle-guest.mjs ./scripts/
 RUN npm run build
 
 FROM node:20-bookworm-slim
@@ -20,7 +21,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Resolve the Deno binary now, as root: it is linked into node_modules/deno/ where the run's
 # non-root user could not write. `prlimit` (util-linux, essential in Debian) must be there too.
-RUN npm ci --omit=dev --no-audit --no-fund \
+# --ignore-scripts: `prepare` would build, which needs the dev dependencies; dist/ comes from stage 1.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && node -e "require('deno/install_api.cjs').runInstall()" \
  && node_modules/deno/deno --version \

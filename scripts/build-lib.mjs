@@ -1,0 +1,73 @@
+// The build of what ships (tsconfig.build.json → dist/, and the guest bundle by bundle-guest.mjs),
+// and whether it is stale: stale when any file or folder under orchestrator/, types/ or guest/, a
+// tsconfig*.json or package.json is newer than the last
+// build's stamp, or an entry is missing. A folder's mtime changes when a file is added, removed or
+// renamed, so deletions count too; outputs whose source is gone are pruned, so a tarball never
+// ships them. Used by scripts/build.mjs and scripts/start.mjs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const stampOf = (root) => path.join(root, 'dist', '.build-stamp');
+const SOURCES = ['orchestrator', 'types', 'guest'];
+/** Folders tsc compiles file by file, so an output whose source is gone can be found. */
+const COMPILED = ['orchestrator', 'types'];
+const ENTRIES = [
+  'orchestrator/bin/code-runtime.js', 'orchestrator/bin/actor.js', 'orchestrator/index.js', 'orchestrator/index.d.ts', 'guest/bootstrap.js',
+];
+
+/** The newest mtime (ms) of a file or folder and everything under it. */
+function newest(target) {
+  const stat = statSync(target, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  let latest = stat.mtimeMs;
+  if (stat.isDirectory()) {
+    for (const name of readdirSync(target)) latest = Math.max(latest, newest(path.join(target, name)));
+  }
+  return latest;
+}
+
+/** Whether `root`'s dist/ is older than its sources, or incomplete. */
+export function isStale(root = ROOT) {
+  const built = statSync(stampOf(root), { throwIfNoEntry: false })?.mtimeMs;
+  if (built === undefined || ENTRIES.some((entry) => !existsSync(path.join(root, 'dist', entry)))) return true;
+  const configs = readdirSync(root).filter((name) => /^tsconfig.*\.json$/.test(name) || name === 'package.json');
+  return [...SOURCES, ...configs].some((name) => newest(path.join(root, name)) > built);
+}
+
+/** Removes dist/<folder>/**.{js,d.ts,js.map,d.ts.map} whose <folder>/**.ts is gone (a moved or deleted module). */
+export function pruneOrphans(root, folder) {
+  const out = path.join(root, 'dist', folder);
+  if (!existsSync(out)) return;
+  for (const entry of readdirSync(out, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+    const source = path.join(root, path.relative(path.join(root, 'dist'), full)).replace(/(\.d)?\.js(\.map)?$|\.d\.ts(\.map)?$/, '');
+    if (!existsSync(`${source}.ts`) && !existsSync(`${source}.d.ts`)) rmSync(full);
+  }
+}
+
+export function build() {
+  let tsc;
+  try {
+    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    process.stderr.write('build: TypeScript is not installed; run `npm install` (it is a dev dependency) first\n');
+    return 1;
+  }
+  // tsc's incremental state does not notice deleted outputs: without an entry, build from scratch.
+  if (ENTRIES.some((entry) => !existsSync(path.join(ROOT, 'dist', entry)))) rmSync(path.join(ROOT, 'dist', '.tsbuildinfo-build'), { force: true });
+  // Stamped with the time the build began, so an edit made during the build still counts as newer.
+  const began = new Date();
+  for (const args of [[tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], [path.join(ROOT, 'scripts', 'bundle-guest.mjs')]]) {
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: ROOT });
+    if (r.status !== 0) return r.status ?? 1;
+  }
+  for (const folder of COMPILED) pruneOrphans(ROOT, folder);
+  writeFileSync(stampOf(ROOT), '');
+  utimesSync(stampOf(ROOT), began, began);
+  return 0;
+}
