@@ -177,14 +177,3 @@ async function abortRun(state: SessionState, runId: string): Promise<void> {
     if (attempt < ABORT_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
   }
 }
-
-/** Stops the process-wide server (tests, embedders shutting down); the next session starts a new one. */
-export async function closeRelayServer(): Promise<void> {
-  const s = await server;
-  server = undefined;
-  await new Promise<void>((resolve) => {
-    if (!s) return resolve();
-    s.closeAllConnections();
-    s.close(() => resolve());
-  });
-}

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { OutputBuffer } from './output.js';
+import { RecordFilter } from './record-filter.js';
 import type { SandboxCommand } from './sandbox.js';
 import type { OutputListener } from '../../types/options.js';
 
@@ -24,6 +25,8 @@ export interface SuperviseSpec {
   rssLimitBytes: number;
   maxOutputBytes: number;
   onOutput?: OutputListener;
+  /** How the guest's failure report begins: it is cut out of stderr (buffer and listener) and kept apart. */
+  reportPrefix?: Buffer;
   signal?: AbortSignal;
   /** `performance.now()` when the run got its process (before spawning a fresh one); default: now. */
   startedAt?: number;
@@ -41,7 +44,10 @@ export interface ChildFacts {
   /** From `startedAt` (a fresh child: its spawn; a warm one: its envelope) to the exit. */
   durationMillis: number;
   stdout: OutputBuffer;
+  /** Stderr without the guest's report. */
   stderr: OutputBuffer;
+  /** The guest's last failure report (the line after `reportPrefix`), when it wrote one. */
+  report?: string;
 }
 
 /** How a process ended: its exit code or signal, or the error that kept it from starting. */
@@ -213,11 +219,14 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     sandbox.kill();
   };
   const collect = (name: 'stdout' | 'stderr', buffer: OutputBuffer) => (chunk: Buffer) => {
+    if (chunk.length === 0) return;
     buffer.push(chunk);
     spec.onOutput?.(name, chunk);
   };
+  const toStderr = collect('stderr', stderr);
+  const reports = spec.reportPrefix && new RecordFilter(spec.reportPrefix);
   child?.stdout?.on('data', collect('stdout', stdout));
-  child?.stderr?.on('data', collect('stderr', stderr));
+  child?.stderr?.on('data', reports ? (chunk: Buffer) => toStderr(reports.push(chunk)) : toStderr);
 
   const started = spec.startedAt ?? performance.now();
   const deadline = setTimeout(() => kill('timeout'), spec.timeoutMs);
@@ -230,6 +239,8 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     const exit = await sandbox.ended;
     const failure = sandbox.startError(exit);
     if (failure) throw failure;
+    // Bytes held back as a possible report start that never completed are the script's own.
+    if (reports) toStderr(reports.end());
     return {
       exitCode: exit.exitCode,
       signal: exit.signal,
@@ -238,6 +249,7 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
       durationMillis: Math.round(performance.now() - started),
       stdout,
       stderr,
+      report: reports?.report,
     };
   } finally {
     clearTimeout(deadline);

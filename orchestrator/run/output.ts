@@ -8,11 +8,9 @@
 
 export interface CapturedOutput {
   text: string;
-  /** Bytes the script wrote, including any dropped (and excluding an extracted record). */
+  /** Bytes the script wrote, including any dropped. */
   bytes: number;
   truncated: boolean;
-  /** The line that followed `recordPrefix`, when one was found and cut out. */
-  record?: string;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -78,36 +76,20 @@ export class OutputBuffer {
     }
   }
 
-  /**
-   * Decodes what was kept. With `recordPrefix`, the last line starting with it (a report from the
-   * guest, which it writes last) is cut out of the output and returned as `record`.
-   */
-  finish(recordPrefix?: Buffer): CapturedOutput {
+  /** Decodes what was kept: whole, or head and tail with a marker naming the bytes dropped between. */
+  finish(): CapturedOutput {
     const head = this.head.subarray(0, this.headBytes);
     const blocks = this.tail.map((block, i) => (i === this.tail.length - 1 ? block.subarray(0, this.lastBytes) : block));
     let tail = Buffer.concat(blocks);
     if (tail.length > this.tailCap) tail = tail.subarray(tail.length - this.tailCap);
-    let total = this.total;
+    const total = this.total;
     const truncated = total > head.length + tail.length;
-    // Untruncated output is contiguous, so a record may straddle head and tail: search it whole.
-    let body = truncated ? tail : Buffer.concat([head, tail]);
-    let record: string | undefined;
-    if (recordPrefix) {
-      const at = body.lastIndexOf(recordPrefix);
-      if (at >= 0) {
-        const newline = body.indexOf(0x0a, at + recordPrefix.length);
-        const end = newline < 0 ? body.length : newline + 1;
-        record = body.subarray(at + recordPrefix.length, newline < 0 ? body.length : newline).toString('utf8');
-        body = Buffer.concat([body.subarray(0, at), body.subarray(end)]);
-        total -= end - at;
-      }
-    }
-    if (!truncated) return { text: decoder.decode(body), bytes: total, truncated, record };
+    if (!truncated) return { text: decoder.decode(Buffer.concat([head, tail])), bytes: total, truncated };
     const keptHead = head.subarray(0, utf8End(head));
-    const keptTail = body.subarray(utf8Start(body));
+    const keptTail = tail.subarray(utf8Start(tail));
     const dropped = total - keptHead.length - keptTail.length;
     const marker = `\n[… ${dropped} bytes truncated …]\n`;
-    return { text: decoder.decode(keptHead) + marker + decoder.decode(keptTail), bytes: total, truncated, record };
+    return { text: decoder.decode(keptHead) + marker + decoder.decode(keptTail), bytes: total, truncated };
   }
 }
 

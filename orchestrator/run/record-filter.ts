@@ -1,16 +1,22 @@
 /**
- * Keeps the guest's failure report (a secret-tagged line on stderr, meant for `result.ts` only) out
- * of the live stream: bytes that could begin the report are held back until they can be told
- * apart, a whole report is dropped through its newline, and whatever is held is let out at the end.
+ * The one place that cuts the guest's failure report (a secret-tagged line on stderr, meant for
+ * `result.ts` only) out of stderr, before anything sees it (the captured buffer, a live listener):
+ * bytes that could begin the report are held back until they can be told apart, a whole report is
+ * taken out through its newline, and whatever is held is let out at the end. The last report's
+ * text is kept, up to `REPORT_MAX_BYTES`.
  */
 
-import type { OutputListener } from '../../types/options.js';
+/** A report longer than this is cut (and no longer parses): what one run can make the orchestrator hold. */
+export const REPORT_MAX_BYTES = 1024 * 1024;
 
 export class RecordFilter {
   readonly #prefix: Buffer;
   #held = Buffer.alloc(0);
-  /** Inside a report: dropping until its newline. */
+  /** Inside a report: taking bytes out until its newline. */
   #dropping = false;
+  #current: Buffer[] = [];
+  #currentBytes = 0;
+  #last: string | undefined;
 
   constructor(prefix: Buffer) {
     this.#prefix = prefix;
@@ -24,8 +30,9 @@ export class RecordFilter {
     while (data.length > 0) {
       if (this.#dropping) {
         const newline = data.indexOf(0x0a);
+        this.#keep(newline < 0 ? data : data.subarray(0, newline));
         if (newline < 0) return Buffer.concat(out);
-        this.#dropping = false;
+        this.#closeReport();
         data = data.subarray(newline + 1);
         continue;
       }
@@ -46,9 +53,31 @@ export class RecordFilter {
 
   /** What is still held back once the stream has ended (a prefix that never completed). */
   end(): Buffer {
-    const rest = this.#dropping ? Buffer.alloc(0) : this.#held;
+    // A report cut short by the process's end still counts, as far as it got.
+    if (this.#dropping) this.#closeReport();
+    const rest = this.#held;
     this.#held = Buffer.alloc(0);
     return rest;
+  }
+
+  /** The text after the prefix of the last report seen, without its newline. */
+  get report(): string | undefined {
+    return this.#last;
+  }
+
+  #keep(part: Buffer): void {
+    const room = REPORT_MAX_BYTES - this.#currentBytes;
+    if (room <= 0 || part.length === 0) return;
+    const kept = Buffer.from(part.subarray(0, room));
+    this.#current.push(kept);
+    this.#currentBytes += kept.length;
+  }
+
+  #closeReport(): void {
+    this.#last = Buffer.concat(this.#current).toString('utf8');
+    this.#current = [];
+    this.#currentBytes = 0;
+    this.#dropping = false;
   }
 
   /** Length of the longest tail of `data` that is a beginning of the prefix. */
@@ -58,19 +87,4 @@ export class RecordFilter {
     }
     return 0;
   }
-}
-
-/** `listener` with the report filtered out of its stderr; call `flush()` once the child has exited. */
-export function filteredListener(listener: OutputListener, prefix: Buffer): { listener: OutputListener; flush(): void } {
-  const filter = new RecordFilter(prefix);
-  return {
-    listener: (stream, chunk) => {
-      const pass = stream === 'stderr' ? filter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)) : chunk;
-      if (pass.length > 0) listener(stream, pass);
-    },
-    flush: () => {
-      const rest = filter.end();
-      if (rest.length > 0) listener('stderr', rest);
-    },
-  };
 }

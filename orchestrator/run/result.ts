@@ -1,7 +1,7 @@
 /**
  * The one place that decides how a run ended: exit facts and captured streams in, `RunResult` out.
  * The script cannot influence the status except by how its process ends; the guest's report (cut
- * out of stderr) is trusted only with the run's secret and only to word the message.
+ * out of stderr by `record-filter.ts`, found only with the run's secret) words the message.
  */
 import type { ChildFacts } from './child.js';
 import type { ActorRunRef, RunResult, RunStatus } from '../../types/result.js';
@@ -24,7 +24,6 @@ export function reportPrefix(secret: string): Buffer {
 
 export interface ResultInput {
   facts: ChildFacts;
-  secret: string;
   timeoutSecs: number;
   memoryMbytes: number;
   scriptName: string;
@@ -62,10 +61,10 @@ function failureMessage(record: GuestRecord): string {
 }
 
 export function toResult(input: ResultInput): RunResult {
-  const { facts, secret } = input;
+  const { facts } = input;
   const stdout = facts.stdout.finish();
-  const stderr = facts.stderr.finish(reportPrefix(secret));
-  const record = parseRecord(stderr.record);
+  const stderr = facts.stderr.finish();
+  const record = parseRecord(facts.report);
   let stderrText = stderr.text;
 
   let status: RunStatus;

@@ -10,7 +10,6 @@ import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from '
 import { normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
 import { openRelaySession, relayHostPort } from '../relay/relay.js';
-import { filteredListener } from './record-filter.js';
 import { reportPrefix, toResult } from './result.js';
 import { sandboxCommand, type SandboxCommand } from './sandbox.js';
 import type { RunOptions } from '../../types/options.js';
@@ -55,7 +54,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
   const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
-  return toResult({ facts, secret: '', timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns: [] });
+  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns: [] });
 }
 
 /** Runs validated options to a result. `source` supplies the child (default: a fresh spawn). */
@@ -71,8 +70,6 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     defaultTimeoutSecs: options.defaultTimeoutSecs,
   });
   const secret = randomBytes(16).toString('hex');
-  // The guest's failure report is for result.ts, not for whoever watches the output live.
-  const live = options.onOutput && filteredListener(options.onOutput, reportPrefix(secret));
   let facts;
   try {
     const startedAt = performance.now();
@@ -82,10 +79,11 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
       timeoutMs: options.timeoutSecs * 1000,
       rssLimitBytes: (options.memoryMbytes + RUNTIME_OVERHEAD_MBYTES) * 1024 * 1024,
       maxOutputBytes: options.maxOutputBytes,
-      onOutput: live?.listener,
+      onOutput: options.onOutput,
+      // The guest's failure report is for result.ts, not for the output or whoever watches it live.
+      reportPrefix: reportPrefix(secret),
       signal: options.signal,
     });
-    live?.flush();
   } catch (error) {
     await session.close({ abortRunning: true });
     throw error;
@@ -94,7 +92,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
   }
   const succeeded = facts.exitCode === 0 && !facts.killedFor;
   const actorRuns = await session.close({ abortRunning: !succeeded });
-  return toResult({ facts, secret, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns });
+  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns });
 }
 
 export async function runCode(input: RunOptions): Promise<RunResult> {

@@ -13,7 +13,7 @@ function fill(buffer: OutputBuffer, text: string, chunk = 7): void {
 output('output :: under the cap, everything is kept in order', () => {
   const b = new OutputBuffer(100);
   fill(b, 'abcdefghijklmnopqrstuvwxyz');
-  assert.equal(b.finish(), { text: 'abcdefghijklmnopqrstuvwxyz', bytes: 26, truncated: false, record: undefined });
+  assert.equal(b.finish(), { text: 'abcdefghijklmnopqrstuvwxyz', bytes: 26, truncated: false });
 });
 
 output('output :: over the cap, head and tail stay with the count of what was dropped', () => {
@@ -31,31 +31,6 @@ output('output :: one huge chunk is cut down to the cap', () => {
   b.push(Buffer.from('END'));
   const r = b.finish();
   assert.is(r.text, 'zzzz\n[… 999995 bytes truncated …]\nzEND');
-});
-
-output('output :: a record line is cut out and returned, counts adjusted', () => {
-  const b = new OutputBuffer(1000);
-  fill(b, 'error text\n\n\0tag:{"a":1}\n');
-  const r = b.finish(Buffer.from('\n\0tag:'));
-  assert.is(r.text, 'error text\n');
-  assert.is(r.record, '{"a":1}');
-  assert.is(r.bytes, 11);
-});
-
-output('output :: a record is found in the tail of a truncated stream', () => {
-  const b = new OutputBuffer(64);
-  fill(b, `${'x'.repeat(500)}\n\0tag:{"kind":"threw"}\n`);
-  const r = b.finish(Buffer.from('\n\0tag:'));
-  assert.is(r.record, '{"kind":"threw"}');
-  assert.ok(r.truncated);
-  assert.is(r.bytes, 500);
-  assert.not.match(r.text, /tag/);
-});
-
-output('output :: without the prefix, nothing is cut', () => {
-  const b = new OutputBuffer(100);
-  fill(b, 'plain\n\0other:{}\n');
-  assert.is(b.finish(Buffer.from('\n\0tag:')).text, 'plain\n\0other:{}\n');
 });
 
 output('output :: cuts land on character boundaries', () => {

@@ -1,15 +1,15 @@
-// The live-stream filter that keeps the guest's failure report out of what listeners see.
+// The stderr filter that takes the guest's failure report out of what the buffer and listeners see,
+// and keeps its text for result.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RecordFilter } from '../../orchestrator/run/record-filter.js';
+import { RecordFilter, REPORT_MAX_BYTES } from '../../orchestrator/run/record-filter.js';
 
 const filter = suite('record-filter');
 const PREFIX = Buffer.from('\0tag:s3cret:');
 const REPORT = '\0tag:s3cret:{"kind":"threw"}\n';
 
 /** Feeds `text` in chunks of `size` bytes and returns what came out, end included. */
-function through(text: string, size: number): string {
-  const f = new RecordFilter(PREFIX);
+function through(text: string, size: number, f = new RecordFilter(PREFIX)): string {
   const bytes = Buffer.from(text);
   const out: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) out.push(f.push(bytes.subarray(i, i + size)));
@@ -44,6 +44,37 @@ filter('record-filter :: a partial prefix is held only until it can be told apar
   assert.is(f.push(Buffer.from('ble\n')).toString(), '\0table\n');
   assert.is(f.push(Buffer.from('y\0')).toString(), 'y');
   assert.is(f.end().toString(), '\0');
+});
+
+filter('record-filter :: the report\'s text is kept, however the stream is chunked', () => {
+  const text = `boom\n${REPORT}`;
+  for (let size = 1; size <= text.length; size += 1) {
+    const f = new RecordFilter(PREFIX);
+    through(text, size, f);
+    assert.is(f.report, '{"kind":"threw"}', `chunk size ${size}`);
+  }
+});
+
+filter('record-filter :: the last of several reports is kept; none without the prefix', () => {
+  const f = new RecordFilter(PREFIX);
+  assert.is(through(`${REPORT}x\n\0tag:s3cret:{"kind":"syntax"}\n`, 4, f), 'x\n');
+  assert.is(f.report, '{"kind":"syntax"}');
+  const none = new RecordFilter(PREFIX);
+  through('plain\n\0tag:other:{}\n', 3, none);
+  assert.is(none.report, undefined);
+});
+
+filter('record-filter :: a report cut short by the end of the stream still counts', () => {
+  const f = new RecordFilter(PREFIX);
+  assert.is(through('a\n\0tag:s3cret:{"kind":"threw"}', 5, f), 'a\n');
+  assert.is(f.report, '{"kind":"threw"}');
+});
+
+filter('record-filter :: a huge report is held only up to its cap, and the output after it flows', () => {
+  const f = new RecordFilter(PREFIX);
+  const huge = 'r'.repeat(REPORT_MAX_BYTES + 4096);
+  assert.is(through(`\0tag:s3cret:${huge}\nafter\n`, 65_536, f), 'after\n');
+  assert.is(f.report?.length, REPORT_MAX_BYTES);
 });
 
 filter.run();
