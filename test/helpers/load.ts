@@ -1,0 +1,49 @@
+/**
+ * Shared by the relay flood test and `npm run stress`: a sampler of this process's resident memory
+ * and open file descriptors, and a well-behaved script whose exact output is known, to run beside
+ * hostile ones. Linux only (reads /proc/self/fd).
+ */
+import { readdirSync } from 'node:fs';
+
+export interface Samples {
+  baseRss: number;
+  peakRss: number;
+  baseFds: number;
+  peakFds: number;
+}
+
+const fdCount = () => readdirSync('/proc/self/fd').length;
+
+/** Samples every 20 ms from now until `stop()`. */
+export function sampleProcess(): { stop(): Samples } {
+  const samples: Samples = { baseRss: process.memoryUsage().rss, peakRss: 0, baseFds: fdCount(), peakFds: 0 };
+  const take = () => {
+    samples.peakRss = Math.max(samples.peakRss, process.memoryUsage().rss);
+    samples.peakFds = Math.max(samples.peakFds, fdCount());
+  };
+  take();
+  const timer = setInterval(take, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return { ...samples };
+    },
+  };
+}
+
+/** A script that uses the binding as an agent would; its stdout is exactly `wellBehavedExpected()`. */
+export const WELL_BEHAVED = `
+const { id } = await apify.dataset.create();
+await apify.dataset.pushItems({ datasetId: id, items: [{ n: 1 }, { n: 2 }, { n: 3 }] });
+const items = await apify.dataset.listItems({ datasetId: id });
+const store = await apify.kvs.create();
+await apify.kvs.set({ storeId: store.id, key: 'k', value: { ok: true } });
+const value = await apify.kvs.get({ storeId: store.id, key: 'k' });
+const found = await apify.actor.search({ query: 'hello' });
+console.log(JSON.stringify({ items, value, found: found.map((a) => a.name) }));
+`;
+
+export function wellBehavedExpected(): unknown {
+  return { items: [{ n: 1 }, { n: 2 }, { n: 3 }], value: { ok: true }, found: ['hello-world'] };
+}
