@@ -1,6 +1,6 @@
 /**
  * The options and the handle of a runtime: many runs, bounded concurrency, warm sandboxes, or runs
- * of the code-runtime Actor on the Apify platform. Validated in `orchestrator/runtime.ts`; the doc
+ * of the code-runtime Actor on the Apify platform. Validated in `orchestrator/runtime/options.ts`; the doc
  * comments here state defaults and bounds for users.
  */
 import type { RunOptions } from './options.js';

@@ -2,7 +2,7 @@
  * The Apify Actor entry: input → validate → run the script once → push exactly one item → exit.
  * Script failures are data (the run succeeds and the item says how the script ended); only invalid
  * input and infrastructure failures fail the run. A thin adapter: the rules live in the library
- * and in `actor-input.ts`, `actor-output.ts` and `actor-item.ts`.
+ * and in `input.ts`, `output.ts` and `item.ts` here.
  */
 import { createReadStream } from 'node:fs';
 import { Actor, log } from 'apify';

@@ -9,7 +9,7 @@ import type { RunResult } from '../../types/result.js';
 import { rejects } from '../helpers/helpers.js';
 import { startRemoteFake, type FakeHandler, type RemoteFake } from './remote-fake.js';
 
-/** The Actor's item for a result, as `orchestrator/actor-item.ts` shapes it (no byte counts). */
+/** The Actor's item for a result, as `orchestrator/actor/item.ts` shapes it (no byte counts). */
 function itemOf(result: RunResult): Record<string, unknown> {
   const { stdoutBytes: _o, stderrBytes: _e, ...rest } = result;
   return { ...rest, stdoutRecord: null, stderrRecord: null };
