@@ -4,9 +4,20 @@
  * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
  * Where util-linux is there, `prlimit` caps its data segment and `setpriv` ties its life to ours.
  */
+import { PRIVATE_IPV4 } from '../relay/private-net.js';
 
-/** IPv4 ranges an API *hostname* must never resolve to (DNS rebinding into the host's network). */
-const PRIVATE_IPV4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'];
+/** IPv4 ranges an API *hostname* must never resolve to (DNS rebinding); loopback is split below around the relay. */
+const DENIED_IPV4 = PRIVATE_IPV4.filter((range) => !range.startsWith('127.'));
+
+/**
+ * IPv6 addresses an API hostname must never resolve to. Deno 2.9.5's --deny-net takes single IPv6
+ * addresses (checked against what a name resolves to) but no IPv6 ranges (`fc00::/7` is refused as
+ * "Bad host:port pair"), so only these well-known ones are denied: the unspecified and loopback
+ * addresses, AWS's IPv6 metadata endpoint, and IPv4-mapped loopback and metadata. Other ULA
+ * (fc00::/7) and link-local (fe80::/10) addresses stay reachable, at the API's port only, when the
+ * API hostname's DNS answers with them; README's security section says so.
+ */
+const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:127.0.0.1]', '[::ffff:169.254.169.254]'];
 
 export interface SandboxSettings {
   denoPath: string;
@@ -48,7 +59,7 @@ function loopbackExceptRelay(apiPort: string): string[] {
   const ranges = ['127.0.0.0/32'];
   // At each prefix length, the sibling of 127.0.0.1's own block: 127.0.0.2/31, 127.0.0.4/30, … 127.128.0.0/9.
   for (let bits = 31; bits >= 9; bits -= 1) ranges.push(`${ipv4(0x7f000000 + 2 ** (32 - bits))}/${bits}`);
-  return [...ranges, `127.0.0.1:${apiPort}`, '[::1]'];
+  return [...ranges, `127.0.0.1:${apiPort}`];
 }
 
 function ipv4(n: number): string {
@@ -66,7 +77,7 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
   const local = apiHost === 'localhost' || isIpLiteral(apiHost);
   // A real API hostname must not be rebound to private or loopback addresses; a literal address
   // (tests, a local gateway) is trusted as given.
-  const denyNet = local ? [] : [...PRIVATE_IPV4, ...loopbackExceptRelay(s.apiBaseUrl.port || '443')];
+  const denyNet = local ? [] : [...DENIED_IPV4, ...loopbackExceptRelay(s.apiBaseUrl.port || '443'), ...DENIED_IPV6];
   const denoArgs = [
     'run',
     '--quiet',

@@ -1,7 +1,10 @@
 // The sandbox's command line, as a table: the one place that grants anything.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { resolveDeno } from '../../orchestrator/run/deno.js';
 import { dataLimitBytes, hostPort, sandboxCommand, type SandboxSettings } from '../../orchestrator/run/sandbox.js';
+import { fixturePath } from '../helpers/helpers.js';
 
 const sandbox = suite('sandbox');
 
@@ -46,11 +49,23 @@ sandbox('sandbox :: the environment is exactly the sandbox\'s own', () => {
 
 sandbox('sandbox :: an API hostname may not resolve to private or loopback addresses', () => {
   const deny = flag(sandboxCommand(base).args, '--deny-net')!.split(',');
-  for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/32', '127.0.0.2/31', '127.128.0.0/9', '127.0.0.1:443', '[::1]']) {
+  for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/32', '127.0.0.2/31', '127.128.0.0/9', '127.0.0.1:443',
+    '100.64.0.0/10', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4', '[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:169.254.169.254]']) {
     assert.ok(deny.includes(range), `${range} not denied`);
   }
   // The relay's own address stays reachable.
   assert.not.ok(deny.some((range) => range === '127.0.0.1' || range === '127.0.0.0/8' || range === '127.0.0.1:40000'));
+});
+
+sandbox('sandbox :: Deno takes the whole deny list, but no IPv6 range (so the IPv6 gap is documented, not closed)', () => {
+  const deny = flag(sandboxCommand(base).args, '--deny-net')!;
+  const run = (denyNet: string) => spawnSync(resolveDeno(), ['run', '--quiet', '--no-prompt', `--deny-net=${denyNet}`, fixturePath('hello.ts')], { encoding: 'utf8' });
+  const accepted = run(deny);
+  assert.is(accepted.stdout, 'hello from the sandbox\n', accepted.stderr);
+  // When this starts passing, Deno takes IPv6 ranges: deny fc00::/7 and fe80::/10 in sandbox.ts and drop this test.
+  const ranges = run('fc00::/7');
+  assert.is.not(ranges.status, 0);
+  assert.match(ranges.stderr, /Bad host:port pair: fc00::\/7/);
 });
 
 sandbox('sandbox :: the loopback split covers all of 127/8 except 127.0.0.1', () => {
