@@ -29,9 +29,9 @@ export function actorNamespaces(api: Api, listItems: DatasetApi['listItems']): {
       path: `/v2/acts/${actorId}/runs`,
       query: {
         memory: args.optionalNumber(method, o, 'memoryMbytes', { min: 128, integer: true }),
-        timeout: args.optionalNumber(method, o, 'timeoutSecs', { min: 0 }),
-        maxTotalChargeUsd: args.optionalNumber(method, o, 'maxTotalChargeUsd', { min: 0 }),
-        maxItems: args.optionalNumber(method, o, 'maxItems', { min: 0, integer: true }),
+        timeout: args.optionalNumber(method, o, 'timeoutSecs', { min: 1 }),
+        maxTotalChargeUsd: args.optionalNumber(method, o, 'maxTotalChargeUsd', { min: 0.01 }),
+        maxItems: args.optionalNumber(method, o, 'maxItems', { min: 1, integer: true }),
       },
       body: jsonStringify(o.input === undefined ? {} : o.input),
       contentType: JSON_TYPE,

@@ -127,11 +127,11 @@ export interface ActorStartOptions extends ActorIdOptions {
   input?: unknown;
   /** Memory for the run in MB, a power of 2 from 128. Default: the Actor's own. */
   memoryMbytes?: number;
-  /** The run's timeout in seconds. Default: the runtime's `defaultTimeoutSecs`, else the Actor's own. */
+  /** The run's timeout in seconds, at least 1. Default: the runtime's `defaultTimeoutSecs`, else the Actor's own. */
   timeoutSecs?: number;
-  /** The most this run may charge, in USD; clamped to what remains of the runtime's budget. */
+  /** The most this run may charge, in USD, at least 0.01; clamped to what remains of the runtime's budget. */
   maxTotalChargeUsd?: number;
-  /** The most items a pay-per-result run may charge for. */
+  /** The most items a pay-per-result run may charge for, at least 1. */
   maxItems?: number;
 }
 

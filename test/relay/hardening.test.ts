@@ -2,8 +2,10 @@
 // and encodings, timers the script sets, starts whose answer is lost, and the relay's own limits
 // on connections, requests in flight and held bodies. Raw requests stand in for the script where
 // the binding would never send such a call; the script's relay URL is easy for it to learn.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
@@ -13,7 +15,7 @@ import { isPrivateAddress } from '../../orchestrator/relay/private-net.js';
 import { openRelaySession, type RelaySession, type RelaySessionOptions } from '../../orchestrator/relay/relay.js';
 import { createScrubber, REDACTED, scrubText } from '../../orchestrator/relay/scrub.js';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api.js';
-import { startServer, type HttpServer } from '../helpers/helpers.js';
+import { ROOT, startServer, type HttpServer } from '../helpers/helpers.js';
 
 const TOKEN = 'apify_api_HARDtoken0123456789abcdefXYZ';
 
@@ -348,3 +350,25 @@ limits('relay limits :: bodies a run holds are capped, per run and for the proce
 });
 
 limits.run();
+
+// ---
+const docs = suite('relay docs');
+
+/** A bound as the README writes it: bytes in MiB, milliseconds in seconds. */
+function written(name: string, value: number): string {
+  if (name.includes('Bytes')) return `${value / 1024 / 1024} MiB`;
+  if (name.endsWith('Ms')) return `${value / 1000} s`;
+  if (name.endsWith('Secs')) return `${value} s`;
+  return String(value);
+}
+
+docs('relay docs :: the README states every relay bound as limits.ts defines it', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  for (const [name, value] of Object.entries(RELAY_LIMITS)) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+    assert.ok(row, `README has no row for ${name}`);
+    assert.is(row?.split('|')[2]?.trim(), written(name, value), name);
+  }
+});
+
+docs.run();
