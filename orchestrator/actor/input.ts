@@ -4,7 +4,7 @@
  * table, so the Actor and the library agree; unset limits are derived from the run, and limits the run cannot honour
  * are cut to what it can, each with a warning, so the run always has time and memory left for the item.
  */
-import { describe, isCode } from '../run/options.js';
+import { describe, isCode, type NormalizedOptions } from '../run/options.js';
 import { ACTOR_INPUT_FIELDS, allowedNumber, CODE_ALLOWED, inRange, RUN_OPTIONS, type NumberOption } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
@@ -18,14 +18,8 @@ export interface RunLimits {
   now: number;
 }
 
-export interface ScriptSettings {
-  code: string;
-  timeoutSecs: number;
-  memoryMbytes: number;
-  maxActorRuns?: number;
-  maxTotalChargeUsd?: number;
-  defaultTimeoutSecs?: number;
-}
+/** The run options the Actor takes as input (the option table's Actor fields), checked and settled. */
+export type ScriptSettings = Pick<NormalizedOptions, 'code' | 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs'>;
 
 export interface ParsedInput {
   settings: ScriptSettings;
