@@ -15,6 +15,7 @@ import { createRuntime, runCode } from '../orchestrator/index.js';
 import { normalizeOptions } from '../orchestrator/run/options.js';
 import { sandboxFor } from '../orchestrator/run/run.js';
 import type { RunResult } from '../types/result.js';
+import type { RunManyEntry } from '../types/runtime.js';
 import { bareCommand, childPeakRss, childrenCpuMs, memoryAfterGc, timedSpawn } from './measure.js';
 import { generatedScript, TRIVIAL } from './scripts.js';
 import { mb, round, summarize, table, type Summary } from './stats.js';
@@ -30,7 +31,7 @@ const WARM_GAP_MS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const progress = (text: string) => process.stderr.write(`… ${text}\n`);
 
-function assertSucceeded(results: RunResult[], what: string): void {
+function assertSucceeded(results: readonly RunManyEntry[], what: string): void {
   const bad = results.find((r) => r.status !== 'SUCCEEDED');
   if (bad) throw new Error(`${what}: a run ended ${bad.status}: ${bad.statusMessage}\n${bad.stderr}`);
 }

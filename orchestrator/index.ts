@@ -8,4 +8,4 @@ export { LIMITS } from './run/options.js';
 export { EXIT_CODES } from './run/result.js';
 export type { OutputListener, RunOptions } from '../types/options.js';
 export type { ActorRunRef, RunResult, RunStatus } from '../types/result.js';
-export type { RemoteOptions, RunDefaults, Runtime, RuntimeOptions } from '../types/runtime.js';
+export type { RemoteOptions, RunDefaults, RunInfrastructureError, RunManyEntry, Runtime, RuntimeOptions } from '../types/runtime.js';

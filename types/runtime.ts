@@ -41,6 +41,20 @@ export interface RuntimeOptions {
   remote?: RemoteOptions;
 }
 
+/**
+ * A `runMany` entry whose run never produced a result: the error `run()` would have rejected with.
+ * It has none of a result's other fields (they read as `undefined`).
+ */
+export interface RunInfrastructureError extends Partial<Record<Exclude<keyof RunResult, 'status' | 'statusMessage'>, undefined>> {
+  status: 'INFRASTRUCTURE-ERROR';
+  /** The error's message, e.g. `Could not start the Deno sandbox (…): spawn … EMFILE: …`. */
+  statusMessage: string;
+  error: Error;
+}
+
+/** One entry of `runMany`'s answer: the run's result, or why it could not be carried out. */
+export type RunManyEntry = RunResult | RunInfrastructureError;
+
 export interface Runtime {
   /**
    * Runs one script when a slot is free. Rejects for invalid options, infrastructure failures, or
@@ -48,10 +62,14 @@ export interface Runtime {
    */
   run(options: RunOptions): Promise<RunResult>;
   /**
-   * Runs every script (at most `concurrency` at once) and resolves with their results in input
-   * order. Options are all validated before any run starts; one script's failure is only its result.
+   * Runs every script (at most `concurrency` at once) and resolves with one entry per script, in
+   * input order. Options are all validated before any run starts (a bad one rejects the whole call,
+   * naming its index). One script's failure is only its result; a run that could not be carried out
+   * at all (what `run()` would reject with, e.g. the sandbox could not start) is an
+   * `INFRASTRUCTURE-ERROR` entry, and every other entry is its run's `RunResult` as usual.
+   * Narrow with `entry.status !== 'INFRASTRUCTURE-ERROR'` (or `'error' in entry`).
    */
-  runMany(optionsList: readonly RunOptions[]): Promise<RunResult[]>;
+  runMany(optionsList: readonly RunOptions[]): Promise<RunManyEntry[]>;
   /** Aborts running scripts (their status is `ABORTED`), kills warm sandboxes; resolves when none is left. */
   close(): Promise<void>;
 }

@@ -1,9 +1,11 @@
 /**
  * Where the sandbox's pieces live: the Deno binary (from the npm `deno` package, never PATH), the
  * guest bundle, and the DENO_DIR the children share. That directory is made so nothing a script
- * does survives its run: analysis caches and location data are blocked, script emits are pruned.
+ * does is written to disk at all: analysis and code caches and location data are blocked, and so
+ * are the emit folders of every module kind a script can load (`data:`, `blob:`, in Workers too);
+ * only emits of the guest's own files (`gen/file`) may be cached. Whatever else appears is pruned per run.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,10 +67,31 @@ export function resolveTool(name: SystemTool): string | null {
 
 let denoDir: string | undefined;
 
+/** Deno's sqlite caches: folders where it expects a database file, so it keeps them in memory. */
+const BLOCKED_DATABASES = ['dep_analysis_cache_v2', 'node_analysis_cache_v2', 'v8_code_cache_v2'];
+/** Emit folders (`gen/<scheme>`) for every kind of module a script can load; only `gen/file` is the bootstrap's. */
+const BLOCKED_EMITS = ['data', 'blob', 'http', 'https', 'npm', 'jsr', 'node'];
+/** What a run may leave in `gen/`: the bootstrap's emits and the blocking files themselves. */
+const KEPT_IN_GEN = new Set(['file', ...BLOCKED_EMITS]);
+
+/** Makes `dir/name` a file (not a folder), so nothing can be written below it. */
+function blockAsFile(dir: string, name: string): void {
+  const at = path.join(dir, name);
+  try {
+    if (statSync(at).isFile()) return;
+  } catch {
+    // Not there yet.
+  }
+  rmSync(at, { recursive: true, force: true });
+  writeFileSync(at, '');
+}
+
 /**
  * The DENO_DIR every child of this process uses. Shared so the bootstrap is transpiled once, and
- * shaped so runs leave nothing: the sqlite analysis caches are directories (Deno falls back to
- * memory), `location_data` (localStorage, Cache API) is a file, and emits are pruned per run.
+ * shaped so runs write nothing: the sqlite analysis caches and the V8 code cache are folders where
+ * Deno expects database files (it falls back to memory), `location_data` (localStorage, Cache API) is a
+ * file, and so is `gen/<kind>` for every module kind but the bootstrap's (Deno then transpiles in
+ * memory only: measured 0 bytes written for any number of `data:`/`blob:`/Worker modules).
  */
 export function sharedDenoDir(): string {
   if (denoDir && existsSync(denoDir)) return denoDir;
@@ -76,26 +99,36 @@ export function sharedDenoDir(): string {
   const prefix = `code-runtime-${uid}-`;
   removeOrphans(prefix);
   const dir = path.join(tmpdir(), `${prefix}${process.pid}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const blocked of ['dep_analysis_cache_v2', 'node_analysis_cache_v2', 'v8_code_cache_v2']) {
-    mkdirSync(path.join(dir, blocked), { recursive: true });
-  }
-  if (!existsSync(path.join(dir, 'location_data'))) writeFileSync(path.join(dir, 'location_data'), '');
+  mkdirSync(path.join(dir, 'gen'), { recursive: true, mode: 0o700 });
+  for (const name of BLOCKED_DATABASES) mkdirSync(path.join(dir, name), { recursive: true });
+  // localStorage and the Cache API live below it: a file there makes them fail instead.
+  blockAsFile(dir, 'location_data');
+  for (const name of BLOCKED_EMITS) blockAsFile(path.join(dir, 'gen'), name);
   denoDir = dir;
   process.once('exit', removeSharedDenoDir);
   return dir;
 }
 
-/** Deletes the transpiled copies of scripts (each run's module URL is unique, so none is reused). */
+/**
+ * After a run: removes anything in `gen/` that is not the bootstrap's (a module kind not blocked
+ * above) and restores the blocking files, so nothing a script caused outlives its run.
+ */
 export function pruneScriptEmits(dir: string): void {
-  const emits = path.join(dir, 'gen', 'blob');
+  const gen = path.join(dir, 'gen');
   let names: string[];
   try {
-    names = readdirSync(emits);
+    names = readdirSync(gen);
   } catch {
     return;
   }
-  for (const name of names) rmSync(path.join(emits, name), { force: true });
+  try {
+    for (const name of names) {
+      if (!KEPT_IN_GEN.has(name)) rmSync(path.join(gen, name), { recursive: true, force: true });
+    }
+    for (const name of BLOCKED_EMITS) blockAsFile(gen, name);
+  } catch {
+    // Out of file descriptors or racing another run's prune: the next run's prune tries again.
+  }
 }
 
 /** Runs at exit: must never throw, or later exit listeners (killing children) would not run. */

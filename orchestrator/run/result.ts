@@ -1,7 +1,10 @@
 /**
  * The one place that decides how a run ended: exit facts and captured streams in, `RunResult` out.
- * The script cannot influence the status except by how its process ends; the guest's report (cut
- * out of stderr by `record-filter.ts`, found only with the run's secret) words the message.
+ * The script cannot influence the status except by how its process ends: a resource status comes
+ * only from what the orchestrator observed (its own kill and why, the resident memory it measured,
+ * V8's fatal out-of-memory, which ends the process by SIGTRAP — a signal the script cannot send).
+ * The guest's report (cut out of stderr by `record-filter.ts`, found only with the run's secret)
+ * only words the message; no text the script prints or throws decides a status.
  */
 import type { ChildFacts } from './child.js';
 import type { ActorRunRef, RunResult, RunStatus } from '../../types/result.js';
@@ -26,14 +29,19 @@ export interface ResultInput {
   facts: ChildFacts;
   timeoutSecs: number;
   memoryMbytes: number;
+  /** The resident-memory limit the child was watched against. */
+  rssLimitBytes: number;
   scriptName: string;
   actorRuns: ActorRunRef[];
 }
 
 const HEAP_FATAL = /Fatal (JavaScript|process) out of memory/;
+/** Where V8's own report of a fatal out-of-memory begins: its GC trace, or the `#` banner. */
+const V8_TRACE_STARTS = ['\n<--- Last few GCs --->', '\n#\n# Fatal '];
 const TLA_STALL = 'error: Top-level await promise never resolved';
-/** An allocation the process's data limit refused, reported by the guest as an uncaught error. */
+/** What a refused allocation throws; only worded, never a status (the script can throw the same). */
 const ALLOCATION_REFUSED = /^RangeError: (Array buffer allocation failed|WebAssembly\.Memory\(\): could not allocate memory)/;
+const MB = 1024 * 1024;
 const BLOB_URL = /blob:null\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 function parseRecord(raw: string | undefined): GuestRecord | undefined {
@@ -60,6 +68,24 @@ function failureMessage(record: GuestRecord): string {
   return `Script threw: ${oneLine(record.error)}${suffix}`;
 }
 
+/** stderr without V8's fatal out-of-memory trace (GC log, native stack, host paths), which it ends with. */
+function withoutV8Trace(stderr: string): string {
+  const fatal = stderr.search(HEAP_FATAL);
+  if (fatal < 0) return stderr;
+  const starts = V8_TRACE_STARTS.map((marker) => stderr.lastIndexOf(marker, fatal)).filter((at) => at >= 0);
+  const cut = starts.length > 0 ? Math.min(...starts) : stderr.lastIndexOf('\n', fatal);
+  return stderr.slice(0, Math.max(0, cut));
+}
+
+/** The one line an out-of-memory run ends with: which limit, and what was measured. */
+function outOfMemoryLine(input: ResultInput, heap: boolean): string {
+  if (heap) return `Out of memory: the JavaScript heap reached its limit of ${input.memoryMbytes} MB (memoryMbytes)`;
+  const limit = Math.round(input.rssLimitBytes / MB);
+  const used = Math.round(input.facts.peakRssBytes / MB);
+  const measured = used > limit ? `the process used ${used} MB` : 'the process went';
+  return `Out of memory: ${measured} over its limit of ${limit} MB (memoryMbytes ${input.memoryMbytes} + ${limit - input.memoryMbytes} MB for Deno itself)`;
+}
+
 export function toResult(input: ResultInput): RunResult {
   const { facts } = input;
   const stdout = facts.stdout.finish();
@@ -78,11 +104,13 @@ export function toResult(input: ResultInput): RunResult {
     status = 'TIMED-OUT';
     exitCode = EXIT_CODES['TIMED-OUT'];
     statusMessage = `Timed out after ${input.timeoutSecs} s`;
-  } else if (facts.killedFor === 'memory' || (facts.signal === 'SIGTRAP' && HEAP_FATAL.test(stderrText))
-    || ALLOCATION_REFUSED.test(record?.error ?? '')) {
+  } else if (facts.killedFor === 'memory' || (facts.signal === 'SIGTRAP' && HEAP_FATAL.test(stderrText))) {
+    const heap = facts.killedFor !== 'memory';
     status = 'OUT-OF-MEMORY';
     exitCode = EXIT_CODES['OUT-OF-MEMORY'];
-    statusMessage = `Out of memory (limit ${input.memoryMbytes} MB)`;
+    statusMessage = outOfMemoryLine(input, heap);
+    if (heap) stderrText = withoutV8Trace(stderrText);
+    stderrText += `${stderrText === '' || stderrText.endsWith('\n') ? '' : '\n'}${statusMessage}\n`;
   } else if (facts.exitCode === 0) {
     status = 'SUCCEEDED';
     exitCode = 0;
@@ -92,6 +120,9 @@ export function toResult(input: ResultInput): RunResult {
     exitCode = facts.exitCode ?? 128 + (SIGNALS[facts.signal ?? ''] ?? 0);
     if (record) {
       statusMessage = failureMessage(record);
+      if (ALLOCATION_REFUSED.test(record.error)) {
+        statusMessage += ' (allocations past the memory limit are refused)';
+      }
     } else if (facts.exitCode === 1 && stderrText.includes(TLA_STALL)) {
       // Deno's own report; name the script instead of the module's internal URL.
       const at = stderrText.lastIndexOf(TLA_STALL);

@@ -18,6 +18,11 @@ import type { RunResult } from '../../types/result.js';
 /** Memory Deno itself needs besides the script's own, counted into the resident-memory limit. */
 export const RUNTIME_OVERHEAD_MBYTES = 128;
 
+/** The resident memory a run's process may reach: the script's heap limit plus Deno's own. */
+function rssLimitBytes(options: Pick<NormalizedOptions, 'memoryMbytes'>): number {
+  return (options.memoryMbytes + RUNTIME_OVERHEAD_MBYTES) * 1024 * 1024;
+}
+
 /** Where a run's process comes from: given the command it needs, a child that has not run anything. */
 export type ChildSource = (command: SandboxCommand, cwd: string) => SandboxChild;
 
@@ -54,7 +59,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
   const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
-  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns: [] });
+  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns: [] });
 }
 
 /** Runs validated options to a result. `source` supplies the child (default: a fresh spawn). */
@@ -77,7 +82,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
       startedAt,
       input: envelope(options, secret, session.url),
       timeoutMs: options.timeoutSecs * 1000,
-      rssLimitBytes: (options.memoryMbytes + RUNTIME_OVERHEAD_MBYTES) * 1024 * 1024,
+      rssLimitBytes: rssLimitBytes(options),
       maxOutputBytes: options.maxOutputBytes,
       onOutput: options.onOutput,
       // The guest's failure report is for result.ts, not for the output or whoever watches it live.
@@ -92,7 +97,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
   }
   const succeeded = facts.exitCode === 0 && !facts.killedFor;
   const actorRuns = await session.close({ abortRunning: !succeeded });
-  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, scriptName: options.scriptName, actorRuns });
+  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns });
 }
 
 export async function runCode(input: RunOptions): Promise<RunResult> {

@@ -3,17 +3,19 @@
  * on the Apify platform. Every run is validated before it queues; at most `concurrency` run at
  * once, each in its own child (warm children never count against that, and never run twice).
  * `close()` aborts what runs (and what waits), kills the pool, and resolves when no child is left.
+ * A run aborted while it waits for a slot resolves ABORTED at once and never takes one. `runMany`
+ * gives every entry its own outcome: one run's infrastructure failure is that entry, not the batch.
  */
 import pLimit from 'p-limit';
 import { spawnChild } from '../run/child.js';
 import type { NormalizedOptions } from '../run/options.js';
 import { WarmPool } from './pool.js';
 import { createRemoteRunner } from './remote.js';
-import { runNormalized, sandboxFor, type ChildSource } from '../run/run.js';
+import { abortedResult, runNormalized, sandboxFor, type ChildSource } from '../run/run.js';
 import { fail } from '../run/options.js';
 import { prepareRun, runtimeSettings, type RuntimeSettings } from './options.js';
 import type { RunResult } from '../../types/result.js';
-import type { Runtime, RuntimeOptions } from '../../types/runtime.js';
+import type { RunManyEntry, Runtime, RuntimeOptions } from '../../types/runtime.js';
 
 export { RUNTIME_LIMITS } from './options.js';
 
@@ -36,6 +38,12 @@ function localRunner(settings: RuntimeSettings): { run(options: NormalizedOption
   };
 }
 
+/** A `runMany` entry for a run that rejected (the sandbox did not start, the Actor API failed…). */
+function infrastructureFailure(reason: unknown): RunManyEntry {
+  const error = reason instanceof Error ? reason : new Error(String(reason));
+  return { status: 'INFRASTRUCTURE-ERROR', statusMessage: error.message, error };
+}
+
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const settings = runtimeSettings(options);
   const limit = pLimit(settings.concurrency);
@@ -44,6 +52,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   /** One controller per admitted run; closing aborts them all. */
   const controllers = new Set<AbortController>();
   const pending = new Set<Promise<unknown>>();
+  /** Aborted by close(): runs still waiting for a slot resolve ABORTED at once. */
+  const closeController = new AbortController();
   let closing: Promise<void> | undefined;
 
   async function admitted(options: NormalizedOptions): Promise<RunResult> {
@@ -62,10 +72,32 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   }
 
   function schedule(options: NormalizedOptions): Promise<RunResult> {
-    const promise = limit(() => admitted(options));
-    pending.add(promise);
-    const forget = () => pending.delete(promise);
-    promise.then(forget, forget);
+    let admittedRun = false;
+    let abortedWaiting = false;
+    const queued = limit(() => {
+      // Aborted while it waited: it already resolved, so it takes the slot for no time at all.
+      if (abortedWaiting) return undefined;
+      admittedRun = true;
+      return admitted(options);
+    });
+    const promise = new Promise<RunResult>((resolve, reject) => {
+      const signals = [options.signal, closeController.signal];
+      const onAbort = () => {
+        if (admittedRun || abortedWaiting) return;
+        abortedWaiting = true;
+        resolve(abortedResult(options));
+      };
+      for (const signal of signals) signal?.addEventListener('abort', onAbort, { once: true });
+      if (signals.some((signal) => signal?.aborted)) onAbort();
+      queued.then((result) => {
+        if (result) resolve(result);
+      }, reject).finally(() => {
+        for (const signal of signals) signal?.removeEventListener('abort', onAbort);
+      });
+    });
+    pending.add(queued);
+    const forget = () => pending.delete(queued);
+    queued.then(forget, forget);
     return promise;
   }
 
@@ -84,15 +116,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // All or nothing: a bad entry is found before any script starts.
       const all = list.map((input, index) => prepareRun(settings, input, `optionsList[${index}]: `));
       const settled = await Promise.allSettled(all.map(schedule));
-      const failed = settled.find((outcome) => outcome.status === 'rejected');
-      if (failed) throw failed.reason;
-      return settled.map((outcome) => (outcome as PromiseFulfilledResult<RunResult>).value);
+      // One run that could not be carried out is its own entry; every other result still arrives.
+      return settled.map((outcome): RunManyEntry => (outcome.status === 'fulfilled' ? outcome.value : infrastructureFailure(outcome.reason)));
     },
     close() {
       closing ??= (async () => {
+        closeController.abort();
         for (const controller of controllers) controller.abort();
         await local?.close();
-        // Runs still queued start, see the abort, and end as ABORTED without a child.
+        // Runs still queued resolved ABORTED above; their slots pass without a child.
         await Promise.allSettled([...pending]);
       })();
       return closing;

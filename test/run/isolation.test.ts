@@ -1,10 +1,11 @@
 // Hostile scripts against canaries: a file, an environment variable and a server on 127.0.0.2 that
 // none may reach. Each script tries, prints what it got, and the test checks nothing leaked.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
+import { sharedDenoDir } from '../../orchestrator/run/deno.js';
 import { startCanaries, startServer, type Canaries, type HttpServer } from '../helpers/helpers.js';
 import type { RunResult } from '../../types/result.js';
 
@@ -176,13 +177,53 @@ isolation('isolation :: nothing is shared between runs: no storage, no globals',
   assert.is(second.stdout, 'left behind: undefined\n');
 });
 
-isolation('isolation :: the script\'s transpiled code does not stay on disk', async () => {
-  const marker = `unique_marker_${Date.now()}`;
-  const r = await attempt(`const ${marker}: number = 1;\nconsole.log(${marker});`);
-  assert.is(r.status, 'SUCCEEDED');
-  const denoDir = path.join((await import('node:os')).tmpdir(), `code-runtime-${process.getuid?.() ?? 'user'}-${process.pid}`);
-  const emits = path.join(denoDir, 'gen', 'blob');
-  assert.equal(existsSync(emits) ? readdirSync(emits) : [], []);
+/** Every file under DENO_DIR but the bootstrap's own emits, with its size. */
+function denoDirFiles(): Record<string, number> {
+  const root = sharedDenoDir();
+  const files: Record<string, number> = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const at = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (at !== path.join(root, 'gen', 'file')) walk(at);
+      } else {
+        files[path.relative(root, at)] = statSync(at).size;
+      }
+    }
+  };
+  walk(root);
+  return files;
+}
+
+isolation('isolation :: nothing a script imports is written to disk, during or after its run, whatever the module kind', async () => {
+  await attempt('console.log("warm")');
+  const before = denoDirFiles();
+  let during: Record<string, number> | undefined;
+  const big = '/' + '/'.repeat(100_000);
+  const code = [
+    // 40 distinct TypeScript data: modules of 100 KB each (this left 4 MB per run under gen/data).
+    `for (let i = 0; i < 40; i++) await import("data:application/typescript," + encodeURIComponent("export const n: number = " + i + ";" + ${JSON.stringify(big)}));`,
+    'await import("data:text/javascript,export default 1");',
+    'await import("data:application/json,{\\"a\\":1}", { with: { type: "json" } });',
+    'const blob = (src) => URL.createObjectURL(new Blob([src], { type: "application/typescript" }));',
+    'await import(blob("export const b: number = 2;"));',
+    'const w = new Worker(blob(`import "data:application/typescript,export const q: number = 5;"; await import(${JSON.stringify("data:application/typescript,export const r: string = \'w\';")}); const x: number = 1; postMessage(x);`), { type: "module" });',
+    'await new Promise((resolve) => { w.onmessage = resolve; });',
+    'w.terminate();',
+    'await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));',
+    'console.log("imported");',
+    'await new Promise((resolve) => setTimeout(resolve, 300));',
+  ].join('\n');
+  const r = await runCode({
+    code,
+    timeoutSecs: 30,
+    onOutput: (stream, chunk) => {
+      if (stream === 'stdout' && Buffer.from(chunk).toString().includes('imported')) during = denoDirFiles();
+    },
+  });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.equal(during, before, 'written while the script ran');
+  assert.equal(denoDirFiles(), before, 'left after the run');
 });
 
 isolation('isolation :: the envelope (with the run secret) is not readable from stdin', async () => {

@@ -101,11 +101,35 @@ status('status :: a hot loop is TIMED-OUT with exit code 124 and keeps what it p
   assert.is(r.statusMessage, 'Timed out after 1 s');
 });
 
-status('status :: a heap blow-up is OUT-OF-MEMORY with exit code 137', async () => {
-  const r = await runCode({ code: fixture('heap-bomb.ts'), memoryMbytes: 64 });
+status('status :: a heap blow-up is OUT-OF-MEMORY with exit code 137 and one clear line instead of V8\'s trace', async () => {
+  const r = await runCode({ code: `console.log("printed");\nconsole.error("own words");\n${fixture('heap-bomb.ts')}`, memoryMbytes: 64 });
   assert.is(r.status, 'OUT-OF-MEMORY');
   assert.is(r.exitCode, 137);
-  assert.is(r.statusMessage, 'Out of memory (limit 64 MB)');
+  assert.is(r.statusMessage, 'Out of memory: the JavaScript heap reached its limit of 64 MB (memoryMbytes)');
+  assert.is(r.stdout, 'printed\n');
+  // No GC trace, no native stack, no install path: the script's own stderr and the one line.
+  assert.is(r.stderr, 'own words\nOut of memory: the JavaScript heap reached its limit of 64 MB (memoryMbytes)\n');
+});
+
+status('status :: memory beyond the heap is OUT-OF-MEMORY saying what was measured against which limit', async () => {
+  const r = await runCode({ code: fixture('arraybuffer-bomb.ts'), memoryMbytes: 64, timeoutSecs: 30 });
+  assert.is(r.status, 'OUT-OF-MEMORY', r.statusMessage);
+  assert.match(r.statusMessage, /^Out of memory: the process (used \d+ MB|went) over its limit of 192 MB \(memoryMbytes 64 \+ 128 MB for Deno itself\)$/);
+  assert.ok(r.stderr.endsWith(`${r.statusMessage}\n`));
+});
+
+status('status :: a script\'s own words never decide a resource status', async () => {
+  const cases = [
+    'throw new RangeError("Array buffer allocation failed: just kidding");',
+    'throw new RangeError("WebAssembly.Memory(): could not allocate memory");',
+    'console.error("\\n<--- Last few GCs --->\\n#\\n# Fatal JavaScript out of memory: Reached heap limit");\nDeno.exit(133);',
+    'Deno.stderr.writeSync(new TextEncoder().encode("Fatal process out of memory"));\nthrow new Error("x");',
+  ];
+  for (const code of cases) {
+    const r = await runCode({ code, memoryMbytes: 64 });
+    assert.is(r.status, 'FAILED', `${code}\n→ ${r.status}: ${r.statusMessage}`);
+    assert.is.not(r.exitCode, 137);
+  }
 });
 
 status('status :: an aborted run is ABORTED with exit code 130', async () => {

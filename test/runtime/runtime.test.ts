@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { createRuntime } from '../../orchestrator/index.js';
 import { fixture, rejects, ROOT } from '../helpers/helpers.js';
 import { sampleMax, sandboxesWith, waitUntil } from '../helpers/sandboxes.js';
+import { startRemoteFake } from './remote-fake.js';
 
 const runtime = suite('runtime');
 
@@ -92,7 +93,7 @@ runtime('runtime :: concurrency is respected: never more scripts at once than al
     const results = await rt.runMany(Array.from({ length: 5 }, () => ({ code })));
     const peak = sampler.stop();
     assert.ok(peak <= 2, `${peak} Deno processes at once`);
-    const spans = results.map((r) => r.stdout.trim().split('\n').map(Number) as [number, number]);
+    const spans = results.map((r) => String(r.stdout).trim().split('\n').map(Number) as [number, number]);
     const overlap = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
     assert.is(overlap, 2, `spans ${JSON.stringify(spans)}`);
   } finally {
@@ -106,9 +107,9 @@ runtime('runtime :: defaults apply to every run and a run’s own options win', 
     const code = 'console.log("y".repeat(10_000));\nthrow new Error("late");';
     const [capped, own] = await rt.runMany([{ code }, { code, maxOutputBytes: 65_536, scriptName: undefined }]);
     assert.ok(capped!.stdoutTruncated);
-    assert.match(capped!.stderr, /job\.ts:2/);
+    assert.match(String(capped!.stderr), /job\.ts:2/);
     assert.not.ok(own!.stdoutTruncated);
-    assert.match(own!.stderr, /job\.ts:2/, 'an option set to undefined keeps the default');
+    assert.match(String(own!.stderr), /job\.ts:2/, 'an option set to undefined keeps the default');
   } finally {
     await rt.close();
   }
@@ -129,6 +130,66 @@ runtime('runtime :: bad options are TypeErrors naming the option, and nothing ru
     assert.is(sampler.stop(), 0);
   } finally {
     await rt.close();
+  }
+});
+
+runtime('runtime :: a run aborted while it waits for its slot is ABORTED at once, and never starts', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 0, defaults: { memoryMbytes: 88 } });
+  try {
+    const ahead = rt.run({ code: 'await new Promise((r) => setTimeout(r, 4000));\nconsole.log("ahead done");' });
+    const controller = new AbortController();
+    const queued = rt.run({ code: 'console.log("should never run")', signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const abortedAt = Date.now();
+    controller.abort();
+    const r = await queued;
+    const waited = Date.now() - abortedAt;
+    assert.is(r.status, 'ABORTED');
+    assert.is(r.stdout, '');
+    assert.ok(waited < 1000, `resolved ${waited} ms after the abort (the run ahead takes 4 s)`);
+    // Only the run ahead ever had a process.
+    assert.ok(sandboxesWith(88).length <= 1);
+    assert.is((await ahead).stdout, 'ahead done\n');
+  } finally {
+    await rt.close();
+  }
+});
+
+runtime('runtime :: close() resolves queued runs ABORTED without waiting for the runs ahead', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 0 });
+  const ahead = rt.run({ code: fixture('forever.ts') });
+  const queued = rt.run({ code: 'console.log("never")' });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const started = Date.now();
+  await rt.close();
+  const [a, q] = await Promise.all([ahead, queued]);
+  assert.is(a.status, 'ABORTED');
+  assert.is(q.status, 'ABORTED');
+  assert.is(q.stdout, '');
+  assert.ok(Date.now() - started < 5000);
+});
+
+runtime('runtime :: runMany keeps every result when one run cannot be carried out', async () => {
+  // Remote mode against the local fake: the Actor run of the middle script ends without a result,
+  // an infrastructure failure of that one run (run() would reject with it).
+  const fake = await startRemoteFake(async (run) => {
+    const code = String(run.input.code);
+    if (code.includes('lost')) return { status: 'FAILED', statusMessage: 'Actor crashed' };
+    return { item: { status: 'SUCCEEDED', exitCode: 0, stdout: code, stderr: '', statusMessage: 'Script completed', durationMillis: 1, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], stdoutRecord: null, stderrRecord: null } };
+  });
+  const rt = createRuntime({ concurrency: 2, remote: { token: fake.token, baseUrl: fake.url } });
+  try {
+    const entries = await rt.runMany([{ code: 'one' }, { code: 'lost' }, { code: 'three' }]);
+    assert.equal(entries.map((entry) => entry.status), ['SUCCEEDED', 'INFRASTRUCTURE-ERROR', 'SUCCEEDED']);
+    assert.is(entries[0]!.stdout, 'one');
+    assert.is(entries[2]!.stdout, 'three');
+    const lost = entries[1]!;
+    assert.ok(lost.status === 'INFRASTRUCTURE-ERROR' && lost.error instanceof Error);
+    assert.match(lost.statusMessage, /ended FAILED without a result: Actor crashed/);
+    assert.is(lost.stdout, undefined);
+  } finally {
+    await rt.close();
+    await fake.close();
   }
 });
 
