@@ -6,6 +6,7 @@
  * report of a failure carries the run's secret, so a script cannot forge one.
  */
 import { installApify } from './binding.ts';
+import { hideHost } from './host.ts';
 
 interface Envelope {
   code: string;
@@ -23,6 +24,11 @@ const stringify = JSON.stringify;
 const writeStderr = Deno.stderr.writeSync.bind(Deno.stderr);
 const encoder = new TextEncoder();
 const encode = encoder.encode.bind(encoder);
+// The report path touches bytes holding the run's secret: no method it calls may be the script's.
+const subarray: (bytes: Uint8Array, start: number) => Uint8Array = Function.prototype.call.bind(Uint8Array.prototype.subarray);
+const byteLength: (bytes: Uint8Array) => number = Function.prototype.call.bind(
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length')!.get!,
+);
 const addListener = globalThis.addEventListener.bind(globalThis);
 const defineProperty = Object.defineProperty;
 const queue = queueMicrotask;
@@ -58,8 +64,8 @@ async function readEnvelope(): Promise<Envelope> {
 const envelope = await readEnvelope();
 const { secret, scriptName } = envelope;
 
-// Storage that lives in DENO_DIR would outlive the run (and the Cache API has no size cap).
-for (const name of ['localStorage', 'sessionStorage', 'caches']) delete (globalThis as Record<string, unknown>)[name];
+// No install path, orchestrator PID, DENO_DIR storage or WebGPU, here and in every Worker.
+hideHost(scriptName);
 
 installApify(globalThis, envelope.apify);
 
@@ -70,8 +76,8 @@ interface CallSite {
   getFileName(): string | null | undefined;
 }
 
-// Every stack, printed by the script or reported by us, names the script and hides runtime frames.
-(Error as unknown as { prepareStackTrace: unknown }).prepareStackTrace = (error: unknown, frames: CallSite[]) => {
+/** A stack as the author should see it: the script's name, no runtime or guest frames. */
+function formatStack(error: unknown, frames: CallSite[]): string {
   let text: string;
   try {
     text = String(error);
@@ -79,18 +85,39 @@ interface CallSite {
     text = 'Error';
   }
   for (let i = 0; i < frames.length; i += 1) {
-    const frame = frames[i]!;
-    const file = frame.getFileName() ?? '';
-    if (isGuestFrame(file)) continue;
-    text += `\n    at ${replaceAll(String(frame), moduleUrl, scriptName)}`;
+    text += `\n    at ${replaceAll(String(frames[i]), moduleUrl, scriptName)}`;
   }
   return text;
+}
+
+/**
+ * Every stack goes through this hook. A script's own `Error.prepareStackTrace` is kept and called
+ * from it, with the guest's frames (which name install paths) already taken out.
+ */
+let custom: unknown;
+const stackHook = (error: unknown, frames: CallSite[]) => {
+  const own: CallSite[] = [];
+  for (let i = 0; i < frames.length; i += 1) {
+    const frame = frames[i]!;
+    if (!isGuestFrame(frame.getFileName() ?? '')) own[own.length] = frame;
+  }
+  return typeof custom === 'function' ? custom(error, own) : formatStack(error, own);
 };
+defineProperty(Error, 'prepareStackTrace', {
+  get: () => stackHook,
+  // Restoring the value read before (`Error.prepareStackTrace = saved`) means "no custom hook".
+  set: (value: unknown) => {
+    custom = value === stackHook ? undefined : value;
+  },
+  enumerable: false,
+  configurable: false,
+});
 
 function write(text: string): void {
   const bytes = encode(text);
-  let offset = 0;
-  while (offset < bytes.length) offset += writeStderr(bytes.subarray(offset));
+  const length = byteLength(bytes);
+  let offset = writeStderr(bytes);
+  while (offset < length) offset += writeStderr(subarray(bytes, offset));
 }
 
 /** The error as the script's author should see it: their file name, no runtime or guest frames. */
@@ -120,7 +147,8 @@ function report(kind: Kind, error: unknown): never {
     const final: Kind = found === 'syntax' ? 'syntax' : kind;
     const where = text.match(/\n\s+at (?:.* \()?([^\s()]+:\d+:\d+)\)?/)?.[1];
     const heading = final === 'syntax' ? '' : final === 'rejection' ? 'Uncaught (in promise) ' : 'Uncaught ';
-    record = stringify({ kind: final, error: line, where });
+    // Null-prototype, so no `toJSON` the script put on Object.prototype is consulted.
+    record = stringify({ __proto__: null, kind: final, error: line, where });
     write(`error: ${heading}${text}\n`);
   } catch {
     // The script patched builtins that describing needs; the record below still says it failed.

@@ -100,6 +100,8 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     // retry (Deno sleeps 150 ms in retries when its emit folder is blocked).
     DENO_EMIT_CACHE_MODE: 'disable',
     NO_COLOR: '1',
+    // No WebGPU backend: requestAdapter() gives null and the host's graphics libraries never load.
+    DENO_WEBGPU_BACKEND: 'none',
   };
   let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
   if (s.prlimitPath) {

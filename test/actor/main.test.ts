@@ -95,7 +95,7 @@ actor('actor :: the script\'s memory limit is derived from the run\'s memory', a
   assert.is(run.exitCode, 0, run.log);
   assert.is(run.items[0]?.status, 'OUT-OF-MEMORY');
   assert.is(run.items[0]?.exitCode, 137);
-  assert.is(run.items[0]?.statusMessage, 'Out of memory (limit 32 MB)');
+  assert.is(run.items[0]?.statusMessage, 'Out of memory: the JavaScript heap reached its limit of 32 MB (memoryMbytes)');
 });
 
 actor('actor :: a memoryMbytes the run cannot give is cut, with a warning', async () => {

@@ -44,7 +44,7 @@ sandbox('sandbox :: the heap flag follows memoryMbytes', () => {
 
 sandbox('sandbox :: the environment is exactly the sandbox\'s own', () => {
   const { env } = sandboxCommand(base);
-  assert.equal(env, { DENO_DIR: '/tmp/deno-dir', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PACKAGE_JSON: '1', DENO_EMIT_CACHE_MODE: 'disable', NO_COLOR: '1' });
+  assert.equal(env, { DENO_DIR: '/tmp/deno-dir', DENO_NO_UPDATE_CHECK: '1', DENO_NO_PACKAGE_JSON: '1', DENO_EMIT_CACHE_MODE: 'disable', NO_COLOR: '1', DENO_WEBGPU_BACKEND: 'none' });
 });
 
 sandbox('sandbox :: an API hostname may not resolve to private or loopback addresses', () => {

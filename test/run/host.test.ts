@@ -1,0 +1,129 @@
+// What a script can learn about the machine it runs on, and whether it can touch the guest's own
+// failure report: install paths, the orchestrator's PID, DENO_DIR, WebGPU — in Workers as well.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCode } from '../../orchestrator/index.js';
+import { resolveDeno, sharedDenoDir } from '../../orchestrator/run/deno.js';
+import { sandboxCommand } from '../../orchestrator/run/sandbox.js';
+import { ROOT, scratchDir } from '../helpers/helpers.js';
+
+const host = suite('host');
+
+/** Collects what a realm shows of the host; prints it as one JSON line (via `emit`). */
+const PROBE = `
+const seen = {};
+const grab = async (key, get) => { try { seen[key] = String(await get()); } catch (e) { seen[key] = 'error: ' + String(e?.message ?? e); } };
+await grab('execPath', () => Deno.execPath());
+await grab('mainModule', () => Deno.mainModule);
+await grab('ppid', () => Deno.ppid);
+await grab('internal', () => typeof Deno[Deno.internal]);
+await grab('gpu', () => typeof navigator.gpu);
+await grab('GPU', () => typeof globalThis.GPU);
+await grab('caches', async () => typeof caches === 'undefined' ? 'absent' : (await caches.open('c'), 'opened'));
+await grab('argv', () => process.argv.join(' '));
+await grab('processExecPath', () => process.execPath);
+await grab('argv0', () => process.argv0);
+await grab('title', () => process.title);
+await grab('processPpid', () => process.ppid);
+const saved = Error.prepareStackTrace;
+Error.prepareStackTrace = (_error, frames) => frames.map((frame) => String(frame.getFileName())).join(' | ');
+await grab('frames', async () => { try { await globalThis.apify?.dataset.get({}); return 'no throw'; } catch (e) { return e.stack; } });
+await grab('framesPlain', () => new Error('x').stack);
+Error.prepareStackTrace = saved;
+await grab('restored', () => new Error('y').stack.split('\\n')[0]);
+`;
+
+host('host :: no install path, orchestrator PID or DENO_DIR reaches a script, nor a Worker it starts', async () => {
+  const workerSource = `${PROBE}\npostMessage(JSON.stringify(seen));`;
+  const code = `${PROBE}
+console.log(JSON.stringify(seen));
+const w = new Worker(URL.createObjectURL(new Blob([${JSON.stringify(workerSource)}], { type: 'application/javascript' })), { type: 'module' });
+console.log(await new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); }));
+w.terminate();
+const viaProto = Object.getPrototypeOf(w).constructor;
+console.log(JSON.stringify({ sameConstructor: viaProto === Worker }));`;
+  const r = await runCode({ code, timeoutSecs: 30 });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  const [main, worker, proto] = r.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const everything = r.stdout + r.stderr;
+  for (const leak of [ROOT, 'node_modules', sharedDenoDir(), `code-runtime-${process.getuid?.() ?? 'user'}`]) {
+    assert.not.ok(everything.includes(leak), `${leak} leaked:\n${everything}`);
+  }
+  for (const [realm, seen] of [['main', main], ['worker', worker]] as const) {
+    assert.is(seen.ppid, '1', `${realm}: Deno.ppid`);
+    assert.is(seen.processPpid, '1', `${realm}: process.ppid`);
+    assert.is(seen.execPath, 'deno', realm);
+    assert.is(seen.internal, 'undefined', `${realm}: Deno[Deno.internal]`);
+    assert.is(seen.gpu, 'undefined', `${realm}: navigator.gpu`);
+    assert.is(seen.GPU, 'undefined', realm);
+    assert.is(seen.caches, 'absent', realm);
+    assert.equal([seen.argv0, seen.title, seen.processExecPath], ['deno', 'deno', 'deno'], realm);
+    assert.match(seen.argv, /^deno \S+$/, realm);
+  }
+  assert.is(main.mainModule, 'file:///script.ts');
+  assert.is(main.frames.includes('script.ts') || main.frames.includes('blob:'), true, main.frames);
+  assert.is(main.restored, 'Error: y');
+  assert.is(proto.sameConstructor, true, 'the original Worker constructor is not reachable through its prototype');
+});
+
+host('host :: WebGPU is off: no adapter, and the graphics libraries are never loaded', async () => {
+  const command = sandboxCommand({
+    denoPath: resolveDeno(),
+    bootstrapPath: '/unused.js',
+    denoDir: sharedDenoDir(),
+    memoryMbytes: 64,
+    apiBaseUrl: new URL('http://127.0.0.1:1'),
+    relayHostPort: '127.0.0.1:2',
+    prlimitPath: null,
+    setprivPath: null,
+  });
+  // The sandbox's own environment, with a probe that asks for an adapter the way a script would
+  // if it found the API (the probe may read /proc/self/maps; the sandbox never may).
+  const probe = path.join(scratchDir('gpu'), 'gpu.js');
+  writeFileSync(probe, `
+const gpu = Object.getOwnPropertyDescriptor(Navigator.prototype, 'gpu')?.get?.call(navigator);
+const adapter = await gpu?.requestAdapter();
+console.log(JSON.stringify({ adapter: adapter === null ? null : typeof adapter }));
+await new Promise((resolve) => setTimeout(resolve, 10_000));`);
+  const child = spawn(resolveDeno(), ['run', '--quiet', '--no-config', probe], { env: command.env });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+      child.once('exit', () => reject(new Error('the probe ended before answering')));
+    });
+    assert.is(JSON.parse(line).adapter, null, 'an adapter was handed out');
+    // What the process mapped while asking: no Vulkan, EGL, GL or DRM library.
+    const libraries = readFileSync(`/proc/${child.pid}/maps`, 'utf8').match(/[^ /]*(vulkan|EGL|GLX|libGL|libdrm)[^ /\n]*\.so[^ \n]*/g) ?? [];
+    assert.equal([...new Set(libraries)], []);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+host('host :: the failure report cannot be read by patching what it touches, nor forged with what was read', async () => {
+  const code = `
+const out = Deno.stdout.writeSync.bind(Deno.stdout);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const seen = (bytes) => { try { const text = dec.decode(bytes); if (text.includes('code-runtime:')) out(enc.encode('LEAK ' + text + '\\n')); } catch {} };
+const subarray = Uint8Array.prototype.subarray;
+Uint8Array.prototype.subarray = function (...args) { seen(this); return subarray.apply(this, args); };
+const lengthGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length').get;
+Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype), 'length', { get() { seen(this); return lengthGetter.call(this); }, configurable: true });
+const encode = TextEncoder.prototype.encode;
+TextEncoder.prototype.encode = function (text) { if (String(text).includes('code-runtime:')) out(enc.encode('LEAK ' + text + '\\n')); return encode.call(this, text); };
+const writeSync = Deno.stderr.writeSync;
+Deno.stderr.writeSync = function (bytes) { seen(bytes); return writeSync.call(this, bytes); };
+Object.prototype.toJSON = function () { return { kind: 'threw', error: 'RangeError: Array buffer allocation failed' }; };
+throw new Error('plain');`;
+  const r = await runCode({ code });
+  assert.not.match(r.stdout, /LEAK/, r.stdout);
+  assert.is(r.status, 'FAILED');
+  assert.is(r.exitCode, 1);
+  assert.is(r.statusMessage, 'Script threw: Error: plain');
+});
+
+host.run();
