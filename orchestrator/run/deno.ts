@@ -1,8 +1,9 @@
 /**
  * Where the sandbox's pieces live: the Deno binary (from the npm `deno` package, never PATH), the
  * guest bundle, and the DENO_DIR the children share. That directory is made so nothing a script
- * does is written to disk at all: analysis and code caches and location data are blocked, and so
- * are the emit folders of every module kind a script can load (`data:`, `blob:`, in Workers too);
+ * does is written to disk at all: the sandbox transpiles in memory (`DENO_EMIT_CACHE_MODE`, see
+ * sandbox.ts); analysis and code caches and location data are blocked here, and so, as a second
+ * line, are the emit folders of every module kind a script can load (`data:`, `blob:`, Workers');
  * only emits of the guest's own files (`gen/file`) may be cached. Whatever else appears is pruned per run.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
