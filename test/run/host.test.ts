@@ -107,14 +107,17 @@ host('host :: the failure report cannot be read by patching what it touches, nor
   const code = `
 const out = Deno.stdout.writeSync.bind(Deno.stdout);
 const enc = new TextEncoder();
+const encodeRaw = enc.encode.bind(enc);
 const dec = new TextDecoder();
-const seen = (bytes) => { try { const text = dec.decode(bytes); if (text.includes('code-runtime:')) out(enc.encode('LEAK ' + text + '\\n')); } catch {} };
+let busy = false;
+const report = (text) => { if (text.includes('code-runtime:')) out(encodeRaw('LEAK ' + text + '\\n')); };
+const seen = (bytes) => { if (busy) return; busy = true; try { report(dec.decode(bytes)); } catch {} finally { busy = false; } };
 const subarray = Uint8Array.prototype.subarray;
 Uint8Array.prototype.subarray = function (...args) { seen(this); return subarray.apply(this, args); };
 const lengthGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length').get;
 Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype), 'length', { get() { seen(this); return lengthGetter.call(this); }, configurable: true });
 const encode = TextEncoder.prototype.encode;
-TextEncoder.prototype.encode = function (text) { if (String(text).includes('code-runtime:')) out(enc.encode('LEAK ' + text + '\\n')); return encode.call(this, text); };
+TextEncoder.prototype.encode = function (text) { if (!busy) { busy = true; try { report(String(text)); } catch {} finally { busy = false; } } return encode.call(this, text); };
 const writeSync = Deno.stderr.writeSync;
 Deno.stderr.writeSync = function (bytes) { seen(bytes); return writeSync.call(this, bytes); };
 Object.prototype.toJSON = function () { return { kind: 'threw', error: 'RangeError: Array buffer allocation failed' }; };

@@ -39,6 +39,23 @@ async function fdExhaustion(): Promise<unknown> {
   return { first: first.stdout, starved, starvedMany, after, afterPool };
 }
 
+/** Starved before its first run: the setup done once per process (DENO_DIR, relay) fails as a rejection too. */
+async function fdExhaustionFromStart(): Promise<unknown> {
+  const held: number[] = [];
+  for (;;) {
+    try {
+      held.push(openSync('/dev/null', 'r'));
+    } catch {
+      break;
+    }
+  }
+  const starved = await settle(runCode({ code: 'console.log("starved")' }));
+  for (const fd of held.splice(0, 64)) closeSync(fd);
+  const after = await settle(runCode({ code: 'console.log("after")' }));
+  for (const fd of held) closeSync(fd);
+  return { starved, after };
+}
+
 /** One byte per write for a few seconds: the orchestrator's RSS while it collects them. */
 async function tinyWrites(): Promise<unknown> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -64,7 +81,7 @@ async function tinyWrites(): Promise<unknown> {
   return { status: result.status, stdoutBytes: result.stdoutBytes, stderrBytes: result.stderrBytes, kept: result.stdout.length, chunks, growthBytes: peak - before };
 }
 
-const scenarios: Record<string, () => Promise<unknown>> = { 'fd-exhaustion': fdExhaustion, 'tiny-writes': tinyWrites };
+const scenarios: Record<string, () => Promise<unknown>> = { 'fd-exhaustion': fdExhaustion, 'fd-exhaustion-from-start': fdExhaustionFromStart, 'tiny-writes': tinyWrites };
 const scenario = scenarios[process.argv[2] ?? ''];
 if (!scenario) throw new Error(`Unknown scenario ${process.argv[2]}; one of ${Object.keys(scenarios).join(', ')}`);
 process.stdout.write(`${JSON.stringify(await scenario())}\n`);

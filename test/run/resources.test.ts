@@ -36,6 +36,12 @@ resources('resources :: out of file descriptors, a run rejects with a clear mess
   assert.match(r.json.starvedMany.value[0].statusMessage, /EMFILE/);
   assert.is(r.json.after.value?.stdout, 'after\n', JSON.stringify(r.json.after));
   assert.is(r.json.afterPool.value?.stdout, 'pool after\n', JSON.stringify(r.json.afterPool));
+  // Starved before its very first run: the one-time setup fails as that run's rejection, too.
+  const fresh = probe('fd-exhaustion-from-start', [prlimit!, '--nofile=200', '--']);
+  assert.is(fresh.status, 0, `the orchestrator process died:\n${fresh.stderr}`);
+  assert.is(fresh.json.starved.ok, false);
+  assert.match(fresh.json.starved.error, /EMFILE/);
+  assert.is(fresh.json.after.value?.stdout, 'after\n', JSON.stringify(fresh.json.after));
 });
 
 resources('resources :: 1-byte writes cost the orchestrator the bytes kept, not a Buffer per chunk', () => {
