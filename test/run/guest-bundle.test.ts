@@ -8,6 +8,8 @@ import { BOOTSTRAP_PATH } from '../../orchestrator/run/deno.js';
 import { sandboxFor } from '../../orchestrator/run/run.js';
 import { normalizeOptions } from '../../orchestrator/run/options.js';
 import { ROOT, scratchDir } from '../helpers/helpers.js';
+import { startFakeApi } from '../helpers/fake-api.js';
+import { runCode } from '../../orchestrator/index.js';
 
 const bundle = suite('guest-bundle');
 
@@ -33,6 +35,23 @@ bundle('guest-bundle :: sandboxes run the bundle, never guest/ sources', async (
   const { command } = await sandboxFor(normalizeOptions({ code: '1' }));
   assert.is(command.args.at(-1), BOOTSTRAP_PATH);
   assert.match(BOOTSTRAP_PATH, /dist\/guest\/bootstrap\.js$/);
+});
+
+bundle('guest-bundle :: the bundled binding\'s frames stay hidden from stacks the script prints', async () => {
+  const api = await startFakeApi({ token: 'bundle-test-token' });
+  try {
+    const code = [
+      'try { await apify.run.get({ runId: "missing-run" }); } catch (e) { console.log(e.stack); }',
+      'console.log(typeof apify.actor.call, apify.ApifyApiError.name);',
+    ].join('\n');
+    const r = await runCode({ code, apiBaseUrl: api.url, token: 'bundle-test-token' });
+    assert.is(r.status, 'SUCCEEDED', r.stderr);
+    assert.match(r.stdout, /^ApifyApiError: [^\n]*\n    at (async )?script\.ts:1:\d+\n/);
+    assert.not.ok(/guest\/|binding|eval|ext:/.test(r.stdout), r.stdout);
+    assert.match(r.stdout, /\nfunction ApifyApiError\n$/);
+  } finally {
+    await api.close();
+  }
 });
 
 bundle.run();
