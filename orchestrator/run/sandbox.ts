@@ -89,7 +89,8 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     '--no-code-cache',
     `--allow-net=${api},${s.relayHostPort}`,
     ...(denyNet.length > 0 ? [`--deny-net=${denyNet.join(',')}`] : []),
-    `--v8-flags=--max-old-space-size=${s.memoryMbytes}`,
+    // No V8 helper threads (measured ~0.5 ms less CPU per child); the heap limit last, where tests find it.
+    `--v8-flags=--single-threaded,--max-old-space-size=${s.memoryMbytes}`,
     s.bootstrapPath,
   ];
   const env = {

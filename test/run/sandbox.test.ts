@@ -39,7 +39,7 @@ sandbox('sandbox :: every discovery and fetch path is switched off', () => {
 });
 
 sandbox('sandbox :: the heap flag follows memoryMbytes', () => {
-  assert.ok(sandboxCommand({ ...base, memoryMbytes: 300 }).args.includes('--v8-flags=--max-old-space-size=300'));
+  assert.ok(sandboxCommand({ ...base, memoryMbytes: 300 }).args.includes('--v8-flags=--single-threaded,--max-old-space-size=300'));
 });
 
 sandbox('sandbox :: the environment is exactly the sandbox\'s own', () => {
