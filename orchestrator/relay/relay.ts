@@ -18,6 +18,7 @@ import { RELAY_LIMITS } from './limits.js';
 import { handleRequest, type SessionState } from './request.js';
 import { parseJson, sendError } from './respond.js';
 import { RunRegistry } from './runs.js';
+import { scrubText } from './scrub.js';
 
 export interface RelaySessionOptions {
   /** Added to every forwarded call; never sent to the sandbox. Without one, calls go out unauthenticated. */
@@ -80,9 +81,10 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   });
   handleRequest(session, req, res, match[2] as string, match[3] ?? '').catch((error: unknown) => {
     if (error instanceof RelayRefusal) {
-      sendError(res, error.statusCode, error.type, error.message);
+      // A refusal can quote the API (a redirect's location, an error's cause): scrubbed like its answers.
+      sendError(res, error.statusCode, error.type, scrubText(session.token, error.message));
     } else {
-      sendError(res, 500, 'relay-internal-error', `The relay failed: ${error instanceof Error ? error.message : String(error)}`);
+      sendError(res, 500, 'relay-internal-error', scrubText(session.token, `The relay failed: ${error instanceof Error ? error.message : String(error)}`));
     }
     req.resume();
   });

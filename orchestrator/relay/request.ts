@@ -9,6 +9,7 @@ import type { Budget, Reservation } from './budget.js';
 import type { ByteBudget } from './byte-budget.js';
 import { numberParam, readBody, rebuildQuery, RelayRefusal, type HeldBody } from './checks.js';
 import { callUpstream, describeUpstreamError, neverSent } from './forward.js';
+import { describeLostStart } from './lost-start.js';
 import { MIN_CHARGE_USD, RELAY_LIMITS, timeoutSignal } from './limits.js';
 import { parseJson, readScrubbed, sendBuffer, sendStream } from './respond.js';
 import { matchRoute, type Match } from './routes.js';
@@ -97,6 +98,7 @@ async function forward(session: SessionState, match: Match, out: Outgoing, res: 
 
 async function forwardStart(session: SessionState, match: Match, out: Outgoing, reservation: Reservation, res: ServerResponse): Promise<void> {
   let response: Response;
+  const sentAt = Date.now();
   try {
     // Not tied to the sandbox's connection: a start already sent must be answered and recorded.
     response = await upstream(session, out, timeoutSignal(RELAY_LIMITS.upstreamTimeoutMs));
@@ -109,7 +111,8 @@ async function forwardStart(session: SessionState, match: Match, out: Outgoing, 
     // Unanswered, the run may exist all the same: the place is kept, and the script is told so.
     throw new RelayRefusal(502, 'relay-start-outcome-unknown',
       `The start of Actor ${actorName(match)} was sent to the Apify API but no answer came back (${error.message}); the Actor may`
-      + ' have started. It was not sent again, so it cannot start twice: look for the run before starting the Actor again');
+      + ' have started. It was not sent again, so it cannot start twice: look for the run before starting the Actor again.'
+      + await describeLostStart(session, match.params.actorId ?? '', sentAt));
   }
   let buffer: Buffer;
   try {
@@ -117,7 +120,8 @@ async function forwardStart(session: SessionState, match: Match, out: Outgoing, 
   } catch (error) {
     throw new RelayRefusal(502, 'relay-start-outcome-unknown',
       `The Apify API's answer to the start of Actor ${actorName(match)} broke off (${describeUpstreamError(session.origin, error)});`
-      + ' the Actor may have started. It was not sent again, so it cannot start twice: look for the run before starting the Actor again');
+      + ' the Actor may have started. It was not sent again, so it cannot start twice: look for the run before starting the Actor again.'
+      + await describeLostStart(session, match.params.actorId ?? '', sentAt));
   }
   if (response.ok) {
     session.runs.recordStart(actorName(match), parseJson(buffer));

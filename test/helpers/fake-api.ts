@@ -38,6 +38,8 @@ export interface FakeRun {
   status: string;
   elapsedSecs: number;
   actor: FakeActor;
+  /** When the fake created it (ISO), as the real API's `startedAt`. */
+  startedAt: string;
   input: unknown;
   options: Record<string, string>;
   defaultDatasetId: string;
@@ -130,7 +132,7 @@ export async function startFakeApi(options: { token: string; actors?: FakeActor[
     return id;
   };
   const runView = (run: FakeRun) => ({
-    id: run.id, actId: run.actId, status: run.status, startedAt: '2025-01-01T00:00:00.000Z',
+    id: run.id, actId: run.actId, status: run.status, startedAt: run.startedAt,
     finishedAt: FINISHED.has(run.status) ? '2025-01-01T00:01:00.000Z' : null,
     defaultDatasetId: run.defaultDatasetId, defaultKeyValueStoreId: run.defaultKeyValueStoreId,
     options: run.options, usageTotalUsd: 0.01,
@@ -166,11 +168,18 @@ export async function startFakeApi(options: { token: string; actors?: FakeActor[
       if (!actor) return apiError(res, 404, 'record-not-found', 'Actor was not found');
       const input = req.body.length > 0 ? JSON.parse(req.body.toString()) : undefined;
       const run: FakeRun = {
-        id: newId(), actId: actor.id, status: 'READY', elapsedSecs: 0, actor, input, options: { ...req.query },
+        id: newId(), actId: actor.id, status: 'READY', elapsedSecs: 0, actor, startedAt: new Date().toISOString(), input, options: { ...req.query },
         defaultDatasetId: addDataset(), defaultKeyValueStoreId: addStore(),
       };
       runs.set(run.id, run);
       send(res, 201, { data: runView(run) });
+    }],
+    ['GET', /^\/v2\/acts\/([^/]+)\/runs$/, (req, [id], res) => {
+      const actor = findActor(id as string);
+      if (!actor) return apiError(res, 404, 'record-not-found', 'Actor was not found');
+      const mine = [...runs.values()].filter((run) => run.actor === actor);
+      const items = (req.query.desc === 'true' || req.query.desc === '1' ? mine.reverse() : mine).slice(0, Number(req.query.limit ?? 1000)).map(runView);
+      send(res, 200, { data: { total: mine.length, count: items.length, offset: 0, limit: items.length, desc: true, items } });
     }],
     ['GET', /^\/v2\/actor-runs\/([^/]+)$/, (req, [id], res) => {
       const run = runs.get(id as string);
