@@ -23,6 +23,8 @@ export const RELAY_LIMITS = {
   bufferedBytesPerRun: 10 * MiB,
   /** Request bodies held at once, all runs together; past it a request gets 429. */
   bufferedBytes: 64 * MiB,
+  /** Of a refused request's body, this much is read and dropped; past it the connection is cut. */
+  drainBytes: 64 * 1024,
   /** A connection must send its request headers within this. */
   headersTimeoutMs: 5_000,
   /** A request, body included, must arrive within this. */

@@ -53,8 +53,19 @@ let server: Promise<http.Server> | undefined;
 
 /** Answers a refusal and closes the connection: whoever sent it gets nothing more from this socket. */
 function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, type: string, message: string): void {
-  res.setHeader('connection', 'close');
+  if (!res.headersSent) res.setHeader('connection', 'close');
   sendError(res, status, type, message);
+  dropBody(req);
+}
+
+/** Reads and drops what is left of a refused request's body, up to `drainBytes`; past that the connection is cut. */
+function dropBody(req: http.IncomingMessage): void {
+  if (req.complete) return;
+  let left = RELAY_LIMITS.drainBytes;
+  req.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.socket.destroy();
+  });
   req.resume();
 }
 
@@ -80,13 +91,16 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     session.inFlight -= 1;
   });
   handleRequest(session, req, res, match[2] as string, match[3] ?? '').catch((error: unknown) => {
-    if (error instanceof RelayRefusal) {
-      // A refusal can quote the API (a redirect's location, an error's cause): scrubbed like its answers.
-      sendError(res, error.statusCode, error.type, scrubText(session.token, error.message));
+    // A refusal can quote the API (a redirect's location, an error's cause): scrubbed like its answers.
+    const [status, type, message] = error instanceof RelayRefusal ? [error.statusCode, error.type, error.message]
+      : [500, 'relay-internal-error', `The relay failed: ${error instanceof Error ? error.message : String(error)}`];
+    if (status === 413) {
+      // Drained whole (time-bounded by requestTimeoutMs, nothing kept) so the sender can read why.
+      sendError(res, status, type, scrubText(session.token, message));
+      req.resume();
     } else {
-      sendError(res, 500, 'relay-internal-error', scrubText(session.token, `The relay failed: ${error instanceof Error ? error.message : String(error)}`));
+      refuse(req, res, status, type, scrubText(session.token, message));
     }
-    req.resume();
   });
 }
 

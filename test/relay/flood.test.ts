@@ -47,7 +47,7 @@ flood('relay flood :: a flooding run costs the orchestrator bounded memory and f
     assert.equal(JSON.parse(r.stdout), wellBehavedExpected());
   }
   const stats = JSON.parse(bad.stdout.trim().split('\n').at(-1) ?? '{}') as { relayFound?: boolean; silent?: number; uploads?: number };
-  assert.ok(stats.relayFound && (stats.silent ?? 0) > 1000 && (stats.uploads ?? 0) > 0, `the flood did not happen: ${bad.stdout.slice(-300)} ${bad.stderr.slice(-300)}`);
+  assert.ok(stats.relayFound && (stats.silent ?? 0) > 500 && (stats.uploads ?? 0) > 0, `the flood did not happen: ${bad.stdout.slice(-300)} ${bad.stderr.slice(-300)}`);
   const rssGrowthMb = (seen.peakRss - seen.baseRss) / 1024 / 1024;
   assert.ok(rssGrowthMb < MAX_RSS_GROWTH_MB, `RSS grew by ${rssGrowthMb.toFixed(0)} MB (bound ${MAX_RSS_GROWTH_MB})`);
   assert.ok(seen.peakFds - seen.baseFds < MAX_FD_GROWTH, `fds grew by ${seen.peakFds - seen.baseFds} (bound ${MAX_FD_GROWTH})`);

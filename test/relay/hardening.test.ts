@@ -311,13 +311,13 @@ starts.run();
 const limits = hardSuite('relay limits');
 
 limits('relay limits :: a run holds at most its cap of connections; more are answered 429 and closed', async (ctx) => {
+  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, delayMs: 5000, times: RELAY_LIMITS.connectionsPerRun });
   const s = await open(ctx);
-  const put = `PUT ${new URL(s.url).pathname}/v2/key-value-stores/s1/records/k HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n`;
-  // Uploads whose body never comes: each connection is the run's, and stays open.
-  const held = Array.from({ length: RELAY_LIMITS.connectionsPerRun }, () => rawConnection(s.url, put));
-  await delay(300);
-  const extra = rawConnection(s.url, `GET ${new URL(s.url).pathname}/v2/store HTTP/1.1\r\nhost: x\r\n\r\n`);
-  const answer = await extra.answer;
+  const get = `GET ${new URL(s.url).pathname}/v2/acts/apify~hello-world HTTP/1.1\r\nhost: x\r\n\r\n`;
+  // Calls the API holds: each connection is the run's, and stays open.
+  const held = Array.from({ length: RELAY_LIMITS.connectionsPerRun }, () => rawConnection(s.url, get));
+  while (ctx.api.requests.length < RELAY_LIMITS.connectionsPerRun) await delay(20);
+  const answer = await rawConnection(s.url, get).answer;
   assert.match(answer, /^HTTP\/1\.1 429 /);
   assert.match(answer, /relay-too-many-connections/);
   await s.close({ abortRunning: false });
@@ -326,7 +326,7 @@ limits('relay limits :: a run holds at most its cap of connections; more are ans
 });
 
 limits('relay limits :: a run has at most its cap of requests in flight', async (ctx) => {
-  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, delayMs: 600, times: RELAY_LIMITS.requestsPerRun });
+  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, delayMs: 1500, times: RELAY_LIMITS.requestsPerRun });
   const s = await open(ctx);
   const answers = await Promise.all(Array.from({ length: RELAY_LIMITS.requestsPerRun + 2 }, () => send(s.url, '/v2/acts/apify~hello-world')));
   const statuses = answers.map((a) => a.status).sort();
@@ -334,22 +334,18 @@ limits('relay limits :: a run has at most its cap of requests in flight', async 
   assert.is(statuses.filter((st) => st === 429).length, 2);
 });
 
-limits('relay limits :: bodies a run holds are capped, per run and for the process', async (ctx) => {
+limits('relay limits :: bodies a run holds are capped, per run, without hurting another run', async (ctx) => {
   const s = await open(ctx);
   const other = await open(ctx);
-  const path = (url: string) => `${new URL(url).pathname}/v2/key-value-stores/s1/records/k`;
-  const half = 6 * 1024 * 1024;
-  // Two slow uploads of 6 MiB each that never finish: the second goes over the run's 10 MiB.
-  const first = rawConnection(s.url, `PUT ${path(s.url)} HTTP/1.1\r\nhost: x\r\ncontent-length: ${half + 1}\r\n\r\n`);
-  first.socket.write(Buffer.alloc(half));
-  await delay(300);
-  const second = rawConnection(s.url, `PUT ${path(s.url)} HTTP/1.1\r\nhost: x\r\ncontent-length: ${half + 1}\r\n\r\n`);
-  second.socket.write(Buffer.alloc(half));
-  second.socket.end();
-  assert.match(await second.answer, /^HTTP\/1\.1 429 [^]*relay-busy[^]*this run's request bodies \(limit 10485760\)/);
+  const put = `PUT ${new URL(s.url).pathname}/v2/key-value-stores/s1/records/k HTTP/1.1\r\nhost: x\r\ncontent-length: ${6 * 1024 * 1024 + 1}\r\n\r\n`;
+  // Two uploads of 6 MiB that never finish: together they are over the run's 10 MiB, so one is refused.
+  const uploads = [rawConnection(s.url, put), rawConnection(s.url, put)];
+  for (const upload of uploads) upload.socket.write(Buffer.alloc(6 * 1024 * 1024));
+  const first = await Promise.race(uploads.map((upload) => upload.answer));
+  assert.match(first, /^HTTP\/1\.1 429 [^]*relay-busy[^]*this run's request bodies \(limit 10485760\)/);
   // Another run is not hurt by the first one's uploads.
   assert.is((await send(other.url, '/v2/key-value-stores/s1/records/k', { method: 'PUT', body: Buffer.alloc(1024) })).status, 404);
-  first.socket.destroy();
+  for (const upload of uploads) upload.socket.destroy();
 });
 
 limits.run();
@@ -357,9 +353,9 @@ limits.run();
 // ---
 const docs = suite('relay docs');
 
-/** A bound as the README writes it: bytes in MiB, milliseconds in seconds. */
+/** A bound as the README writes it: bytes in KiB or MiB, milliseconds in seconds. */
 function written(name: string, value: number): string {
-  if (name.includes('Bytes')) return `${value / 1024 / 1024} MiB`;
+  if (name.includes('Bytes')) return value < 1024 * 1024 ? `${value / 1024} KiB` : `${value / 1024 / 1024} MiB`;
   if (name.endsWith('Ms')) return `${value / 1000} s`;
   if (name.endsWith('Secs')) return `${value} s`;
   return String(value);
