@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { OutputBuffer } from './output.js';
 import { RecordFilter } from './record-filter.js';
+import { HEAP_FATAL, V8TraceHold } from './v8-trace.js';
 import type { SandboxCommand } from './sandbox.js';
 import type { OutputListener } from '../../types/options.js';
 
@@ -218,10 +219,13 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     killedFor ??= reason;
     sandbox.kill();
   };
+  // V8's out-of-memory report never reaches a live listener (result.ts cuts it from the buffer).
+  const trace = spec.onOutput && new V8TraceHold();
   const collect = (name: 'stdout' | 'stderr', buffer: OutputBuffer) => (chunk: Buffer) => {
     if (chunk.length === 0) return;
     buffer.push(chunk);
-    spec.onOutput?.(name, chunk);
+    const shown = name === 'stderr' && trace ? trace.push(chunk) : chunk;
+    if (shown.length > 0) spec.onOutput?.(name, shown);
   };
   const toStderr = collect('stderr', stderr);
   const reports = spec.reportPrefix && new RecordFilter(spec.reportPrefix);
@@ -241,6 +245,8 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     if (failure) throw failure;
     // Bytes held back as a possible report start that never completed are the script's own.
     if (reports) toStderr(reports.end());
+    const held = trace?.end((text) => exit.signal === 'SIGTRAP' && HEAP_FATAL.test(text));
+    if (held && held.length > 0) spec.onOutput?.('stderr', held);
     return {
       exitCode: exit.exitCode,
       signal: exit.signal,

@@ -7,6 +7,7 @@
  * only words the message; no text the script prints or throws decides a status.
  */
 import type { ChildFacts } from './child.js';
+import { HEAP_FATAL, V8_TRACE_STARTS } from './v8-trace.js';
 import type { ActorRunRef, RunResult, RunStatus } from '../../types/result.js';
 
 export const EXIT_CODES = { 'TIMED-OUT': 124, 'OUT-OF-MEMORY': 137, ABORTED: 130 } as const;
@@ -35,9 +36,6 @@ export interface ResultInput {
   actorRuns: ActorRunRef[];
 }
 
-const HEAP_FATAL = /Fatal (JavaScript|process) out of memory/;
-/** Where V8's own report of a fatal out-of-memory begins: its GC trace, or the `#` banner. */
-const V8_TRACE_STARTS = ['\n<--- Last few GCs --->', '\n#\n# Fatal '];
 const TLA_STALL = 'error: Top-level await promise never resolved';
 /** What a refused allocation throws; only worded, never a status (the script can throw the same). */
 const ALLOCATION_REFUSED = /^RangeError: (Array buffer allocation failed|WebAssembly\.Memory\(\): could not allocate memory)/;

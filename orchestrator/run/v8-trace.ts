@@ -1,0 +1,93 @@
+/**
+ * V8's fatal out-of-memory report (its GC trace, the `#` banner and a native stack naming the
+ * host's install path) and the live filter that keeps it from whoever watches stderr as it is
+ * printed. V8 prints it as the process dies, so the filter holds stderr back from where such a
+ * report could begin until the run ends: dropped when the run died of it (SIGTRAP with the fatal
+ * line), let out otherwise. A script that prints the marker only delays its own stderr, and never
+ * by more than `HOLD_MAX_BYTES`. `result.ts` cuts the same report out of the captured stderr.
+ */
+
+/** Where V8's own report of a fatal out-of-memory begins: its GC trace, or the `#` banner. */
+export const V8_TRACE_STARTS = ['\n<--- Last few GCs --->', '\n#\n# Fatal '];
+/** The line that proves it was V8's report (with the SIGTRAP it dies by, a signal the script cannot send). */
+export const HEAP_FATAL = /Fatal (JavaScript|process) out of memory/;
+
+/** V8's report is a few KiB; past this, what is held is the script's own and flows again. */
+const HOLD_MAX_BYTES = 64 * 1024;
+const MARKERS = V8_TRACE_STARTS.map((marker) => Buffer.from(marker.slice(1)));
+
+export class V8TraceHold {
+  /** The start of a line that may yet become a marker: held until it can be told apart. */
+  #pending = Buffer.alloc(0);
+  /** Bytes held from a marker on, until the run ends. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #holding = false;
+  /** Whether the last byte passed on ended a line (a marker starts a line). */
+  #lineStart = true;
+  /** Past the cap once: the script printed look-alikes, stop looking. */
+  #off = false;
+
+  /** The part of `chunk` that may be shown now. */
+  push(chunk: Buffer): Buffer {
+    if (this.#off || chunk.length === 0) return chunk;
+    if (this.#holding) {
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      if (this.#heldBytes <= HOLD_MAX_BYTES) return Buffer.alloc(0);
+      this.#off = true;
+      return this.#release();
+    }
+    const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    this.#pending = Buffer.alloc(0);
+    const found = this.#find(data);
+    if (found.full) {
+      this.#holding = true;
+      this.#held = [data.subarray(found.at)];
+      this.#heldBytes = data.length - found.at;
+    } else if (found.at >= 0) {
+      this.#pending = Buffer.from(data.subarray(found.at));
+    }
+    const out = found.at >= 0 ? data.subarray(0, found.at) : data;
+    if (out.length > 0) this.#lineStart = out[out.length - 1] === 0x0a;
+    return out;
+  }
+
+  /** At the run's end: what is still held, unless it was V8's report of the death just seen. */
+  end(diedOfHeap: (held: string) => boolean): Buffer {
+    const pending = this.#pending;
+    this.#pending = Buffer.alloc(0);
+    if (!this.#holding) return pending;
+    const held = this.#release();
+    return diedOfHeap(held.toString('latin1')) ? Buffer.alloc(0) : held;
+  }
+
+  #release(): Buffer {
+    const held = Buffer.concat(this.#held);
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#holding = false;
+    return held;
+  }
+
+  /** The first line start where a whole marker stands, or else a marker's beginning ends the data; at -1 for none. */
+  #find(data: Buffer): { at: number; full: boolean } {
+    for (let from = 0; from < data.length;) {
+      const lineStart = from === 0 ? this.#lineStart : data[from - 1] === 0x0a;
+      if (lineStart) {
+        const rest = data.subarray(from);
+        for (const marker of MARKERS) {
+          const n = Math.min(marker.length, rest.length);
+          if (!rest.subarray(0, n).equals(marker.subarray(0, n))) continue;
+          // V8's report opens with an empty line: held with it when it came in the same data.
+          const blank = from >= 1 && data[from - 1] === 0x0a && (from === 1 ? this.#lineStart : data[from - 2] === 0x0a);
+          return { at: blank ? from - 1 : from, full: n === marker.length };
+        }
+      }
+      const newline = data.indexOf(0x0a, from);
+      if (newline < 0) break;
+      from = newline + 1;
+    }
+    return { at: -1, full: false };
+  }
+}
