@@ -207,6 +207,24 @@ function watchMemory(pid: number | undefined, limit: number, kill: (reason: Kill
   return { stop: () => clearInterval(timer), peak: () => peak };
 }
 
+/**
+ * The caller's live listener, called from a pipe's 'data' event where a throw would be uncaught and
+ * end the whole process: a listener that throws is dropped for the rest of the run (the result
+ * still has every byte) and its error becomes one process warning.
+ */
+function liveListener(listener: OutputListener | undefined): OutputListener {
+  let active = listener;
+  return (stream, chunk) => {
+    if (!active) return;
+    try {
+      active(stream, chunk);
+    } catch (error) {
+      active = undefined;
+      process.emitWarning(`code-runtime: onOutput threw, so the run's live output stopped (the result keeps it all): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+}
+
 /** Gives a started child its run and supervises it to its end. Rejects only when it never started. */
 export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec): Promise<ChildFacts> {
   const child = sandbox.claim();
@@ -221,11 +239,12 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
   };
   // V8's out-of-memory report never reaches a live listener (result.ts cuts it from the buffer).
   const trace = spec.onOutput && new V8TraceHold();
+  const show = liveListener(spec.onOutput);
   const collect = (name: 'stdout' | 'stderr', buffer: OutputBuffer) => (chunk: Buffer) => {
     if (chunk.length === 0) return;
     buffer.push(chunk);
     const shown = name === 'stderr' && trace ? trace.push(chunk) : chunk;
-    if (shown.length > 0) spec.onOutput?.(name, shown);
+    if (shown.length > 0) show(name, shown);
   };
   const toStderr = collect('stderr', stderr);
   const reports = spec.reportPrefix && new RecordFilter(spec.reportPrefix);
@@ -246,7 +265,7 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     // Bytes held back as a possible report start that never completed are the script's own.
     if (reports) toStderr(reports.end());
     const held = trace?.end((text) => exit.signal === 'SIGTRAP' && HEAP_FATAL.test(text));
-    if (held && held.length > 0) spec.onOutput?.('stderr', held);
+    if (held && held.length > 0) show('stderr', held);
     return {
       exitCode: exit.exitCode,
       signal: exit.signal,
