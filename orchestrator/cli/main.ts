@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { runCode } from '../run/run.js';
 import { isScriptName } from '../run/options.js';
 import { SUBCOMMANDS } from './commands.js';
-import { HELP_COLUMN, missingValueMessage, RUN_FLAG_PARSE, runFlagHelp, runOptionsFromFlags, UsageError } from './flags.js';
+import { HELP_COLUMN, missingValueMessage, RUN_FLAG_PARSE, RUN_FLAGS, runFlagHelp, runOptionsFromFlags, UsageError } from './flags.js';
 
 export { UsageError } from './flags.js';
 
@@ -77,8 +77,16 @@ function parse(argv: string[]) {
     });
   } catch (error) {
     const message = (error as Error).message;
-    throw new UsageError(missingValueMessage(message, argv) ?? message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
+    throw new UsageError(missingValueMessage(message, argv) ?? unknownFlagMessage(message) ?? message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
   }
+}
+
+/** `parseArgs`' message for a flag it does not know, said with the flags there are. */
+function unknownFlagMessage(message: string): string | undefined {
+  const unknown = /^Unknown option '([^']*)'/.exec(message);
+  if (!unknown) return undefined;
+  const flags = [...RUN_FLAGS.map(([, spec]) => `--${spec.flag.name}`), '--json', '--help', '--version'];
+  return `unknown flag ${unknown[1]}; the flags are ${flags.join(', ')} (see --help); a file whose name starts with - goes after --`;
 }
 
 /** Runs one script file with the given flags; returns the process's exit code. */
