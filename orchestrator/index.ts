@@ -9,3 +9,8 @@ export { EXIT_CODES } from './run/result.js';
 export type { OutputListener, RunOptions } from '../types/options.js';
 export type { ActorRunRef, RunResult, RunStatus } from '../types/result.js';
 export type { RemoteOptions, RunDefaults, RunInfrastructureError, RunManyEntry, Runtime, RuntimeOptions } from '../types/runtime.js';
+export { createServer } from './server/http.js';
+export { serveStdio } from './server/stdio.js';
+export type { CodeRuntimeServer } from './server/http.js';
+export type { StdioServer } from './server/stdio.js';
+export type { ServerOptions } from './server/options.js';

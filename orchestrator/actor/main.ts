@@ -10,6 +10,7 @@ import { ActorInputError, parseActorInput, runLimitsFromEnv } from './input.js';
 import { fitItem, ITEM_STREAM_BYTES, toItem, type ActorItem, type StreamRecord } from './item.js';
 import { OutputCapture, type StreamName } from './output.js';
 import { runCode } from '../run/run.js';
+import { isStandby } from './standby-mode.js';
 import type { RunResult } from '../../types/result.js';
 
 const SAVE_ATTEMPTS = 3;
@@ -105,6 +106,11 @@ async function runOnce(): Promise<string> {
 }
 
 export async function main(): Promise<void> {
+  if (isStandby()) {
+    // Loaded only here: a batch run never pays for the server.
+    const { standbyMain } = await import('./standby.js');
+    return standbyMain();
+  }
   // Shutdown is ours to handle: the script is stopped and its item pushed before the run ends.
   await Actor.init({ gracefulShutdown: false });
   let message: string;

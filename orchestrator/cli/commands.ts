@@ -9,4 +9,7 @@ export interface Subcommand {
   main(argv: string[]): Promise<number>;
 }
 
-export const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {};
+export const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
+  mcp: async () => (await import('./serve.js')).mcpCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
+};

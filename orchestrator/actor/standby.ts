@@ -1,0 +1,81 @@
+/**
+ * The Actor in Standby mode (`APIFY_META_ORIGIN=STANDBY`): instead of running one script, serve the
+ * code-runtime server (MCP at /mcp, REST at /v1) on `ACTOR_WEB_SERVER_PORT`, sized to the run's
+ * memory. The platform authenticates callers before they reach the container, and the run's own
+ * token (the caller's) goes to the relay as in a batch run, never to a script. On `aborting`,
+ * `migrating` or SIGTERM: stop accepting, give running scripts a short grace, abort the rest.
+ */
+import { availableParallelism } from 'node:os';
+import { Actor, log } from 'apify';
+import { runLimitsFromEnv } from './input.js';
+import { RUN_OPTIONS } from '../run/option-table.js';
+import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
+import { ORCHESTRATOR_MBYTES } from '../runtime/actor-sizing.js';
+import { createServer } from '../server/http.js';
+
+/** The memory a Standby run gets when the platform does not say. */
+const FALLBACK_MEMORY_MBYTES = 1024;
+/** Seconds running scripts get to finish when the run is asked to stop. */
+const DEFAULT_GRACE_SECS = 5;
+const MAX_CONCURRENCY = 16;
+
+export interface StandbySizing {
+  concurrency: number;
+  /** Each script's default and most memory, in MB. */
+  scriptMemoryMbytes: number;
+  /** What all kept executions' output may hold, and one stream. */
+  memoryBudgetBytes: number;
+  streamCapBytes: number;
+}
+
+/**
+ * Fits the server to the run's memory: an eighth (16–512 MB) for kept output, the rest split into
+ * slots of a default-sized script plus Deno's own overhead; at least one slot, whose script then
+ * gets what is left.
+ */
+export function standbySizing(runMemoryMbytes: number | undefined, cpus = availableParallelism()): StandbySizing {
+  const available = Math.max(64, (runMemoryMbytes ?? FALLBACK_MEMORY_MBYTES) - ORCHESTRATOR_MBYTES);
+  const outputMbytes = Math.min(512, Math.max(16, Math.floor(available / 8)));
+  const forScripts = available - outputMbytes;
+  const slot = RUN_OPTIONS.memoryMbytes.default + RUNTIME_OVERHEAD_MBYTES;
+  const concurrency = Math.max(1, Math.min(Math.floor(forScripts / slot), MAX_CONCURRENCY, cpus * 4));
+  const perScript = Math.floor(forScripts / concurrency) - RUNTIME_OVERHEAD_MBYTES;
+  const scriptMemoryMbytes = Math.max(RUN_OPTIONS.memoryMbytes.min, Math.min(perScript, RUN_OPTIONS.memoryMbytes.max));
+  const memoryBudgetBytes = outputMbytes * 1024 ** 2;
+  return { concurrency, scriptMemoryMbytes, memoryBudgetBytes, streamCapBytes: Math.min(64 * 1024 ** 2, Math.floor(memoryBudgetBytes / 4)) };
+}
+
+/** Resolves with why the run must stop: a platform event or a signal. */
+function stopRequested(): Promise<string> {
+  return new Promise((resolve) => {
+    Actor.on('aborting', () => resolve('the run is being aborted'));
+    Actor.on('migrating', () => resolve('the run is moving to another server'));
+    // Kept listening (not once): see cli/serve.ts on signal-exit.
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+export async function standbyMain(): Promise<void> {
+  await Actor.init({ gracefulShutdown: false });
+  const stop = stopRequested();
+  const sizing = standbySizing(runLimitsFromEnv(process.env).memoryMbytes);
+  const server = createServer({
+    concurrency: sizing.concurrency,
+    memoryBudgetBytes: sizing.memoryBudgetBytes,
+    streamCapBytes: sizing.streamCapBytes,
+    maxMemoryMbytes: sizing.scriptMemoryMbytes,
+    graceSecs: Number(process.env.CODE_RUNTIME_GRACE_SECS) || DEFAULT_GRACE_SECS,
+    // The caller's run token: scripts act as the caller, through the relay only.
+    defaults: { token: Actor.config.get('token') || undefined, apiBaseUrl: Actor.config.get('apiBaseUrl') || undefined, memoryMbytes: sizing.scriptMemoryMbytes },
+    // The Standby URL's host is the platform's; it authenticates callers before they get here.
+    allowedHosts: 'any',
+  });
+  const port = Number(process.env.ACTOR_WEB_SERVER_PORT) || 4321;
+  const host = process.env.CODE_RUNTIME_HOST || '0.0.0.0';
+  await server.listen({ host, port, authenticatedUpstream: true });
+  log.info(`Standby: serving MCP at /mcp and REST at /v1 on port ${port} (${sizing.concurrency} scripts at once, ${sizing.scriptMemoryMbytes} MB each)`);
+  const why = await stop;
+  log.info(`Standby: ${why}; finishing running scripts, then stopping`);
+  await server.close();
+  await Actor.exit(`Standby server stopped: ${why}`);
+}

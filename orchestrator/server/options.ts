@@ -1,0 +1,100 @@
+/**
+ * The server's own options (`createServer`, `serveStdio`, the `serve`/`mcp` flags), validated once:
+ * each error names the option, the value and what is allowed. The server makes its runtime from
+ * them unless the embedder passes one.
+ */
+import { createRuntime } from '../runtime/runtime.js';
+import { fail, number } from '../run/options.js';
+import { RUN_OPTIONS } from '../run/option-table.js';
+import { STORE_DEFAULTS } from './executions.js';
+
+const MEMORY = RUN_OPTIONS.memoryMbytes;
+import type { Runtime, RunDefaults } from '../../types/runtime.js';
+
+export const SERVER_LIMITS = {
+  concurrency: { min: 1, max: 256, default: 2 },
+  maxQueue: { min: 0, max: 100_000, default: 100 },
+  streamCapBytes: { min: 4096, max: 1024 ** 3, default: STORE_DEFAULTS.streamCapBytes },
+  ttlSecs: { min: 1, max: 7 * 24 * 3600, default: STORE_DEFAULTS.ttlSecs },
+  memoryBudgetBytes: { min: 1024 ** 2, max: 64 * 1024 ** 3, default: STORE_DEFAULTS.memoryBudgetBytes },
+  graceSecs: { min: 0, max: 3600, default: 10 },
+} as const;
+
+export interface ServerOptions {
+  /** The runtime scripts run in (its warm pool, its defaults). Default: one made for `concurrency`, closed with the server. */
+  runtime?: Runtime;
+  /** Options for every run when the server makes its runtime (e.g. `memoryMbytes`, `token`). */
+  defaults?: RunDefaults;
+  /** Scripts running at once, 1–256. Default 2. */
+  concurrency?: number;
+  /** Scripts waiting for a slot, 0–100000; beyond it a start is refused (HTTP 429). Default 100. */
+  maxQueue?: number;
+  /** Bytes kept per stream of an execution; beyond it only head and tail. Default 64 MiB. */
+  streamCapBytes?: number;
+  /** How long a finished execution is kept, in seconds. Default 3600. */
+  ttlSecs?: number;
+  /** Output bytes all kept executions may hold; the oldest finished are evicted first. Default 512 MiB. */
+  memoryBudgetBytes?: number;
+  /** HTTP: clients must send `Authorization: Bearer <authToken>`. Required to listen on a non-loopback address. */
+  authToken?: string;
+  /** HTTP: hostnames the `Host` and `Origin` headers may name (DNS-rebinding protection); `'any'` turns the check off. Default: loopback names without a token, no check with one. */
+  allowedHosts?: string[] | 'any';
+  /** Seconds running scripts get to finish when the server shuts down, before they are aborted. Default 10. */
+  graceSecs?: number;
+  /** The most memory one script may ask for, in MB (what the machine can give each slot). Default: the run option's own maximum. */
+  maxMemoryMbytes?: number;
+}
+
+export interface ServerSettings {
+  runtime: Runtime;
+  ownsRuntime: boolean;
+  concurrency: number;
+  maxQueue: number;
+  streamCapBytes: number;
+  ttlSecs: number;
+  memoryBudgetBytes: number;
+  authToken?: string;
+  allowedHosts?: string[] | 'any';
+  graceSecs: number;
+  maxMemoryMbytes: number;
+}
+
+const KNOWN = new Set(['runtime', 'defaults', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes']);
+
+function integer(options: ServerOptions, name: keyof typeof SERVER_LIMITS): number {
+  const value = (options as Record<string, unknown>)[name];
+  return value === undefined ? SERVER_LIMITS[name].default : number(name, value, SERVER_LIMITS[name], true);
+}
+
+export function serverSettings(options: ServerOptions = {}): ServerSettings {
+  if (options === null || typeof options !== 'object') fail('options', options, 'an object');
+  const unknown = Object.keys(options).find((key) => !KNOWN.has(key));
+  if (unknown) throw new TypeError(`Unknown option \`${unknown}\`; the options are: ${[...KNOWN].join(', ')}`);
+  const token = options.authToken;
+  if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
+    // Never shown: it is a secret.
+    throw new TypeError('Expected the `authToken` option to be a string of at least 16 characters');
+  }
+  const hosts = options.allowedHosts;
+  if (hosts !== undefined && hosts !== 'any' && (!Array.isArray(hosts) || hosts.some((host) => typeof host !== 'string' || host.length === 0))) {
+    fail('allowedHosts', hosts, "an array of host names, or 'any'");
+  }
+  const concurrency = integer(options, 'concurrency');
+  if (options.runtime !== undefined && options.defaults !== undefined) {
+    throw new TypeError('`defaults` cannot be used with `runtime`: give them to createRuntime');
+  }
+  const settings = {
+    concurrency,
+    maxQueue: integer(options, 'maxQueue'),
+    streamCapBytes: integer(options, 'streamCapBytes'),
+    ttlSecs: integer(options, 'ttlSecs'),
+    memoryBudgetBytes: integer(options, 'memoryBudgetBytes'),
+    authToken: token,
+    allowedHosts: hosts,
+    graceSecs: integer(options, 'graceSecs'),
+    maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),
+  };
+  // Made last: nothing is started for options that were wrong.
+  const runtime = options.runtime ?? createRuntime({ concurrency, defaults: options.defaults });
+  return { ...settings, runtime, ownsRuntime: options.runtime === undefined };
+}

@@ -1,0 +1,158 @@
+/**
+ * What every front door of the server calls: start a run as an execution (validated, then queued
+ * fairly, then run through the runtime with its output captured whole), wait on it, page its
+ * output, cancel it, and drain on shutdown. MCP and REST are thin translations of this; nothing
+ * here knows about either.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { normalizeOptions } from '../run/options.js';
+import { abortedResult } from '../run/run.js';
+import { ExecutionStore, type Execution, type StoreOptions } from './executions.js';
+import { FairScheduler } from './scheduler.js';
+import type { ServerRunOptions } from './schemas.js';
+import type { Page, PageRequest } from './stream.js';
+import type { Runtime } from '../../types/runtime.js';
+
+/** Listens to an execution's output as it is printed (MCP progress notifications). */
+export type OutputWatcher = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+
+export class ShuttingDownError extends Error {
+  override name = 'ShuttingDownError';
+}
+
+export interface ServiceOptions extends StoreOptions {
+  runtime: Runtime;
+  concurrency: number;
+  maxQueue: number;
+  /** The most memory one script may ask for, in MB. */
+  maxMemoryMbytes?: number;
+}
+
+/** Bytes each RunResult keeps itself; the store keeps the whole streams, so this stays small. */
+const RESULT_OUTPUT_BYTES = 64 * 1024;
+
+export class ExecutionService {
+  readonly store: ExecutionStore;
+  readonly scheduler: FairScheduler;
+  readonly #runtime: Runtime;
+  readonly #maxMemoryMbytes: number | undefined;
+  readonly #watchers = new Map<string, Set<OutputWatcher>>();
+  #accepting = true;
+
+  constructor(options: ServiceOptions) {
+    this.#runtime = options.runtime;
+    this.#maxMemoryMbytes = options.maxMemoryMbytes;
+    this.store = new ExecutionStore(options);
+    this.scheduler = new FairScheduler(options.concurrency, options.maxQueue);
+  }
+
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Validated options in, a queued (or started) execution out. Throws TypeError, QueueFullError, ShuttingDownError. */
+  start(client: string, options: ServerRunOptions): Execution {
+    if (!this.#accepting) throw new ShuttingDownError('The server is shutting down and takes no new scripts');
+    // The library's own checks, too, so the server never accepts what a run would refuse.
+    const normalized = normalizeOptions({ ...options, maxOutputBytes: RESULT_OUTPUT_BYTES });
+    const most = this.#maxMemoryMbytes;
+    if (most !== undefined && options.memoryMbytes !== undefined && options.memoryMbytes > most) {
+      throw new TypeError(`Expected \`memoryMbytes\` to be at most ${most} on this server (what each of its script slots has), got ${options.memoryMbytes}`);
+    }
+    const execution = this.store.create(client);
+    const task = () => this.#run(execution, options);
+    try {
+      this.scheduler.submit(client, task);
+    } catch (error) {
+      this.store.end(execution, { error: (error as Error).message });
+      throw error;
+    }
+    execution.controller.signal.addEventListener('abort', () => {
+      // Cancelled while waiting: it never starts, and says so as a run aborted before starting would.
+      if (execution.state === 'queued' && this.scheduler.remove(client, task)) {
+        this.store.end(execution, { result: abortedResult(normalized) });
+      }
+    }, { once: true });
+    return execution;
+  }
+
+  async #run(execution: Execution, options: ServerRunOptions): Promise<void> {
+    if (execution.state !== 'queued') return;
+    execution.state = 'running';
+    execution.startedAt = new Date();
+    try {
+      const result = await this.#runtime.run({
+        ...options,
+        maxOutputBytes: RESULT_OUTPUT_BYTES,
+        signal: execution.controller.signal,
+        onOutput: (stream, chunk) => {
+          execution[stream].append(chunk);
+          for (const watcher of this.#watchers.get(execution.id) ?? []) watcher(stream, chunk);
+        },
+      });
+      this.store.end(execution, { result });
+    } catch (error) {
+      this.store.end(execution, { error: `The server could not run the script: ${(error as Error).message}` });
+    } finally {
+      this.#watchers.delete(execution.id);
+    }
+  }
+
+  get(id: string): Execution {
+    return this.store.get(id);
+  }
+
+  /** Resolves when it ended or after `waitSecs`, whichever is first; `signal` stops the wait early. */
+  async wait(execution: Execution, waitSecs: number, signal?: AbortSignal): Promise<void> {
+    if (execution.state === 'ended' || waitSecs <= 0 || signal?.aborted) return;
+    // Plain timers, not an aborted signal per wait: an AbortError costs a stack trace each time.
+    let timer: NodeJS.Timeout | undefined;
+    let stopEarly: (() => void) | undefined;
+    try {
+      await Promise.race([
+        execution.done,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, waitSecs * 1000);
+          stopEarly = resolve;
+          signal?.addEventListener('abort', stopEarly, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (stopEarly) signal?.removeEventListener('abort', stopEarly);
+    }
+  }
+
+  /** Live output of a running execution; returns the function that stops watching. */
+  watch(execution: Execution, watcher: OutputWatcher): () => void {
+    if (execution.state === 'ended') return () => undefined;
+    const set = this.#watchers.get(execution.id) ?? new Set();
+    set.add(watcher);
+    this.#watchers.set(execution.id, set);
+    return () => set.delete(watcher);
+  }
+
+  page(execution: Execution, stream: 'stdout' | 'stderr', request: PageRequest): Page {
+    return execution[stream].page(request);
+  }
+
+  cancel(execution: Execution): void {
+    execution.controller.abort();
+  }
+
+  /**
+   * Stops taking work; queued executions end ABORTED at once, running ones get `graceMs` to finish
+   * and are then aborted (ABORTED, with what they printed). Resolves when none is left.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#accepting = false;
+    const active = this.store.active();
+    for (const execution of active) if (execution.state === 'queued') execution.controller.abort();
+    const allDone = Promise.all(active.map((execution) => execution.done));
+    const timer = sleep(graceMs, undefined, { ref: false }).then(() => 'timeout' as const);
+    if (await Promise.race([allDone.then(() => 'done' as const), timer]) === 'timeout') {
+      for (const execution of this.store.active()) execution.controller.abort();
+    }
+    await allDone;
+  }
+}

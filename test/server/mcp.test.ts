@@ -1,0 +1,187 @@
+// MCP through the SDK's own Client: over stdio against the `code-runtime mcp` command, and over
+// Streamable HTTP against a `code-runtime serve` process. Every tool, progress notifications,
+// tool errors vs script errors, paging, cancellation, the docs, a client that disconnects mid-run,
+// and one execution store behind both MCP and REST. Each server is started once per suite.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT, scratchDir } from '../helpers/helpers.js';
+import { CLI, runCli, startServe, type ServeProcess } from './processes.js';
+
+type Structured = Record<string, any>;
+
+function text(result: unknown): string {
+  return ((result as { content: Array<{ text: string }> }).content[0]!).text;
+}
+
+function structured(result: unknown): Structured {
+  return (result as { structuredContent: Structured }).structuredContent;
+}
+
+const stdio = suite('server mcp stdio');
+let client: Client;
+
+stdio.before(async () => {
+  client = new Client({ name: 'test', version: '1' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--concurrency', '2'], stderr: 'pipe' }));
+});
+
+stdio.after(async () => {
+  await client.close();
+});
+
+stdio('mcp stdio :: five tools with input and output schemas, and the docs as resources', async () => {
+  const { tools } = await client.listTools();
+  assert.equal(tools.map((tool) => tool.name), ['run_code', 'get_execution', 'get_output', 'cancel_execution', 'get_code_docs']);
+  const run = tools[0]!;
+  assert.equal(run.inputSchema.required, ['code']);
+  assert.ok(run.outputSchema?.properties?.executionId);
+  assert.match(run.description!, /apify/);
+  assert.match(run.description!, /get_output/);
+  const { resources } = await client.listResources();
+  assert.ok(resources.some((resource) => resource.uri === 'code-runtime://docs/api'));
+});
+
+stdio('mcp stdio :: run_code answers with the result; a failing script is isError, not a protocol error', async () => {
+  const ok = await client.callTool({ name: 'run_code', arguments: { code: 'console.log("hi ✓")' } });
+  assert.not.ok(ok.isError);
+  assert.equal([structured(ok).status, structured(ok).stdout, structured(ok).state], ['SUCCEEDED', 'hi ✓\n', 'ended']);
+  assert.match(text(ok), /^SUCCEEDED \(exit code 0\)/);
+  assert.match(text(ok), /hi ✓/);
+  const failed = await client.callTool({ name: 'run_code', arguments: { code: 'console.log("partial");\nthrow new TypeError("nope")' } });
+  assert.is(failed.isError, true);
+  assert.match(text(failed), /FAILED \(exit code 1\): Script threw: TypeError: nope/);
+  assert.match(text(failed), /partial/);
+  assert.is(structured(failed).status, 'FAILED');
+});
+
+stdio('mcp stdio :: a bad argument is a tool error naming it, its value and what is allowed', async () => {
+  const bad = await client.callTool({ name: 'run_code', arguments: { code: 'console.log(1)', memoryMbytes: 5 } });
+  assert.is(bad.isError, true);
+  assert.match(text(bad), /`memoryMbytes`.*16 to 32,768.*got 5/);
+  const token = await client.callTool({ name: 'run_code', arguments: { code: 'console.log(1)', token: 'apify_api_secret-value' } });
+  assert.is(token.isError, true);
+  assert.match(text(token), /`token` is not accepted/);
+  assert.not.match(text(token), /secret-value/);
+  const unknown = await client.callTool({ name: 'get_execution', arguments: { executionId: 'exe_nothing' } });
+  assert.is(unknown.isError, true);
+  assert.match(text(unknown), /unknown/);
+});
+
+stdio('mcp stdio :: a run that outlives waitSecs is fetched later; progress carries its lines', async () => {
+  const code = 'for (let i = 0; i < 4; i++) { console.log(`tick ${i}`); await new Promise((r) => setTimeout(r, 300)); }';
+  const progress: string[] = [];
+  const first = await client.callTool({ name: 'run_code', arguments: { code, waitSecs: 0.5 } }, undefined, { onprogress: (event) => void progress.push(event.message ?? '') });
+  const id = structured(first).executionId;
+  assert.is(structured(first).state, 'running');
+  assert.match(text(first), /still running.*get_execution/s);
+  assert.not.ok(first.isError);
+  const later = await client.callTool({ name: 'get_execution', arguments: { executionId: id, waitSecs: 20 } }, undefined, { onprogress: (event) => void progress.push(event.message ?? '') });
+  assert.is(structured(later).status, 'SUCCEEDED');
+  assert.is(structured(later).stdout, 'tick 0\ntick 1\ntick 2\ntick 3\n');
+  assert.ok(progress[0]!.includes(id), `the first progress names the execution: ${progress[0]}`);
+  assert.match(progress.join(''), /tick 0[\s\S]*tick 3/);
+});
+
+stdio('mcp stdio :: get_output pages by lines and by bytes without splitting a character', async () => {
+  const run = await client.callTool({ name: 'run_code', arguments: { code: 'for (let i = 1; i <= 250; i++) console.log(`ŕow ${i}`);' } });
+  const id = structured(run).executionId;
+  const lines = await client.callTool({ name: 'get_output', arguments: { executionId: id, stream: 'stdout' } });
+  const page = structured(lines);
+  assert.equal([page.lineOffset, page.nextLineOffset, page.hasMore], [1, 101, true]);
+  assert.is(page.text.split('\n')[99], 'ŕow 100');
+  const next = structured(await client.callTool({ name: 'get_output', arguments: { executionId: id, stream: 'stdout', lineOffset: 250, lineLimit: 5 } }));
+  assert.equal([next.text, next.hasMore], ['ŕow 250\n', false]);
+  const bytes = structured(await client.callTool({ name: 'get_output', arguments: { executionId: id, stream: 'stdout', byteOffset: 1, byteLimit: 4 } }));
+  assert.equal([bytes.byteOffset, bytes.text], [2, 'ow 1'], 'byte 1 is inside "ŕ"');
+});
+
+stdio('mcp stdio :: cancel_execution aborts it, keeping what it printed', async () => {
+  const run = await client.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 1 } });
+  const cancelled = await client.callTool({ name: 'cancel_execution', arguments: { executionId: structured(run).executionId } });
+  assert.equal([structured(cancelled).status, structured(cancelled).stdout], ['ABORTED', 'up\n']);
+  assert.is(cancelled.isError, true);
+});
+
+stdio('mcp stdio :: get_code_docs is docs/API.md and types/apify.d.ts, not a copy', async () => {
+  const api = text(await client.callTool({ name: 'get_code_docs', arguments: { topic: 'api' } }));
+  assert.is(api, readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8'));
+  const types = text(await client.callTool({ name: 'get_code_docs', arguments: { topic: 'types' } }));
+  assert.ok(types.includes(readFileSync(path.join(ROOT, 'types', 'apify.d.ts'), 'utf8')));
+  const overview = text(await client.callTool({ name: 'get_code_docs', arguments: {} }));
+  assert.match(overview, /Inside the code-runtime sandbox[\s\S]*Denied: reading or writing files[\s\S]*The `apify` binding — reference/);
+  const resource = await client.readResource({ uri: 'code-runtime://docs/rules' });
+  assert.match(String((resource.contents[0] as { text?: string }).text), /timeoutSecs/);
+});
+
+// ---
+
+const overHttp = suite('server mcp http');
+let serve: ServeProcess;
+
+async function httpClient(): Promise<Client> {
+  const each = new Client({ name: 'test-http', version: '1' });
+  await each.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`)));
+  return each;
+}
+
+overHttp.before(async () => {
+  serve = await startServe(['--concurrency', '2']);
+});
+
+overHttp.after(async () => {
+  assert.is(await serve.stop(), 0);
+});
+
+overHttp('mcp http :: run_code over Streamable HTTP, and REST sees the same execution', async () => {
+  const each = await httpClient();
+  try {
+    const run = await each.callTool({ name: 'run_code', arguments: { code: 'console.log(JSON.stringify({ a: 1 }))' } });
+    assert.is(structured(run).stdout, '{"a":1}\n');
+    const viaRest = await (await fetch(`${serve.url}/v1/runs/${structured(run).executionId}`)).json() as Structured;
+    assert.is(viaRest.status, 'SUCCEEDED');
+  } finally {
+    await each.close();
+  }
+});
+
+overHttp('mcp http :: a client that disconnects mid-run: the run ends, another session fetches it', async () => {
+  const first = await httpClient();
+  let id: string | undefined;
+  const call = first.callTool({ name: 'run_code', arguments: { code: 'await new Promise((r) => setTimeout(r, 800)); console.log("done anyway")', waitSecs: 20 } }, undefined, {
+    onprogress: (event) => {
+      id ??= event.message?.match(/exe_[\w-]+/)?.[0];
+    },
+  });
+  call.catch(() => undefined);
+  for (let tries = 0; !id && tries < 100; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(id, 'no progress named the execution');
+  await first.close();
+  const second = await httpClient();
+  try {
+    const later = await second.callTool({ name: 'get_execution', arguments: { executionId: id, waitSecs: 20 } });
+    assert.equal([structured(later).status, structured(later).stdout], ['SUCCEEDED', 'done anyway\n']);
+  } finally {
+    await second.close();
+  }
+});
+
+overHttp('serve :: refuses a non-loopback address without a token', async () => {
+  const { code, stderr } = await runCli(['serve', '--host', '0.0.0.0', '--port', '0'], { ...process.env, CODE_RUNTIME_AUTH_TOKEN: '' });
+  assert.is(code, 2);
+  assert.match(stderr, /needs an auth token/);
+});
+
+overHttp('cli :: a script file named mcp still runs as a script', async () => {
+  const dir = scratchDir('mcp-file');
+  const file = path.join(dir, 'mcp');
+  writeFileSync(file, 'Deno.exit(3)');
+  assert.is((await runCli([file])).code, 3);
+});
+
+stdio.run();
+overHttp.run();
