@@ -20,8 +20,6 @@ import { ExecutionService } from './service.js';
 
 /** The largest script, JSON-escaped at up to 4 bytes a character, plus room for the other fields. */
 export const BODY_LIMIT_BYTES = RUN_OPTIONS.code.maxLength * 4 + 64 * 1024;
-/** MCP sessions one server keeps; a new one beyond this is refused until others close. */
-export const MAX_SESSIONS = 1000;
 export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 /** How long open connections may finish their answers when the server closes. */
 const CLOSE_LINGER_MS = 1000;
@@ -104,7 +102,8 @@ function authGuard(token: string) {
 }
 
 /** MCP over Streamable HTTP: a transport and an McpServer per session, kept by session id. */
-function mcpRoute(service: ExecutionService) {
+function mcpRoute(service: ExecutionService, maxSessions: number) {
+  /** In order of last use: at the cap, the least recently used session is closed (clients that never say goodbye cannot fill it). */
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
   const handle = async (c: Context<Env>) => {
     const sessionId = c.req.header('mcp-session-id');
@@ -112,9 +111,18 @@ function mcpRoute(service: ExecutionService) {
     if (sessionId && !transport) {
       return c.json({ jsonrpc: '2.0', error: { code: -32001, message: `MCP session ${JSON.stringify(sessionId.slice(0, 64))} is unknown or closed; initialize a new one` }, id: null }, 404);
     }
+    if (transport && sessionId) {
+      sessions.delete(sessionId);
+      sessions.set(sessionId, transport);
+    }
     if (!transport) {
       if (!service.accepting) return c.json(errorBody('shutting-down', 'The server is shutting down'), 503);
-      if (sessions.size >= MAX_SESSIONS) return c.json(errorBody('queue-full', `The server holds ${MAX_SESSIONS} MCP sessions; close one (DELETE /mcp) or retry later`), 429);
+      // Its executions go on and stay fetchable from any session.
+      while (sessions.size >= maxSessions) {
+        const [oldest, stale] = sessions.entries().next().value!;
+        sessions.delete(oldest);
+        await stale.close().catch(() => undefined);
+      }
       const id = randomUUID();
       const created = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => id,
@@ -158,7 +166,7 @@ export function buildApp(settings: ServerSettings, service: ExecutionService, mc
 export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
   const settings = serverSettings(options);
   const service = new ExecutionService(settings);
-  const mcp = mcpRoute(service);
+  const mcp = mcpRoute(service, settings.maxSessions);
   const app = buildApp(settings, service, mcp);
   const handler = getRequestListener(app.fetch);
   let server: Server | undefined;

@@ -18,6 +18,7 @@ export const SERVER_LIMITS = {
   ttlSecs: { min: 1, max: 7 * 24 * 3600, default: STORE_DEFAULTS.ttlSecs },
   memoryBudgetBytes: { min: 1024 ** 2, max: 64 * 1024 ** 3, default: STORE_DEFAULTS.memoryBudgetBytes },
   graceSecs: { min: 0, max: 3600, default: 10 },
+  maxSessions: { min: 1, max: 100_000, default: 1000 },
 } as const;
 
 export interface ServerOptions {
@@ -41,6 +42,8 @@ export interface ServerOptions {
   allowedHosts?: string[] | 'any';
   /** Seconds running scripts get to finish when the server shuts down, before they are aborted. Default 10. */
   graceSecs?: number;
+  /** HTTP: MCP sessions kept at once, 1–100000; beyond it the least recently used is closed. Default 1000. */
+  maxSessions?: number;
   /** The most memory one script may ask for, in MB (what the machine can give each slot). Default: the run option's own maximum. */
   maxMemoryMbytes?: number;
 }
@@ -57,9 +60,10 @@ export interface ServerSettings {
   allowedHosts?: string[] | 'any';
   graceSecs: number;
   maxMemoryMbytes: number;
+  maxSessions: number;
 }
 
-const KNOWN = new Set(['runtime', 'defaults', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes']);
+const KNOWN = new Set(['runtime', 'defaults', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes', 'maxSessions']);
 
 function integer(options: ServerOptions, name: keyof typeof SERVER_LIMITS): number {
   const value = (options as Record<string, unknown>)[name];
@@ -92,6 +96,7 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     authToken: token,
     allowedHosts: hosts,
     graceSecs: integer(options, 'graceSecs'),
+    maxSessions: integer(options, 'maxSessions'),
     maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),
   };
   // Made last: nothing is started for options that were wrong.

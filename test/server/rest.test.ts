@@ -5,6 +5,8 @@
 // contained as through runCode. One runtime (one warm pool) serves every server in this file.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRuntime, createServer, LIMITS, type CodeRuntimeServer, type Runtime } from '../../orchestrator/index.js';
@@ -188,6 +190,23 @@ rest('rest :: a token is required off loopback, and checked', async () => {
   assert.is((await call(`${guarded}/v1/openapi.json`, { headers: { authorization: 'Bearer wrong-token' } })).status, 403);
   assert.is((await call(`${guarded}/v1/openapi.json`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
   assert.is((await call(`${guarded}/healthz`)).status, 200);
+});
+
+rest('rest :: MCP sessions beyond the cap close the least recently used, not refuse new clients', async () => {
+  const capped = await start({ maxSessions: 2 });
+  const clients = [new Client({ name: 'a', version: '1' }), new Client({ name: 'b', version: '1' }), new Client({ name: 'c', version: '1' })];
+  try {
+    await clients[0]!.connect(new StreamableHTTPClientTransport(new URL(`${capped}/mcp`)));
+    await clients[1]!.connect(new StreamableHTTPClientTransport(new URL(`${capped}/mcp`)));
+    await clients[0]!.listTools();
+    // The third pushes out the second (used less recently than the first).
+    await clients[2]!.connect(new StreamableHTTPClientTransport(new URL(`${capped}/mcp`)));
+    assert.ok((await clients[0]!.listTools()).tools.length > 0);
+    assert.ok((await clients[2]!.listTools()).tools.length > 0);
+    await clients[1]!.listTools().then(() => assert.unreachable('a closed session still answered'), (error: Error) => assert.match(error.message, /unknown or closed|404/));
+  } finally {
+    await Promise.allSettled(clients.map((client) => client.close()));
+  }
 });
 
 rest('rest :: a client that goes away mid-wait loses nothing', async () => {

@@ -12,11 +12,13 @@ const ORCHESTRATOR = path.join(ROOT, 'orchestrator');
 
 /** What each folder of orchestrator/ may import besides itself and types/ ('.' is index.ts, the library's root). */
 const ALLOWED: Record<string, string[]> = {
-  '.': ['run', 'runtime'],
+  // The root also exports the server for embedders (createServer, serveStdio).
+  '.': ['run', 'runtime', 'server'],
   bin: ['cli', 'actor', 'server', 'runtime', 'run'],
   // The CLI dispatches to the other front doors: no arguments → the Actor entry; `mcp`/`serve` → the server.
   cli: ['actor', 'server', 'runtime', 'run'],
-  actor: ['runtime', 'run'],
+  // In Standby mode the Actor serves the server (loaded lazily; batch runs never load it).
+  actor: ['server', 'runtime', 'run'],
   server: ['runtime', 'run'],
   runtime: ['run'],
   run: ['relay'],
