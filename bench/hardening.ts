@@ -38,6 +38,8 @@ function spawnTimed(file: string, args: string[], env: Record<string, string>, i
     child.stderr.resume();
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`))));
+    // A child that never reads stdin (a bare `deno run`) may exit before the write: EPIPE is not a failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

@@ -10,9 +10,14 @@ import { runInNewContext } from 'node:vm';
 import type { SandboxCommand } from '../orchestrator/run/sandbox.js';
 import type { Runtime } from '../types/runtime.js';
 
-/** The sandbox's command with the bootstrap swapped for `file`: the same flags, env and prlimit. */
+/**
+ * The sandbox's command with the bootstrap swapped for `file`: the same flags, env and prlimit, but
+ * Deno's emit cache on, as a plain `deno run` has it (a sandbox may not keep a script's transpiled
+ * code; the floor may, so it stays as strict as it was before the sandbox turned the cache off).
+ */
 export function bareCommand(sandbox: SandboxCommand, bootstrapPath: string, file: string): SandboxCommand {
-  return { ...sandbox, args: sandbox.args.map((arg) => (arg === bootstrapPath ? file : arg)) };
+  const { DENO_EMIT_CACHE_MODE: _off, ...env } = sandbox.env;
+  return { ...sandbox, env, args: sandbox.args.map((arg) => (arg === bootstrapPath ? file : arg)) };
 }
 
 /** Runs a command to its end, output discarded; resolves with the wall time in ms. */
