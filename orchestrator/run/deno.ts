@@ -6,6 +6,7 @@
  * line, are the emit folders of every module kind a script can load (`data:`, `blob:`, Workers');
  * only emits of the guest's own files (`gen/file`) may be cached. Whatever else appears is pruned per run.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,20 @@ export function resolveTool(name: SystemTool): string | null {
     toolPaths.set(name, [`/usr/bin/${name}`, `/bin/${name}`].find((candidate) => existsSync(candidate)) ?? null);
   }
   return toolPaths.get(name)!;
+}
+
+let trapIgnorer: string | null | undefined;
+
+/**
+ * GNU `env` (coreutils 8.31+) able to start Deno with SIGTRAP ignored, or null where there is none
+ * (macOS, busybox). Asked once per process. See sandbox.ts for why.
+ */
+export function resolveTrapIgnorer(): string | null {
+  if (trapIgnorer === undefined) {
+    const env = ['/usr/bin/env', '/bin/env'].find((candidate) => existsSync(candidate)) ?? null;
+    trapIgnorer = env && spawnSync(env, ['--ignore-signal=TRAP', 'true'], { stdio: 'ignore' }).status === 0 ? env : null;
+  }
+  return trapIgnorer;
 }
 
 let denoDir: string | undefined;

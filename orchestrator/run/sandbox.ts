@@ -2,7 +2,8 @@
  * The one place where the sandbox is granted anything: a pure function from a run's settings to
  * Deno's command line and environment. The child may reach exactly the API host:port and the
  * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
- * Where util-linux is there, `prlimit` caps its data segment and `setpriv` ties its life to ours.
+ * Where util-linux is there, `prlimit` caps its data segment and `setpriv` ties its life to ours;
+ * where GNU `env` is, it starts Deno with SIGTRAP ignored, so only V8 can end it with that signal.
  */
 import { PRIVATE_IPV4 } from '../relay/private-net.js';
 
@@ -33,6 +34,8 @@ export interface SandboxSettings {
   prlimitPath: string | null;
   /** Path of util-linux `setpriv`, or null: without it a SIGKILLed orchestrator leaves a running child. */
   setprivPath: string | null;
+  /** Path of a GNU `env` that takes `--ignore-signal` (deno.ts), or null: a script could then forge V8's out-of-memory death. */
+  trapIgnorerPath?: string | null;
 }
 
 export interface SandboxCommand {
@@ -105,6 +108,12 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     DENO_WEBGPU_BACKEND: 'none',
   };
   let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
+  if (s.trapIgnorerPath) {
+    // Deno lets a script signal its own process without --allow-run, and SIGTRAP is how V8's fatal
+    // out-of-memory ends it (result.ts). Ignored from the start, a SIGTRAP the script sends itself
+    // does nothing, while V8's own (a trap instruction, forced by the kernel) still ends it.
+    command = { file: s.trapIgnorerPath, args: ['--ignore-signal=TRAP', command.file, ...command.args], env };
+  }
   if (s.prlimitPath) {
     const bytes = dataLimitBytes(s.memoryMbytes);
     command = { file: s.prlimitPath, args: [`--data=${bytes}:${bytes}`, '--', command.file, ...command.args], env };

@@ -103,4 +103,12 @@ sandbox('sandbox :: with setpriv, the child dies with the orchestrator, outermos
   assert.equal(args.slice(5, 7), ['--', '/opt/deno']);
 });
 
+sandbox('sandbox :: with a GNU env, Deno starts with SIGTRAP ignored, innermost', () => {
+  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit', setprivPath: '/usr/bin/setpriv', trapIgnorerPath: '/usr/bin/env' });
+  assert.is(file, '/usr/bin/setpriv');
+  const env = args.indexOf('/usr/bin/env');
+  assert.ok(env > args.indexOf('/usr/bin/prlimit'), 'inside prlimit');
+  assert.equal(args.slice(env, env + 3), ['/usr/bin/env', '--ignore-signal=TRAP', '/opt/deno']);
+});
+
 sandbox.run();

@@ -124,6 +124,9 @@ status('status :: a script\'s own words never decide a resource status', async (
     'throw new RangeError("WebAssembly.Memory(): could not allocate memory");',
     'console.error("\\n<--- Last few GCs --->\\n#\\n# Fatal JavaScript out of memory: Reached heap limit");\nDeno.exit(133);',
     'Deno.stderr.writeSync(new TextEncoder().encode("Fatal process out of memory"));\nthrow new Error("x");',
+    // V8's words and V8's signal: Deno lets a script signal itself without --allow-run.
+    'console.error("\\n<--- Last few GCs --->\\n#\\n# Fatal JavaScript out of memory: Reached heap limit");\nDeno.kill(Deno.pid, "SIGTRAP");\nawait new Promise((r) => setTimeout(r, 200));\nDeno.exit(3);',
+    'console.error("# Fatal JavaScript out of memory: Reached heap limit");\nprocess.kill(process.pid, "SIGTRAP");\nawait new Promise((r) => setTimeout(r, 200));\nDeno.exit(3);',
   ];
   for (const code of cases) {
     const r = await runCode({ code, memoryMbytes: 64 });
