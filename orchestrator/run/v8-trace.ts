@@ -15,6 +15,9 @@ export const HEAP_FATAL = /Fatal (JavaScript|process) out of memory/;
 /** V8's report is a few KiB; past this, what is held is the script's own and flows again. */
 const HOLD_MAX_BYTES = 64 * 1024;
 const MARKERS = V8_TRACE_STARTS.map((marker) => Buffer.from(marker.slice(1)));
+/** Each marker with the newline before it: a marker only counts at a line's start. */
+const NEEDLES = V8_TRACE_STARTS.map((marker) => Buffer.from(marker));
+const LONGEST = Math.max(...MARKERS.map((marker) => marker.length));
 
 export class V8TraceHold {
   /** The start of a line that may yet become a marker: held until it can be told apart. */
@@ -70,24 +73,31 @@ export class V8TraceHold {
     return held;
   }
 
-  /** The first line start where a whole marker stands, or else a marker's beginning ends the data; at -1 for none. */
+  /**
+   * Where to hold from: the first line start where a whole marker stands, else a line start in the
+   * last bytes where a marker's beginning ends the data; -1 for none. Native searches only, so
+   * any chunking of any text costs about a memchr per chunk.
+   */
   #find(data: Buffer): { at: number; full: boolean } {
-    for (let from = 0; from < data.length;) {
-      const lineStart = from === 0 ? this.#lineStart : data[from - 1] === 0x0a;
-      if (lineStart) {
-        const rest = data.subarray(from);
-        for (const marker of MARKERS) {
-          const n = Math.min(marker.length, rest.length);
-          if (!rest.subarray(0, n).equals(marker.subarray(0, n))) continue;
-          // V8's report opens with an empty line: held with it when it came in the same data.
-          const blank = from >= 1 && data[from - 1] === 0x0a && (from === 1 ? this.#lineStart : data[from - 2] === 0x0a);
-          return { at: blank ? from - 1 : from, full: n === marker.length };
-        }
-      }
-      const newline = data.indexOf(0x0a, from);
-      if (newline < 0) break;
-      from = newline + 1;
+    let marker = -1;
+    if (this.#lineStart && MARKERS.some((m) => data.length >= m.length && data.compare(m, 0, m.length, 0, m.length) === 0)) marker = 0;
+    for (const needle of NEEDLES) {
+      if (marker === 0) break;
+      const i = data.indexOf(needle);
+      if (i >= 0 && (marker < 0 || i + 1 < marker)) marker = i + 1;
+    }
+    if (marker >= 0) return { at: this.#withBlank(data, marker), full: true };
+    for (let from = Math.max(0, data.length - LONGEST + 1); from < data.length; from += 1) {
+      if (!(from === 0 ? this.#lineStart : data[from - 1] === 0x0a)) continue;
+      const n = data.length - from;
+      if (MARKERS.some((m) => n < m.length && data.compare(m, 0, n, from, data.length) === 0)) return { at: this.#withBlank(data, from), full: false };
     }
     return { at: -1, full: false };
+  }
+
+  /** V8's report opens with an empty line: held with the marker when it came in the same data. */
+  #withBlank(data: Buffer, marker: number): number {
+    const blank = marker >= 1 && data[marker - 1] === 0x0a && (marker === 1 ? this.#lineStart : data[marker - 2] === 0x0a);
+    return blank ? marker - 1 : marker;
   }
 }

@@ -35,6 +35,13 @@ trace('v8-trace :: look-alikes flow unchanged when the run did not die of the he
   for (const size of [1, 5, 100_000]) assert.is(live(text, size, false), text, `chunks of ${size}`);
 });
 
+trace('v8-trace :: lines that begin like a marker, thousands to a chunk, flow unchanged', () => {
+  for (const text of ['<\n'.repeat(5000), '#\n'.repeat(5000), '\n'.repeat(20000), '<--- Last few\n#\n# Fat\n'.repeat(500)]) {
+    assert.is(live(text, 4096, false), text);
+    assert.is(live(text, 4096, true), text, 'no fatal line in it: never V8\'s report');
+  }
+});
+
 trace('v8-trace :: ordinary lines are not held back', () => {
   const hold = new V8TraceHold();
   assert.is(hold.push(Buffer.from('line one\n')).toString(), 'line one\n');
