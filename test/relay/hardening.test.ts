@@ -10,6 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
 import { createBudget } from '../../orchestrator/relay/budget.js';
+import { ByteBudget } from '../../orchestrator/relay/byte-budget.js';
 import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { isPrivateAddress } from '../../orchestrator/relay/private-net.js';
 import { openRelaySession, type RelaySession, type RelaySessionOptions } from '../../orchestrator/relay/relay.js';
@@ -332,6 +333,30 @@ limits('relay limits :: a run has at most its cap of requests in flight', async 
   const statuses = answers.map((a) => a.status).sort();
   assert.is(statuses.filter((st) => st === 200).length, RELAY_LIMITS.requestsPerRun);
   assert.is(statuses.filter((st) => st === 429).length, 2);
+});
+
+limits('relay limits :: requests pipelined on one connection count against the cap too', async (ctx) => {
+  const s = await open(ctx);
+  const get = `GET ${new URL(s.url).pathname}/v2/store HTTP/1.1\r\nhost: x\r\n\r\n`;
+  const answer = await rawConnection(s.url, get.repeat(2000)).answer;
+  const statuses = answer.match(/HTTP\/1\.1 \d+/g) ?? [];
+  assert.ok(statuses.length <= RELAY_LIMITS.requestsPerRun + 1, `${statuses.length} answers on one connection`);
+  assert.is(statuses.at(-1), 'HTTP/1.1 429');
+  assert.ok(ctx.api.requests.length <= RELAY_LIMITS.requestsPerRun);
+});
+
+limits('relay limits :: held bytes are counted per run and for the process, and refused whole', () => {
+  const all = new ByteBudget(100, 'all runs\'');
+  const a = new ByteBudget(60, 'this run\'s', all);
+  const b = new ByteBudget(60, 'this run\'s', all);
+  assert.is(a.take(50), undefined);
+  assert.is(a.take(20), a, 'over the run\'s share');
+  assert.is(b.take(60), all, 'over the process\'s total');
+  assert.is(b.take(50), undefined);
+  assert.equal([a.used, b.used, all.used], [50, 50, 100]);
+  a.give(50);
+  assert.is(b.take(10), undefined);
+  assert.equal([a.used, b.used, all.used], [0, 60, 60]);
 });
 
 limits('relay limits :: bodies a run holds are capped, per run, without hurting another run', async (ctx) => {
