@@ -28,10 +28,14 @@ function usage(): string {
     `${'  --json'.padEnd(HELP_COLUMN)}print only the result, as one line of JSON, instead of streaming the output`,
     `${'  --version'.padEnd(HELP_COLUMN)}print the version`,
     'Exit code: 0 when the script succeeded, else the result\'s exitCode (124 timed out, 137 out of memory);',
-    '2 for a usage mistake. The `apify` object uses APIFY_TOKEN from the environment.',
+    '2 for a usage mistake; 141 when the reader of the output went away (| head), which stops the run.',
+    'The `apify` object uses APIFY_TOKEN from the environment.',
     'With no arguments, runs the Apify Actor entry instead.',
   ].join('\n');
 }
+
+/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
+const EXIT_BROKEN_PIPE = 141;
 
 /** The package's version, from its package.json (three levels above this file in `dist/`). */
 export function version(): string {
@@ -107,26 +111,47 @@ async function runScript(argv: string[]): Promise<number> {
   const file = positionals[0]!;
   const code = await readScript(file);
   const json = values.json === true;
+  // Where our output goes can break (`| head` closes the pipe, a full disk): the run then has no
+  // reader, so it is stopped, as a shell stops a writer with SIGPIPE, instead of an unhandled 'error'.
+  const stop = new AbortController();
+  let broken: NodeJS.ErrnoException | undefined;
+  const onWriteError = (error: NodeJS.ErrnoException) => {
+    broken ??= error;
+    stop.abort();
+  };
+  process.stdout.on('error', onWriteError);
+  process.stderr.on('error', onWriteError);
   let result;
   try {
     result = await runCode({
       ...options,
       code,
       scriptName: scriptNameOf(file),
+      signal: stop.signal,
       // Writes to pipes, files and terminals are synchronous on Linux, which paces a flood.
-      onOutput: json ? undefined : (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
+      onOutput: json ? undefined : (stream, chunk) => {
+        if (!broken) (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
+      },
     });
   } catch (error) {
     // The flags are checked above, so a TypeError here is about the script itself (e.g. its length).
     if (error instanceof TypeError) throw new UsageError(error.message);
     throw error;
   }
+  if (broken) return writeFailed(broken);
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else if (result.status !== 'SUCCEEDED') {
     process.stderr.write(`[code-runtime] ${result.status}: ${result.statusMessage}\n`);
   }
   return result.exitCode;
+}
+
+/** The exit code once our own output broke: 141 (SIGPIPE's) for a reader that went away, like any pipeline writer. */
+function writeFailed(error: NodeJS.ErrnoException): number {
+  if (error.code === 'EPIPE') return EXIT_BROKEN_PIPE;
+  if (!process.stderr.destroyed) process.stderr.write(`code-runtime: cannot write the script's output: ${error.code ?? error.message}\n`);
+  return 1;
 }
 
 export async function main(argv: string[]): Promise<number> {

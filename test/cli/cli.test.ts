@@ -85,6 +85,22 @@ cli('cli :: output streams live, before the script ends', async () => {
   assert.ok(endedAt - firstAt >= 1000, `first output came ${endedAt - firstAt} ms before the end`);
 });
 
+cli('cli :: a reader that goes away (| head) stops the run: exit 141 as for SIGPIPE, no Node error', async () => {
+  const script = scriptFile('ticks.ts', 'setInterval(() => console.log("tick"), 5);');
+  const started = performance.now();
+  // head exits after one line and closes the pipe; bash reports our exit code.
+  const r = await execa('bash', ['-c', `"${process.execPath}" "${CLI}" --timeout 60 "${script}" | head -n 1; echo "\${PIPESTATUS[0]}"`], { reject: false, cwd: ROOT });
+  assert.is(r.stdout, 'tick\n141', r.stderr);
+  assert.is(r.stderr, '');
+  assert.ok(performance.now() - started < 40_000, 'ended long before the 60 s timeout');
+});
+
+cli('cli :: output that cannot be written (a full disk) is one line and exit 1', async () => {
+  const r = await execa('bash', ['-c', `"${process.execPath}" "${CLI}" "${fixturePath('hello.ts')}" > /dev/full`], { reject: false, cwd: ROOT });
+  assert.is(r.exitCode, 1);
+  assert.is(r.stderr, "code-runtime: cannot write the script's output: ENOSPC");
+});
+
 const usage: Array<[string, string[], RegExp]> = [
   ['a missing file', ['no-such-script.ts'], /^code-runtime: cannot read no-such-script\.ts: no such file\n$/],
   ['a directory', [ROOT], /^code-runtime: cannot read .*: it is a directory\n$/],
