@@ -2,8 +2,12 @@
  * One output stream of an execution, kept whole up to a cap (beyond it: the first half and the
  * last half of the cap, `complete: false`), and paged by lines or by bytes. Offsets are positions
  * in everything the script printed, so they stay valid as the stream grows; pages never split a
- * UTF-8 character. Line starts are indexed every `CHECKPOINT_LINES` lines to keep the index small.
+ * UTF-8 character (not at the cap's cut, nor one still being printed). Line starts are indexed
+ * every `CHECKPOINT_LINES` lines to keep the index small; a page costs what it returns, whatever the
+ * stream's size or how many writes made it (`chunks.ts`).
  */
+
+import { Chunks } from './chunks.js';
 
 const CHECKPOINT_LINES = 1024;
 const NEWLINE = 0x0a;
@@ -43,14 +47,22 @@ function isContinuation(byte: number | undefined): boolean {
   return byte !== undefined && (byte & 0xc0) === 0x80;
 }
 
+/** Bytes in the UTF-8 sequence a lead byte starts (1 for anything else). */
+function sequenceLength(lead: number): number {
+  if ((lead & 0xe0) === 0xc0) return 2;
+  if ((lead & 0xf0) === 0xe0) return 3;
+  if ((lead & 0xf8) === 0xf0) return 4;
+  return 1;
+}
+
 export class OutputStream {
   readonly #cap: number;
-  /** Bytes 0..head.length, kept for good. */
-  #head: Buffer[] = [];
-  #headBytes = 0;
-  /** The last bytes, when the stream went over its cap; `#tailStart` is the offset of the first. */
-  #tail: Buffer[] = [];
-  #tailBytes = 0;
+  /** Bytes from 0, kept for good. */
+  #head: Chunks;
+  /** The last bytes, once the stream went over its cap. */
+  #tail: Chunks | undefined;
+  /** Where the head's readable part ends: its end, moved back off a character the cap cut. */
+  #headEnd = 0;
   #total = 0;
   #lines = 0;
   /** Byte offset where line `k * CHECKPOINT_LINES + 1` starts. */
@@ -59,6 +71,7 @@ export class OutputStream {
 
   constructor(cap: number) {
     this.#cap = cap;
+    this.#head = new Chunks(0, Math.floor(cap / 4));
   }
 
   get totalBytes(): number {
@@ -67,7 +80,7 @@ export class OutputStream {
 
   /** Bytes held in memory. */
   get heldBytes(): number {
-    return this.#headBytes + this.#tailBytes;
+    return this.#head.length + (this.#tail?.length ?? 0);
   }
 
   get complete(): boolean {
@@ -89,81 +102,67 @@ export class OutputStream {
       if (this.#lines % CHECKPOINT_LINES === 0) this.#checkpoints.push(this.#total + at + 1);
     }
     this.#total += data.length;
-    const headRoom = Math.ceil(this.#cap / 2) - this.#headBytes;
-    let rest = data;
-    if (this.#tailBytes === 0 && this.#headBytes + data.length <= this.#cap) {
-      // Under the cap everything belongs to the head (copied: the caller may reuse its buffer).
-      this.#head.push(Buffer.from(data));
-      this.#headBytes += data.length;
+    if (!this.#tail && this.#head.length + data.length <= this.#cap) {
+      this.#head.push(data);
+      this.#headEnd = this.#head.end;
       return;
     }
-    if (this.#tailBytes === 0 && this.#headBytes > Math.ceil(this.#cap / 2)) this.#spillHead();
-    if (headRoom > 0 && this.#tailBytes === 0 && this.#headBytes < Math.ceil(this.#cap / 2)) {
-      const take = Math.min(headRoom, rest.length);
-      this.#head.push(Buffer.from(rest.subarray(0, take)));
-      this.#headBytes += take;
-      rest = rest.subarray(take);
-    }
-    this.#tail.push(Buffer.from(rest));
-    this.#tailBytes += rest.length;
-    this.#trimTail();
-  }
-
-  /** First time over the cap: the head keeps half the cap, the rest of it starts the tail. */
-  #spillHead(): void {
-    const keep = Math.ceil(this.#cap / 2);
-    const all = Buffer.concat(this.#head);
-    this.#head = [Buffer.from(all.subarray(0, keep))];
-    this.#headBytes = keep;
-    this.#tail = [Buffer.from(all.subarray(keep))];
-    this.#tailBytes = all.length - keep;
-  }
-
-  #trimTail(): void {
+    if (!this.#tail) this.#startTail(data);
+    else this.#tail.push(data);
     const keep = Math.floor(this.#cap / 2);
-    while (this.#tailBytes > keep) {
-      const first = this.#tail[0]!;
-      const excess = this.#tailBytes - keep;
-      if (first.length <= excess) {
-        this.#tail.shift();
-        this.#tailBytes -= first.length;
-      } else {
-        this.#tail[0] = Buffer.from(first.subarray(excess));
-        this.#tailBytes -= excess;
-      }
+    if (this.#tail!.length > keep) this.#tail!.dropFront(this.#tail!.length - keep);
+  }
+
+  /** First time over the cap: the head keeps half the cap, the rest starts the tail. */
+  #startTail(data: Buffer): void {
+    const half = Math.ceil(this.#cap / 2);
+    const blocks = Math.floor(this.#cap / 4);
+    if (this.#head.length > half) {
+      const held = this.#head.slice(0, this.#head.end);
+      this.#head = new Chunks(0, blocks);
+      this.#head.push(held.subarray(0, half));
+      this.#tail = new Chunks(half, blocks);
+      this.#tail.push(held.subarray(half));
+      this.#tail.push(data);
+    } else {
+      const take = half - this.#head.length;
+      this.#head.push(data.subarray(0, take));
+      this.#tail = new Chunks(this.#head.end, blocks);
+      this.#tail.push(data.subarray(take));
     }
+    this.#headEnd = this.#wholeCharsEnd(this.#head, this.#head.end);
+  }
+
+  /** `end`, or the start of a character that begins before `end` but is not all there. */
+  #wholeCharsEnd(region: Chunks, end: number): number {
+    for (let at = end - 1; at >= Math.max(region.start, end - 4); at -= 1) {
+      const byte = region.byteAt(at)!;
+      if (isContinuation(byte)) continue;
+      return at + sequenceLength(byte) > end ? at : end;
+    }
+    return end;
   }
 
   get #tailStart(): number {
-    return this.#total - this.#tailBytes;
+    return this.#tail ? this.#tail.start : this.#total;
   }
 
   /** Bytes [start, end) of what is held; the range must be held. */
   #slice(start: number, end: number): Buffer {
-    const parts: Buffer[] = [];
-    let offset = 0;
-    const collect = (chunks: Buffer[], base: number) => {
-      offset = base;
-      for (const chunk of chunks) {
-        const from = Math.max(start, offset);
-        const to = Math.min(end, offset + chunk.length);
-        if (from < to) parts.push(chunk.subarray(from - offset, to - offset));
-        offset += chunk.length;
-        if (offset >= end) break;
-      }
-    };
-    collect(this.#head, 0);
-    if (this.#tailBytes > 0 && end > this.#tailStart) collect(this.#tail, this.#tailStart);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const head = start < this.#headEnd ? this.#head.slice(start, Math.min(end, this.#headEnd)) : undefined;
+    const tail = this.#tail && end > this.#tail.start ? this.#tail.slice(start, end) : undefined;
+    if (head && tail) return Buffer.concat([head, tail]);
+    return head ?? tail ?? Buffer.alloc(0);
   }
 
   #byteAt(offset: number): number | undefined {
-    if (offset >= this.#total || !this.#held(offset)) return undefined;
-    return this.#slice(offset, offset + 1)[0];
+    if (offset >= this.#total) return undefined;
+    if (offset < this.#headEnd) return this.#head.byteAt(offset);
+    return this.#tail?.byteAt(offset);
   }
 
   #held(offset: number): boolean {
-    return offset < this.#headBytes || offset >= this.#tailStart;
+    return offset < this.#headEnd || offset >= this.#tailStart;
   }
 
   /** The first held offset at or after `offset` (past the cut middle when it falls there). */
@@ -180,7 +179,10 @@ export class OutputStream {
 
   /** Moves `end` back to a character boundary; never below `start` + one whole character. */
   #charEnd(start: number, end: number): number {
-    if (end >= this.#total) return this.#total;
+    if (end >= this.#total) {
+      // While it runs, the last character may have only part of its bytes yet: it goes in a later page.
+      return this.#ended ? this.#total : Math.max(start, this.#wholeCharsEnd(this.#tail ?? this.#head, this.#total));
+    }
     let at = end;
     while (at > start && isContinuation(this.#byteAt(at))) at -= 1;
     if (at > start) return at;
@@ -197,7 +199,7 @@ export class OutputStream {
     const index = Math.floor((line - 1) / CHECKPOINT_LINES);
     let offset = this.#checkpoints[index]!;
     let current = index * CHECKPOINT_LINES + 1;
-    if (this.#tailBytes > 0) {
+    if (this.#tail) {
       const tail = this.#firstTailLine();
       if (line >= tail.line && offset < tail.offset) {
         offset = tail.offset;
@@ -222,7 +224,7 @@ export class OutputStream {
 
   /** The line number that starts at `offset` (which must be a held line start). */
   #lineNumberAt(offset: number): number {
-    if (this.#tailBytes > 0 && offset >= this.#tailStart) {
+    if (this.#tail && offset >= this.#tailStart) {
       // Counted backwards from the end: every newline after `offset` is held.
       return this.#lines + 1 - this.#countNewlines(offset, this.#total);
     }
@@ -237,20 +239,17 @@ export class OutputStream {
     return index * CHECKPOINT_LINES + 1 + this.#countNewlines(this.#checkpoints[index]!, offset);
   }
 
+  /** Newlines in the held bytes of [start, end), counted in place. */
   #countNewlines(start: number, end: number): number {
     if (start >= end) return 0;
-    const data = this.#slice(start, end);
-    let count = 0;
-    for (let at = data.indexOf(NEWLINE); at >= 0; at = data.indexOf(NEWLINE, at + 1)) count += 1;
-    return count;
+    const head = start < this.#headEnd ? this.#head.countNewlines(start, Math.min(end, this.#headEnd)) : 0;
+    return head + (this.#tail ? this.#tail.countNewlines(Math.max(start, this.#tail.start), end) : 0);
   }
 
   /** Offset of the next newline at or after `offset` within the same held region, or -1. */
   #indexOfNewline(offset: number, limit = this.#total): number {
-    const regionEnd = Math.min(limit, offset < this.#headBytes ? this.#headBytes : this.#total);
-    const data = this.#slice(offset, regionEnd);
-    const at = data.indexOf(NEWLINE);
-    return at < 0 ? -1 : offset + at;
+    if (offset < this.#headEnd) return this.#head.indexOfNewline(offset, Math.min(limit, this.#headEnd));
+    return this.#tail ? this.#tail.indexOfNewline(offset, limit) : -1;
   }
 
   page(request: PageRequest): Page {
@@ -276,7 +275,7 @@ export class OutputStream {
     const start = this.#charStart(this.#heldFrom(Math.min(offset, this.#total)));
     let end = Math.min(start + Math.min(limit, PAGE_DEFAULTS.maxPageBytes), this.#total);
     // A page stays in one held region.
-    if (start < this.#headBytes && end > this.#headBytes && this.#tailBytes > 0) end = this.#headBytes;
+    if (this.#tail && start < this.#headEnd && end > this.#headEnd) end = this.#headEnd;
     end = this.#charEnd(start, end);
     const lineOffset = this.#atLineStart(start) ? this.#lineNumberAt(start) : undefined;
     const nextLineOffset = this.#atLineStart(end) ? this.#lineNumberAt(end) : undefined;
@@ -298,13 +297,15 @@ export class OutputStream {
     const asked = start;
     let end = start;
     let lines = 0;
-    const regionEnd = this.#tailBytes > 0 && start < this.#headBytes ? this.#headBytes : this.#total;
+    const regionEnd = this.#tail && start < this.#headEnd ? this.#headEnd : this.#total;
     const maxEnd = Math.min(regionEnd, start + PAGE_DEFAULTS.maxPageBytes);
     while (lines < limit && end < maxEnd) {
       const newline = this.#indexOfNewline(end, maxEnd);
       if (newline < 0) {
-        // The last line: whole once the stream ended; while it runs, only when nothing else fits.
-        if (this.#ended || lines === 0) end = this.#charEnd(end, maxEnd);
+        // A line with no newline: whole when it is the last of its region for good (the stream
+        // ended, or the head the cap cut); otherwise only when nothing else fits.
+        const final = maxEnd === regionEnd && (this.#ended || regionEnd < this.#total);
+        if (final || lines === 0) end = this.#charEnd(end, maxEnd);
         break;
       }
       end = newline + 1;

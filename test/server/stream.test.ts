@@ -1,6 +1,8 @@
 // The execution store's streams, directly: paging by lines and bytes over multi-byte text while it
 // grows and after it ended, the per-stream cap (head and tail kept, offsets still absolute), and
 // eviction by TTL and by memory budget with the "expired" answer.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ExecutionStore, UnknownExecutionError } from '../../orchestrator/server/executions.js';
@@ -85,6 +87,66 @@ stream('stream :: over the cap the head and tail are kept with absolute offsets'
   const skipped = out.page({ byteOffset: 10_000, byteLimit: 10 });
   assert.ok(skipped.skippedBytes > 0);
   assert.is(skipped.byteOffset, 10_000 + skipped.skippedBytes);
+});
+
+stream('stream :: a character the cap cuts is never shown in halves', () => {
+  // The cap's halves fall at odd byte offsets inside 2-, 3- and 4-byte characters.
+  for (const [text, cap] of [['é', 4097], ['中', 4097], ['😀', 4099], ['😀', 4098]] as const) {
+    const out = filled(text.repeat(6000), cap, 5);
+    out.end();
+    for (let at = 0, guard = 0; guard < 200; guard += 1) {
+      const page = out.page({ byteOffset: at, byteLimit: 1000 });
+      assert.not.ok(page.text.includes('\uFFFD'), `${text} cap ${cap}: page at ${page.byteOffset} split a character`);
+      at = page.nextByteOffset;
+      if (!page.hasMore) break;
+    }
+    const head = out.page({ lineOffset: 1 });
+    assert.not.ok(head.text.includes('\uFFFD'), `${text} cap ${cap}: the head's line page split a character`);
+  }
+});
+
+stream('stream :: while it runs, a character not all printed yet waits for the next page', () => {
+  const out = new OutputStream(1024 ** 2);
+  const bytes = Buffer.from('ab😀');
+  out.append(bytes.subarray(0, 4));
+  const page = out.page({ byteOffset: 0 });
+  assert.equal([page.text, page.nextByteOffset, page.hasMore], ['ab', 2, true]);
+  const line = out.page({ lineOffset: 1 });
+  assert.is(line.text, 'ab');
+  out.append(bytes.subarray(4));
+  assert.is(out.page({ byteOffset: page.nextByteOffset }).text, '😀');
+});
+
+stream('stream :: a line page ends at a line end unless the line is the last', () => {
+  const out = new OutputStream(64 * 1024 ** 2);
+  // Three lines of 600 KB: two of them do not fit a 1 MiB page.
+  for (let i = 0; i < 3; i += 1) out.append(Buffer.from(`${'x'.repeat(600_000)}\n`));
+  out.end();
+  const first = out.page({ lineOffset: 1, lineLimit: 10 });
+  assert.equal([first.text.length, first.nextLineOffset, first.hasMore], [600_001, 2, true]);
+  const second = out.page({ lineOffset: 2, lineLimit: 10 });
+  assert.equal([second.nextLineOffset, second.nextByteOffset], [3, 1_200_002]);
+  const last = out.page({ lineOffset: 3, lineLimit: 10 });
+  assert.equal([last.text.length, last.hasMore], [600_001, false]);
+});
+
+stream('stream :: a flood of one-byte writes costs its bytes, not an object each', () => {
+  // Measured in a separate process with a real GC, so the test runner's heap cannot mask it.
+  const module = fileURLToPath(new URL('../../orchestrator/server/stream.js', import.meta.url));
+  const script = `const { OutputStream } = await import(${JSON.stringify(module)});
+    gc(); const before = process.memoryUsage();
+    const out = new OutputStream(64 * 1024 ** 2);
+    const one = new Uint8Array([10]);
+    for (let i = 0; i < 300000; i++) out.append(one);
+    gc(); const after = process.memoryUsage();
+    const page = out.page({ lineOffset: 299990, lineLimit: 5 });
+    console.log(JSON.stringify({ total: out.totalBytes, text: page.text, growth: after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers }));`;
+  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.status, 0, child.stderr);
+  const measured = JSON.parse(child.stdout) as { total: number; text: string; growth: number };
+  assert.equal([measured.total, measured.text], [300_000, '\n'.repeat(5)]);
+  // It was ~34 MB (a Buffer per write) for these 300 KB.
+  assert.ok(measured.growth < 8 * 1024 ** 2, `300,000 one-byte writes grew the heap by ${(measured.growth / 1024 ** 2).toFixed(1)} MB`);
 });
 
 // ---
