@@ -1,13 +1,15 @@
 /**
  * A run of held bytes at absolute offsets (the head or the tail of an output stream), as a list of
  * parts. Small appends are copied into shared blocks, so a script that prints one byte per write
- * costs its bytes, not a Buffer object each; every lookup finds its part by binary search and
- * scans parts in place (never concatenating the region), so a page costs what it returns.
+ * costs its bytes, not a Buffer object each (blocks grow with the region: a short one stays small).
+ * Every lookup finds its part by binary search and scans parts in place (never concatenating the
+ * region), so a page costs what it returns.
  */
 
 const NEWLINE = 0x0a;
 /** Appends smaller than half a block are copied into the current block. */
 const BLOCK_BYTES = 64 * 1024;
+const MIN_BLOCK_BYTES = 256;
 
 export class Chunks {
   /** The parts, and the absolute offset of each. */
@@ -48,7 +50,9 @@ export class Chunks {
       return;
     }
     if (!this.#block || this.#blockUsed + source.length > this.#block.length) {
-      this.#block = Buffer.allocUnsafeSlow(this.#blockBytes);
+      // Blocks grow with the region (256 B up to the most), so a short stream stays small.
+      const size = Math.min(this.#blockBytes, Math.max(MIN_BLOCK_BYTES, 2 ** Math.ceil(Math.log2(this.length + source.length + 1))));
+      this.#block = Buffer.allocUnsafeSlow(Math.max(size, source.length));
       this.#blockFrom = 0;
       this.#blockUsed = 0;
       this.#add(this.#block.subarray(0, 0));

@@ -35,6 +35,19 @@ export const STORE_DEFAULTS = {
   memoryBudgetBytes: 512 * 1024 ** 2,
 } as const;
 
+/**
+ * What a kept execution costs beyond its streams (its objects; measured ~2 KiB), counted in the
+ * budget so that many runs printing nothing cannot pile up unbounded for the whole TTL.
+ */
+export const EXECUTION_OVERHEAD_BYTES = 4096;
+
+/** Bytes a finished execution holds: its streams, the copy of their ends in its RunResult, its objects. */
+function cost(execution: Execution): number {
+  const result = execution.result;
+  const copies = result ? Buffer.byteLength(result.stdout) + Buffer.byteLength(result.stderr) : 0;
+  return execution.stdout.heldBytes + execution.stderr.heldBytes + copies + EXECUTION_OVERHEAD_BYTES;
+}
+
 /** Remembered evicted ids, so their 404 can say "expired". */
 const EXPIRED_MEMORY = 10_000;
 
@@ -72,7 +85,7 @@ export class ExecutionStore {
   readonly #finished = new Map<string, Execution>();
   /** Queued and running ones. */
   readonly #active = new Set<Execution>();
-  /** Output bytes the finished ones hold (their streams no longer grow). */
+  /** Bytes the finished ones hold (`cost`; their streams no longer grow). */
   #finishedBytes = 0;
   /** Ending is recorded here so every path (result, failure, abort before start) wakes waiters alike. */
   readonly #settle = new WeakMap<Execution, () => void>();
@@ -117,7 +130,7 @@ export class ExecutionStore {
     execution.stderr.end();
     this.#active.delete(execution);
     this.#finished.set(execution.id, execution);
-    this.#finishedBytes += execution.stdout.heldBytes + execution.stderr.heldBytes;
+    this.#finishedBytes += cost(execution);
     this.#settle.get(execution)?.();
     this.#settle.delete(execution);
     this.sweep();
@@ -135,10 +148,10 @@ export class ExecutionStore {
     return [...this.#active];
   }
 
-  /** Bytes of output held by all executions. */
+  /** Bytes held by all executions: output, and each one's own cost. */
   heldBytes(): number {
     let running = 0;
-    for (const execution of this.#active) running += execution.stdout.heldBytes + execution.stderr.heldBytes;
+    for (const execution of this.#active) running += execution.stdout.heldBytes + execution.stderr.heldBytes + EXECUTION_OVERHEAD_BYTES;
     return this.#finishedBytes + running;
   }
 
@@ -159,7 +172,7 @@ export class ExecutionStore {
   #evict(execution: Execution): void {
     const { id } = execution;
     this.#finished.delete(id);
-    this.#finishedBytes -= execution.stdout.heldBytes + execution.stderr.heldBytes;
+    this.#finishedBytes -= cost(execution);
     this.#executions.delete(id);
     this.#expired.add(id);
     if (this.#expired.size > EXPIRED_MEMORY) this.#expired.delete(this.#expired.values().next().value!);

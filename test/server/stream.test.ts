@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExecutionStore, UnknownExecutionError } from '../../orchestrator/server/executions.js';
+import { EXECUTION_OVERHEAD_BYTES, ExecutionStore, UnknownExecutionError } from '../../orchestrator/server/executions.js';
 import { OutputStream } from '../../orchestrator/server/stream.js';
 
 const stream = suite('server stream');
@@ -140,13 +140,20 @@ stream('stream :: a flood of one-byte writes costs its bytes, not an object each
     for (let i = 0; i < 300000; i++) out.append(one);
     gc(); const after = process.memoryUsage();
     const page = out.page({ lineOffset: 299990, lineLimit: 5 });
-    console.log(JSON.stringify({ total: out.totalBytes, text: page.text, growth: after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers }));`;
+    const many = Array.from({ length: 2000 }, () => new OutputStream(64 * 1024 ** 2));
+    for (const each of many) each.append(new Uint8Array([111, 107, 10]));
+    gc(); const small = process.memoryUsage();
+    console.log(JSON.stringify({ total: out.totalBytes, text: page.text, many: many.length,
+      growth: after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers,
+      smallGrowth: small.heapUsed + small.arrayBuffers - after.heapUsed - after.arrayBuffers }));`;
   const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   assert.is(child.status, 0, child.stderr);
-  const measured = JSON.parse(child.stdout) as { total: number; text: string; growth: number };
+  const measured = JSON.parse(child.stdout) as { total: number; text: string; growth: number; smallGrowth: number };
   assert.equal([measured.total, measured.text], [300_000, '\n'.repeat(5)]);
   // It was ~34 MB (a Buffer per write) for these 300 KB.
   assert.ok(measured.growth < 8 * 1024 ** 2, `300,000 one-byte writes grew the heap by ${(measured.growth / 1024 ** 2).toFixed(1)} MB`);
+  // And a stream that printed 3 bytes holds no big block.
+  assert.ok(measured.smallGrowth < 8 * 1024 ** 2, `2,000 streams of 3 bytes grew the heap by ${(measured.smallGrowth / 1024 ** 2).toFixed(1)} MB`);
 });
 
 // ---
@@ -173,7 +180,7 @@ store('executions :: finished ones expire after the TTL and answer "expired"', (
 });
 
 store('executions :: over the memory budget the oldest finished go first', () => {
-  const executions = new ExecutionStore({ memoryBudgetBytes: 3000, streamCapBytes: 4096 });
+  const executions = new ExecutionStore({ memoryBudgetBytes: 2 * (1200 + EXECUTION_OVERHEAD_BYTES) + 500, streamCapBytes: 4096 });
   const ids = [0, 1, 2].map(() => {
     const execution = executions.create('a');
     execution.stdout.append(Buffer.alloc(1200, 'x'));
@@ -186,6 +193,24 @@ store('executions :: over the memory budget the oldest finished go first', () =>
   // Ids are unguessable: long and random.
   assert.match(ids[0]!, /^exe_[\w-]{24}$/);
   assert.is.not(ids[0], ids[1]);
+});
+
+store('executions :: runs that print nothing still count: they cannot pile up for the whole TTL', () => {
+  const executions = new ExecutionStore({ memoryBudgetBytes: 20 * EXECUTION_OVERHEAD_BYTES });
+  const ids = Array.from({ length: 100 }, () => {
+    const execution = executions.create('a');
+    executions.end(execution, { error: 'done' });
+    return execution.id;
+  });
+  assert.throws(() => executions.get(ids[0]!), /expired/);
+  assert.is(executions.get(ids[99]!).id, ids[99]);
+  assert.ok(executions.heldBytes() <= 20 * EXECUTION_OVERHEAD_BYTES);
+  // A kept RunResult's own copy of the output counts too.
+  const copies = new ExecutionStore({ memoryBudgetBytes: 3 * EXECUTION_OVERHEAD_BYTES });
+  const big = copies.create('a');
+  const result = { status: 'SUCCEEDED', exitCode: 0, stdout: 'x'.repeat(4 * EXECUTION_OVERHEAD_BYTES), stderr: '', statusMessage: 'ok', durationMillis: 1, stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [] } as const;
+  copies.end(big, { result: { ...result, actorRuns: [] } });
+  assert.throws(() => copies.get(big.id), /expired/);
 });
 
 stream.run();
