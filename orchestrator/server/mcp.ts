@@ -49,7 +49,8 @@ type Extra = {
 function streamProgress(service: ExecutionService, execution: Execution, extra: Extra): () => void {
   const token = extra._meta?.progressToken;
   if (token === undefined) return () => undefined;
-  const decoder = new TextDecoder();
+  // One decoder per stream: a character split across one stream's chunks never meets the other's bytes.
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   let pending = '';
   let bytes = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -63,9 +64,9 @@ function streamProgress(service: ExecutionService, execution: Execution, extra: 
   };
   // First the id, so a client that loses the connection can still fetch the execution.
   extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 0, message: `Execution ${execution.id} ${execution.state}` } }).catch(() => undefined);
-  const stop = service.watch(execution, (_stream, chunk) => {
+  const stop = service.watch(execution, (stream, chunk) => {
     bytes += chunk.byteLength;
-    pending += decoder.decode(chunk, { stream: true });
+    pending += decoders[stream].decode(chunk, { stream: true });
     if (pending.length > PROGRESS_CHARS * 4) pending = pending.slice(-PROGRESS_CHARS * 2);
     timer ??= setTimeout(flush, PROGRESS_INTERVAL_MS);
   });
@@ -74,6 +75,17 @@ function streamProgress(service: ExecutionService, execution: Execution, extra: 
     if (timer) clearTimeout(timer);
     flush();
   };
+}
+
+/** Waits up to `waitSecs` for the execution to end, with progress while it runs, then shows it. */
+async function waitAndView(service: ExecutionService, execution: Execution, waitSecs: number, extra: Extra): Promise<CallToolResult> {
+  const stopProgress = streamProgress(service, execution, extra);
+  try {
+    await service.wait(execution, waitSecs, extra.signal);
+  } finally {
+    stopProgress();
+  }
+  return viewResult(execution, waitSecs);
 }
 
 export function createMcpServer(service: ExecutionService, client: string): McpServer {
@@ -90,14 +102,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
   }, async (args, extra) => {
     const { waitSecs = WAIT_LIMITS.toolDefault, ...options } = args;
-    const execution = service.start(client, options);
-    const stopProgress = streamProgress(service, execution, extra as unknown as Extra);
-    try {
-      await service.wait(execution, waitSecs, extra.signal);
-    } finally {
-      stopProgress();
-    }
-    return viewResult(execution, waitSecs);
+    return waitAndView(service, service.start(client, options), waitSecs, extra as unknown as Extra);
   });
 
   server.registerTool('get_execution', {
@@ -107,14 +112,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     outputSchema: executionViewShape,
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, async ({ executionId, waitSecs = 0 }, extra) => {
-    const execution = service.get(executionId);
-    const stopProgress = streamProgress(service, execution, extra as unknown as Extra);
-    try {
-      await service.wait(execution, waitSecs, extra.signal);
-    } finally {
-      stopProgress();
-    }
-    return viewResult(execution, waitSecs);
+    return waitAndView(service, service.get(executionId), waitSecs, extra as unknown as Extra);
   });
 
   server.registerTool('get_output', {

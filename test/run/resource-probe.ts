@@ -14,18 +14,23 @@ async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | 
   }
 }
 
-/** Uses up every file descriptor, runs scripts, frees some, runs again. */
-async function fdExhaustion(): Promise<unknown> {
-  // Warm up what is set up once per process (the relay server, Deno's path).
-  const first = await runCode({ code: 'console.log("before")' });
+/** Opens /dev/null until the process has no file descriptor left; returns them to close later. */
+function holdEveryFd(): number[] {
   const held: number[] = [];
   for (;;) {
     try {
       held.push(openSync('/dev/null', 'r'));
     } catch {
-      break;
+      return held;
     }
   }
+}
+
+/** Uses up every file descriptor, runs scripts, frees some, runs again. */
+async function fdExhaustion(): Promise<unknown> {
+  // Warm up what is set up once per process (the relay server, Deno's path).
+  const first = await runCode({ code: 'console.log("before")' });
+  const held = holdEveryFd();
   const starved = await settle(runCode({ code: 'console.log("starved")' }));
   const runtime = createRuntime({ concurrency: 2, warmProcesses: 1 });
   const starvedMany = await settle(runtime.runMany([{ code: 'console.log(1)' }, { code: 'console.log(2)' }]));
@@ -41,14 +46,7 @@ async function fdExhaustion(): Promise<unknown> {
 
 /** Starved before its first run: the setup done once per process (DENO_DIR, relay) fails as a rejection too. */
 async function fdExhaustionFromStart(): Promise<unknown> {
-  const held: number[] = [];
-  for (;;) {
-    try {
-      held.push(openSync('/dev/null', 'r'));
-    } catch {
-      break;
-    }
-  }
+  const held = holdEveryFd();
   const starved = await settle(runCode({ code: 'console.log("starved")' }));
   for (const fd of held.splice(0, 64)) closeSync(fd);
   const after = await settle(runCode({ code: 'console.log("after")' }));
