@@ -172,7 +172,8 @@ redirects('relay redirects :: a record download is followed only to public https
     assert.is(answer.json?.error?.type, 'relay-redirect-refused', location);
   }
   assert.equal(ctx.canary.hits, []);
-  for (const address of ['10.0.0.1', '127.0.0.1', '169.254.169.254', '::1', 'fd00:ec2::254', 'fe80::1', '::ffff:10.0.0.1', '64:ff9b::a00:1', '::']) {
+  for (const address of ['10.0.0.1', '127.0.0.1', '169.254.169.254', '::1', 'fd00:ec2::254', 'fe80::1', '::ffff:10.0.0.1', '64:ff9b::a00:1', '::',
+    '::127.0.0.1', '::a9fe:a9fe', '::ffff:0:127.0.0.1', '::ffff:0:a00:1', '2001:db8::1']) {
     assert.ok(isPrivateAddress(address), address);
   }
   for (const address of ['3.5.140.2', '2600:1f18::1']) assert.not.ok(isPrivateAddress(address), address);
