@@ -117,16 +117,19 @@ function mcpRoute(service: ExecutionService, maxSessions: number) {
     }
     if (!transport) {
       if (!service.accepting) return c.json(errorBody('shutting-down', 'The server is shutting down'), 503);
-      // Its executions go on and stay fetchable from any session.
-      while (sessions.size >= maxSessions) {
-        const [oldest, stale] = sessions.entries().next().value!;
-        sessions.delete(oldest);
-        await stale.close().catch(() => undefined);
-      }
       const id = randomUUID();
       const created = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => id,
-        onsessioninitialized: () => void sessions.set(id, created),
+        onsessioninitialized: async () => {
+          // Only a session that really began pushes one out (a stray request must not close another
+          // client's); its executions go on and stay fetchable from any session.
+          while (sessions.size >= maxSessions) {
+            const [oldest, stale] = sessions.entries().next().value!;
+            sessions.delete(oldest);
+            await stale.close().catch(() => undefined);
+          }
+          sessions.set(id, created);
+        },
         onsessionclosed: () => void sessions.delete(id),
         maxRequestBodySize: BODY_LIMIT_BYTES,
       });

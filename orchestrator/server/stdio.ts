@@ -36,6 +36,9 @@ export async function serveStdio(options: Omit<ServerOptions, 'authToken' | 'all
   transport.onclose = () => gone();
   // The SDK transport does not notice stdin ending by itself.
   process.stdin.once('end', () => gone());
+  // A client that died without closing stdin: the next write meets a broken pipe (EPIPE), which is
+  // its goodbye, not a crash (the SDK does not listen for stdout's errors).
+  process.stdout.on('error', () => gone());
   await server.connect(transport);
   const closed = clientGone.then(close);
   return { service, closed, close };

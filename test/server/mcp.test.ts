@@ -2,6 +2,7 @@
 // Streamable HTTP against a `code-runtime serve` process. Every tool, progress notifications,
 // tool errors vs script errors, paging, cancellation, the docs, a client that disconnects mid-run,
 // and one execution store behind both MCP and REST. Each server is started once per suite.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -116,6 +117,32 @@ stdio('mcp stdio :: get_code_docs is docs/API.md and types/apify.d.ts, not a cop
   assert.match(overview, /Inside the code-runtime sandbox[\s\S]*Denied: reading or writing files[\s\S]*The `apify` binding — reference/);
   const resource = await client.readResource({ uri: 'code-runtime://docs/rules' });
   assert.match(String((resource.contents[0] as { text?: string }).text), /timeoutSecs/);
+});
+
+stdio('mcp stdio :: a client that vanishes mid-run (its stdout pipe gone) is a goodbye, not a crash', async () => {
+  const child = spawn(process.execPath, [CLI, 'mcp', '--grace', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stdout = '';
+  const printing = new Promise<void>((resolve) => child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    if (stdout.includes('still-printing')) resolve();
+  }));
+  const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gone', version: '1' } } });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'run_code', arguments: { code: 'setInterval(() => console.log("still-printing"), 50); await new Promise(() => {});', waitSecs: 50 }, _meta: { progressToken: 1 } } });
+  try {
+    await printing;
+    // The client dies without closing stdin: the next progress notification meets a broken pipe.
+    child.stdout.destroy();
+    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    assert.is(code, 0, `mcp ended with ${String(code)}:\n${stderr}`);
+    assert.not.match(stderr, /EPIPE|Unhandled/);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 // ---

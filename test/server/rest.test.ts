@@ -209,6 +209,20 @@ rest('rest :: MCP sessions beyond the cap close the least recently used, not ref
   }
 });
 
+rest('rest :: a stray MCP request without a session closes nobody\'s session', async () => {
+  const capped = await start({ maxSessions: 1 });
+  const client = new Client({ name: 'kept', version: '1' });
+  try {
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${capped}/mcp`)));
+    const stray = await fetch(`${capped}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    assert.is(stray.status, 400);
+    await stray.text();
+    assert.ok((await client.listTools()).tools.length > 0, 'the only real session was closed');
+  } finally {
+    await client.close();
+  }
+});
+
 rest('rest :: a client that goes away mid-wait loses nothing', async () => {
   const started = await call(`${base}/v1/runs`, { json: { code: 'await new Promise((r) => setTimeout(r, 700)); console.log("still here")' } });
   const controller = new AbortController();
