@@ -4,7 +4,9 @@
  * printed. V8 prints it as the process dies, so the filter holds stderr back from where such a
  * report could begin until the run ends: dropped when the run died of it (SIGTRAP with the fatal
  * line), let out otherwise. A script that prints the marker only delays its own stderr, and never
- * by more than `HOLD_MAX_BYTES`. `result.ts` cuts the same report out of the captured stderr.
+ * by more than `HOLD_MAX_BYTES` at a time (a later marker in what it held is held again, so padding
+ * cannot push V8's report out), or `FATAL_HOLD_MAX_BYTES` after a fatal banner (so output racing
+ * the dying process cannot either). `result.ts` cuts the same report out of the captured stderr.
  */
 
 /** Where V8's own report of a fatal out-of-memory begins: its GC trace, or the `#` banner. */
@@ -14,6 +16,8 @@ export const HEAP_FATAL = /Fatal (JavaScript|process) out of memory/;
 
 /** V8's report is a few KiB; past this, what is held is the script's own and flows again. */
 const HOLD_MAX_BYTES = 64 * 1024;
+/** Held after V8's fatal banner, which the process's death follows within moments. */
+const FATAL_HOLD_MAX_BYTES = 1024 * 1024;
 const MARKERS = V8_TRACE_STARTS.map((marker) => Buffer.from(marker.slice(1)));
 /** Each marker with the newline before it: a marker only counts at a line's start. */
 const NEEDLES = V8_TRACE_STARTS.map((marker) => Buffer.from(marker));
@@ -28,18 +32,17 @@ export class V8TraceHold {
   #holding = false;
   /** Whether the last byte passed on ended a line (a marker starts a line). */
   #lineStart = true;
-  /** Past the cap once: the script printed look-alikes, stop looking. */
-  #off = false;
+  /** What is held begins with V8's fatal banner: held up to the larger cap. */
+  #fatal = false;
 
   /** The part of `chunk` that may be shown now. */
   push(chunk: Buffer): Buffer {
-    if (this.#off || chunk.length === 0) return chunk;
+    if (chunk.length === 0) return chunk;
     if (this.#holding) {
       this.#held.push(chunk);
       this.#heldBytes += chunk.length;
-      if (this.#heldBytes <= HOLD_MAX_BYTES) return Buffer.alloc(0);
-      this.#off = true;
-      return this.#release();
+      if (this.#heldBytes <= (this.#fatal ? FATAL_HOLD_MAX_BYTES : HOLD_MAX_BYTES)) return Buffer.alloc(0);
+      return this.#overflow();
     }
     const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
     this.#pending = Buffer.alloc(0);
@@ -53,6 +56,8 @@ export class V8TraceHold {
     }
     const out = found.at >= 0 ? data.subarray(0, found.at) : data;
     if (out.length > 0) this.#lineStart = out[out.length - 1] === 0x0a;
+    // One chunk can carry a look-alike, the script's padding and more at once.
+    if (this.#holding && this.#heldBytes > HOLD_MAX_BYTES) return Buffer.concat([out, this.#overflow()]);
     return out;
   }
 
@@ -65,7 +70,34 @@ export class V8TraceHold {
     return diedOfHeap(held.toString('latin1')) ? Buffer.alloc(0) : held;
   }
 
+  /**
+   * Past the cap, what is held was the script's own look-alike and flows again, up to the last
+   * marker in it: V8's real report may follow a look-alike (and the script's padding) at once.
+   */
+  #overflow(): Buffer {
+    const all = this.#release();
+    // After V8's fatal banner the process dies at once: what follows it (a Worker's flood) is held longer.
+    if (all.length <= FATAL_HOLD_MAX_BYTES && HEAP_FATAL.test(all.subarray(0, 512).toString('latin1'))) {
+      this.#holding = true;
+      this.#fatal = true;
+      this.#held = [all];
+      this.#heldBytes = all.length;
+      return Buffer.alloc(0);
+    }
+    const last = Math.max(...NEEDLES.map((needle) => all.lastIndexOf(needle)));
+    if (last > 0) {
+      this.#holding = true;
+      this.#held = [all.subarray(last + 1)];
+      this.#heldBytes = all.length - last - 1;
+      this.#lineStart = true;
+      return all.subarray(0, last + 1);
+    }
+    this.#lineStart = all[all.length - 1] === 0x0a;
+    return all;
+  }
+
   #release(): Buffer {
+    this.#fatal = false;
     const held = Buffer.concat(this.#held);
     this.#held = [];
     this.#heldBytes = 0;

@@ -42,6 +42,22 @@ trace('v8-trace :: lines that begin like a marker, thousands to a chunk, flow un
   }
 });
 
+trace('v8-trace :: a look-alike padded past the cap cannot push V8\'s report out', () => {
+  const padded = `<--- Last few GCs --->\n${'x'.repeat(100 * 1024)}\n`;
+  for (const size of [4096, 65536, 1 << 20]) {
+    const shown = live(`own words\n${padded}${REPORT}`, size, true);
+    assert.ok(shown.startsWith(`own words\n${padded}`), `chunks of ${size}: the padding flows`);
+    for (const leak of ['Fatal', 'stack trace', 'node_modules']) assert.not.ok(shown.includes(leak), `chunks of ${size}: ${leak}`);
+  }
+});
+
+trace('v8-trace :: output racing V8\'s report (a Worker printing as the heap dies) cannot push it out', () => {
+  for (const size of [4096, 1 << 20]) {
+    const shown = live(`own words\n${REPORT}${'w'.repeat(200 * 1024)}\n`, size, true);
+    for (const leak of ['Fatal', 'stack trace', 'node_modules']) assert.not.ok(shown.includes(leak), `chunks of ${size}: ${leak}`);
+  }
+});
+
 trace('v8-trace :: ordinary lines are not held back', () => {
   const hold = new V8TraceHold();
   assert.is(hold.push(Buffer.from('line one\n')).toString(), 'line one\n');
