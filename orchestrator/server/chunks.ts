@@ -15,6 +15,8 @@ export class Chunks {
   /** The parts, and the absolute offset of each. */
   readonly #parts: Buffer[] = [];
   readonly #starts: number[] = [];
+  /** Newlines in each part, so counting and finding lines skips whole parts. */
+  readonly #newlines: number[] = [];
   #end: number;
   #blockBytes: number;
   /** The block the last part is a view of, while it has room; `#blockFrom` is where that view begins. */
@@ -60,11 +62,13 @@ export class Chunks {
     source.copy(this.#block, this.#blockUsed);
     this.#blockUsed += source.length;
     this.#parts[this.#parts.length - 1] = this.#block.subarray(this.#blockFrom, this.#blockUsed);
+    this.#newlines[this.#newlines.length - 1]! += newlinesIn(source);
     this.#end += source.length;
   }
 
   #add(part: Buffer): void {
     this.#parts.push(part);
+    this.#newlines.push(newlinesIn(part));
     this.#starts.push(this.#end);
     this.#end += part.length;
   }
@@ -78,11 +82,13 @@ export class Chunks {
       if (first.length <= left) {
         this.#parts.shift();
         this.#starts.shift();
+        this.#newlines.shift();
         left -= first.length;
         if (isBlock) this.#block = undefined;
       } else {
         this.#parts[0] = first.subarray(left);
         this.#starts[0]! += left;
+        this.#newlines[0]! -= newlinesIn(first.subarray(0, left));
         if (isBlock) this.#blockFrom += left;
         left = 0;
       }
@@ -133,11 +139,46 @@ export class Chunks {
     return -1;
   }
 
-  /** Newlines in [start, end). */
+  /** Newlines in [start, end): whole parts by their counts, only the ends scanned. */
   countNewlines(start: number, end: number): number {
+    const from = Math.max(start, this.start);
+    const to = Math.min(end, this.#end);
     let count = 0;
-    for (let at = this.indexOfNewline(start, end); at >= 0; at = this.indexOfNewline(at + 1, end)) count += 1;
+    if (from >= to) return 0;
+    for (let index = this.#locate(from); index < this.#parts.length && this.#starts[index]! < to; index += 1) {
+      const base = this.#starts[index]!;
+      const part = this.#parts[index]!;
+      if (from <= base && base + part.length <= to) count += this.#newlines[index]!;
+      else count += newlinesIn(part.subarray(Math.max(from, base) - base, Math.min(to, base + part.length) - base));
+    }
     return count;
+  }
+
+  /** The absolute offset of the `nth` newline (from 1) at or after `offset`, or -1 when there are fewer. */
+  indexOfNthNewline(offset: number, nth: number): number {
+    const from = Math.max(offset, this.start);
+    let left = nth;
+    if (from >= this.#end || left < 1) return -1;
+    for (let index = this.#locate(from); index < this.#parts.length; index += 1) {
+      const base = this.#starts[index]!;
+      const part = this.#parts[index]!;
+      const skip = Math.max(from, base) - base;
+      if (skip === 0 && this.#newlines[index]! < left) {
+        left -= this.#newlines[index]!;
+        continue;
+      }
+      for (let at = part.indexOf(NEWLINE, skip); at >= 0; at = part.indexOf(NEWLINE, at + 1)) {
+        left -= 1;
+        if (left === 0) return base + at;
+      }
+    }
+    return -1;
   }
 }
 
+/** Newlines in a buffer. */
+function newlinesIn(data: Buffer): number {
+  let count = 0;
+  for (let at = data.indexOf(NEWLINE); at >= 0; at = data.indexOf(NEWLINE, at + 1)) count += 1;
+  return count;
+}

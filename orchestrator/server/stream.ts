@@ -206,11 +206,11 @@ export class OutputStream {
         current = tail.line;
       } else if (!this.#held(offset)) return undefined;
     }
-    while (current < line) {
-      const next = this.#indexOfNewline(offset);
+    if (current < line) {
+      // Whole parts are skipped by their newline counts: no walk line by line.
+      const next = offset < this.#headEnd ? this.#head.indexOfNthNewline(offset, line - current) : this.#tail?.indexOfNthNewline(offset, line - current) ?? -1;
       if (next < 0) return undefined;
       offset = next + 1;
-      current += 1;
     }
     return this.#held(offset) || offset === this.#total ? offset : undefined;
   }

@@ -89,6 +89,24 @@ stream('stream :: over the cap the head and tail are kept with absolute offsets'
   assert.is(skipped.byteOffset, 10_000 + skipped.skippedBytes);
 });
 
+stream('stream :: a line past the head, in the cut middle, is never numbered by the tail\'s lines', () => {
+  // The cap's head ends exactly at a line end (200 lines of 10 bytes): the walk must not go on in the tail.
+  const lines = Array.from({ length: 3000 }, (_, i) => `row ${String(i + 1).padStart(5, '0')}`);
+  const out = filled(lines.join('\n') + '\n', 4000, 100);
+  out.end();
+  for (const asked of [201, 300, 1000]) {
+    const page = out.page({ lineOffset: asked, lineLimit: 2 });
+    assert.ok(page.lineOffset! > asked, `asked ${asked}, got line ${page.lineOffset}`);
+    assert.is(page.text, `${lines[page.lineOffset! - 1]}\n${lines[page.lineOffset!]}\n`, `asked ${asked}`);
+  }
+  // A newline flood over the cap: line numbers in the tail still right (counted by part, not by walking).
+  const flood = new OutputStream(64 * 1024);
+  for (let i = 0; i < 40; i += 1) flood.append(Buffer.alloc(10_000, 0x0a));
+  flood.end();
+  const last = flood.page({ lineOffset: 400_000, lineLimit: 1 });
+  assert.equal([last.lineOffset, last.byteOffset, last.text], [400_000, 399_999, '\n']);
+});
+
 stream('stream :: a character the cap cuts is never shown in halves', () => {
   // The cap's halves fall at odd byte offsets inside 2-, 3- and 4-byte characters.
   for (const [text, cap] of [['é', 4097], ['中', 4097], ['😀', 4099], ['😀', 4098]] as const) {
