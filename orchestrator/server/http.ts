@@ -200,6 +200,9 @@ export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
     close() {
       closing ??= (async () => {
         await service.drain(settings.graceSecs * 1000);
+        // Tool calls that were waiting on those executions answer now (ABORTED or their result):
+        // their answers are queued on the sessions' streams before the sessions close.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         await mcp.closeAll();
         if (server) {
           const stopped = new Promise<void>((resolve) => server!.close(() => resolve()));

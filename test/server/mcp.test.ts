@@ -145,6 +145,28 @@ stdio('mcp stdio :: a client that vanishes mid-run (its stdout pipe gone) is a g
   }
 });
 
+stdio('mcp stdio :: on SIGTERM a tool call waiting on a script still gets its ABORTED answer', async () => {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--grace', '0'], stderr: 'pipe' });
+  const own = new Client({ name: 'sigterm', version: '1' });
+  await own.connect(transport);
+  let printed = false;
+  const call = own.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 30 } }, undefined, {
+    timeout: 20_000,
+    onprogress: (event) => {
+      printed ||= (event.message ?? '').includes('up');
+    },
+  });
+  try {
+    for (let tries = 0; !printed && tries < 200; tries += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(printed, 'the script never printed');
+    process.kill(transport.pid!, 'SIGTERM');
+    const answer = await call;
+    assert.equal([structured(answer).status, structured(answer).stdout], ['ABORTED', 'up\n']);
+  } finally {
+    await own.close().catch(() => undefined);
+  }
+});
+
 // ---
 
 const overHttp = suite('server mcp http');

@@ -223,6 +223,27 @@ rest('rest :: a stray MCP request without a session closes nobody\'s session', a
   }
 });
 
+rest('rest :: on close, an MCP tool call waiting on a script still gets its ABORTED answer', async () => {
+  const closing = createServer({ runtime, graceSecs: 0 });
+  extra.push(closing);
+  const address = await closing.listen({ port: 0 });
+  const client = new Client({ name: 'draining', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${address.port}/mcp`)));
+  let printed = false;
+  const call = client.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 30 } }, undefined, {
+    timeout: 20_000,
+    onprogress: (event) => {
+      printed ||= (event.message ?? '').includes('up');
+    },
+  });
+  for (let tries = 0; !printed && tries < 200; tries += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(printed, 'the script never printed');
+  await closing.close();
+  const answer = await call;
+  assert.equal([(answer.structuredContent as Record<string, unknown>).status, (answer.structuredContent as Record<string, unknown>).stdout], ['ABORTED', 'up\n']);
+  await client.close().catch(() => undefined);
+});
+
 rest('rest :: a client that goes away mid-wait loses nothing', async () => {
   const started = await call(`${base}/v1/runs`, { json: { code: 'await new Promise((r) => setTimeout(r, 700)); console.log("still here")' } });
   const controller = new AbortController();
