@@ -3,7 +3,6 @@
 // on connections, requests in flight and held bodies. Raw requests stand in for the script where
 // the binding would never send such a call; the script's relay URL is easy for it to learn.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -15,40 +14,11 @@ import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { isPrivateAddress } from '../../orchestrator/relay/private-net.js';
 import { openRelaySession, type RelaySession, type RelaySessionOptions } from '../../orchestrator/relay/relay.js';
 import { createScrubber, REDACTED, scrubText } from '../../orchestrator/relay/scrub.js';
+import { send } from '../helpers/raw-http.js';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { ROOT, startServer, type HttpServer } from '../helpers/helpers.js';
 
 const TOKEN = 'apify_api_HARDtoken0123456789abcdefXYZ';
-
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: { error?: { type?: string; message?: string }; data?: Record<string, unknown> } | undefined;
-}
-
-/** One request on its own connection, the path sent exactly as given. */
-function send(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ agent: false, host: url.hostname, port: url.port, method: init.method ?? 'GET', path: `${url.pathname}${path}`, headers: init.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json: Answer['json'];
-        try {
-          json = JSON.parse(text) as Answer['json'];
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
 
 /** A raw connection to the relay that sends `head` and collects what comes back until it closes. */
 function rawConnection(base: string, head: string): { socket: net.Socket; answer: Promise<string> } {

@@ -1,6 +1,5 @@
 // The relay, the only holder of the token: what it refuses, what it forwards and how, its budget,
 // its cleanup, and the secrecy of the token against a hostile script run by runCode in real Deno.
-import http from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
@@ -9,43 +8,11 @@ import { matchRoute } from '../../orchestrator/relay/routes.js';
 import { createScrubber, REDACTED } from '../../orchestrator/relay/scrub.js';
 import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { openRelaySession, relayHostPort, type RelaySession, type RelaySessionOptions } from '../../orchestrator/relay/relay.js';
+import { send } from '../helpers/raw-http.js';
 import { DEFAULT_ACTORS, startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { fixture } from '../helpers/helpers.js';
 
 const TOKEN = 'apify_api_RELAYtoken0123456789abcdefXYZ';
-
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: { error?: { type?: string; message?: string }; data?: Record<string, unknown> } | undefined;
-}
-
-/**
- * One raw HTTP request on its own connection (a relay connection belongs to the one run that used
- * it first), the path sent exactly as given (no URL normalisation on the way).
- */
-function send(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Answer> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ agent: false, host: url.hostname, port: url.port, method: init.method ?? 'GET', path: `${url.pathname}${path}`, headers: init.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json: Answer['json'];
-        try {
-          json = JSON.parse(text) as Answer['json'];
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
 
 interface Context {
   api: FakeApi;
