@@ -7,6 +7,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
+import { describe } from '../run/options.js';
 import { codeDocs, DOC_TOPICS, TOPIC_TITLES } from './docs.js';
 import { cancelSchema, getExecutionSchema, getOutputSchema, runToolSchema, WAIT_LIMITS } from './schemas.js';
 import type { ExecutionService } from './service.js';
@@ -147,7 +148,10 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
   server.registerTool('get_code_docs', {
     title: 'Read the docs',
     description: `What to read before writing a script: the sandbox's rules and limits, and the \`apify\` binding. Topics: ${DOC_TOPICS.map((topic) => `${topic} (${TOPIC_TITLES[topic]})`).join('; ')}. Default: overview.`,
-    inputSchema: z.strictObject({ topic: z.enum(DOC_TOPICS).optional().describe('Which part; default overview.') }),
+    inputSchema: z.strictObject({
+      topic: z.enum(DOC_TOPICS, { error: (issue) => `Expected \`topic\` to be one of ${DOC_TOPICS.join(', ')}, got ${describe(issue.input)}` })
+        .optional().describe('Which part; default overview.'),
+    }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown argument \`${String(issue.keys[0])}\`; allowed: topic` : undefined) }),
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, async ({ topic }) => textResult(codeDocs(topic)));
 

@@ -115,6 +115,9 @@ stdio('mcp stdio :: get_code_docs is docs/API.md and types/apify.d.ts, not a cop
   assert.ok(types.includes(readFileSync(path.join(ROOT, 'types', 'apify.d.ts'), 'utf8')));
   const overview = text(await client.callTool({ name: 'get_code_docs', arguments: {} }));
   assert.match(overview, /Inside the code-runtime sandbox[\s\S]*Denied: reading or writing files[\s\S]*The `apify` binding — reference/);
+  const wrong = await client.callTool({ name: 'get_code_docs', arguments: { topic: 'secrets' } });
+  assert.is(wrong.isError, true);
+  assert.match(text(wrong), /`topic` to be one of overview, rules, api, types, recipes, got "secrets"/);
   const resource = await client.readResource({ uri: 'code-runtime://docs/rules' });
   assert.match(String((resource.contents[0] as { text?: string }).text), /timeoutSecs/);
 });
@@ -150,10 +153,11 @@ stdio('mcp stdio :: on SIGTERM a tool call waiting on a script still gets its AB
   const own = new Client({ name: 'sigterm', version: '1' });
   await own.connect(transport);
   let printed = false;
-  const call = own.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 30 } }, undefined, {
+  const call = own.callTool({ name: 'run_code', arguments: { code: 'console.log("ready!"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 30 } }, undefined, {
     timeout: 20_000,
     onprogress: (event) => {
-      printed ||= (event.message ?? '').includes('up');
+      // Not a bare word: the first progress names the execution, whose random id could hold one.
+      printed ||= (event.message ?? '').includes('ready!');
     },
   });
   try {
@@ -161,7 +165,7 @@ stdio('mcp stdio :: on SIGTERM a tool call waiting on a script still gets its AB
     assert.ok(printed, 'the script never printed');
     process.kill(transport.pid!, 'SIGTERM');
     const answer = await call;
-    assert.equal([structured(answer).status, structured(answer).stdout], ['ABORTED', 'up\n']);
+    assert.equal([structured(answer).status, structured(answer).stdout], ['ABORTED', 'ready!\n']);
   } finally {
     await own.close().catch(() => undefined);
   }

@@ -230,17 +230,18 @@ rest('rest :: on close, an MCP tool call waiting on a script still gets its ABOR
   const client = new Client({ name: 'draining', version: '1' });
   await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${address.port}/mcp`)));
   let printed = false;
-  const call = client.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 30 } }, undefined, {
+  const call = client.callTool({ name: 'run_code', arguments: { code: 'console.log("ready!"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 30 } }, undefined, {
     timeout: 20_000,
     onprogress: (event) => {
-      printed ||= (event.message ?? '').includes('up');
+      // Not a bare word: the first progress names the execution, whose random id could hold one.
+      printed ||= (event.message ?? '').includes('ready!');
     },
   });
   for (let tries = 0; !printed && tries < 200; tries += 1) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(printed, 'the script never printed');
   await closing.close();
   const answer = await call;
-  assert.equal([(answer.structuredContent as Record<string, unknown>).status, (answer.structuredContent as Record<string, unknown>).stdout], ['ABORTED', 'up\n']);
+  assert.equal([(answer.structuredContent as Record<string, unknown>).status, (answer.structuredContent as Record<string, unknown>).stdout], ['ABORTED', 'ready!\n']);
   await client.close().catch(() => undefined);
 });
 
