@@ -1,8 +1,10 @@
 /**
  * Fair admission: at most `concurrency` tasks run at once and at most `maxQueue` wait. Waiting tasks
  * are kept per client and started round-robin across clients, so one client sending a hundred
- * scripts delays another client's one script by at most one turn. p-limit has no notion of
- * clients, hence this small queue.
+ * scripts delays another client's one script by at most one turn. Nor can clients fill the queue
+ * against a newcomer: while k clients wait, each may hold at most maxQueue / (k + 1) waiting tasks
+ * (at least one), so a share is always left for the next client (with maxQueue ≥ 2). p-limit has
+ * no notion of clients, hence this small queue.
  */
 
 type Task = () => Promise<void>;
@@ -42,6 +44,11 @@ export class FairScheduler {
       throw new QueueFullError(`The server's queue is full: ${this.#running} scripts running and ${this.#waiting} waiting (at most ${this.maxQueue}); retry later`);
     }
     const queue = this.#queues.get(client) ?? [];
+    const clients = this.#queues.size + (queue.length === 0 ? 1 : 0);
+    const share = Math.max(1, Math.floor(this.maxQueue / (clients + 1)));
+    if (queue.length >= share) {
+      throw new QueueFullError(`The server's queue is full for this client: it has ${queue.length} scripts waiting, its share while ${clients} clients wait (at most ${share} of ${this.maxQueue}); retry later`);
+    }
     queue.push(task);
     this.#queues.set(client, queue);
     this.#waiting += 1;

@@ -48,4 +48,21 @@ scheduler('scheduler :: a full queue refuses, and a queued task can be removed',
   assert.not.ok(fair.remove('a', queued));
 });
 
+scheduler('scheduler :: clients cannot fill the queue against a newcomer', () => {
+  const fair = new FairScheduler(1, 6);
+  const never = () => new Promise<void>(() => undefined);
+  fair.submit('a', never);
+  // Alone, a client may hold half the queue (6 / 2), then it is refused with its share named.
+  for (let i = 0; i < 3; i += 1) fair.submit('a', never);
+  assert.throws(() => fair.submit('a', never), (error: Error) => error instanceof QueueFullError && /its share while 1 clients wait \(at most 3 of 6\)/.test(error.message));
+  // A second client gets in: 6 / (2 + 1) = 2 for it.
+  fair.submit('b', never);
+  fair.submit('b', never);
+  assert.throws(() => fair.submit('b', never), (error: Error) => error instanceof QueueFullError);
+  // Two clients flooding still leave room for a third.
+  fair.submit('c', never);
+  assert.is(fair.waiting, 6);
+  assert.throws(() => fair.submit('d', never), (error: Error) => /queue is full: 1 scripts running and 6 waiting/.test(error.message));
+});
+
 scheduler.run();
