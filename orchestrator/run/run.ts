@@ -13,7 +13,7 @@ import { openRelaySession, relayHostPort } from '../relay/relay.js';
 import { reportPrefix, toResult } from './result.js';
 import { sandboxCommand, type SandboxCommand } from './sandbox.js';
 import type { RunOptions } from '../../types/options.js';
-import type { RunResult } from '../../types/result.js';
+import type { ActorRunRef, RunResult } from '../../types/result.js';
 
 /** Memory Deno itself needs besides the script's own, counted into the resident-memory limit. */
 export const RUNTIME_OVERHEAD_MBYTES = 128;
@@ -60,7 +60,12 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
   const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
-  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns: [] });
+  return resultFor(options, facts, []);
+}
+
+/** The run's result from its exit facts, judged against the limits it ran under. */
+function resultFor(options: NormalizedOptions, facts: ChildFacts, actorRuns: ActorRunRef[]): RunResult {
+  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns });
 }
 
 /** Runs validated options to a result. `source` supplies the child (default: a fresh spawn). */
@@ -98,7 +103,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
   }
   const succeeded = facts.exitCode === 0 && !facts.killedFor;
   const actorRuns = await session.close({ abortRunning: !succeeded });
-  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns });
+  return resultFor(options, facts, actorRuns);
 }
 
 export async function runCode(input: RunOptions): Promise<RunResult> {
