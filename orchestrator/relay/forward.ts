@@ -10,8 +10,6 @@ import { RelayRefusal } from './checks.js';
 import { matchRoute } from './routes.js';
 import { USER_AGENT } from './user-agent.js';
 
-export { USER_AGENT };
-
 export interface UpstreamRequest {
   /** The API's origin, e.g. `https://api.apify.com`. */
   origin: string;
