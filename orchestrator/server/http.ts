@@ -199,10 +199,9 @@ export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
     },
     close() {
       closing ??= (async () => {
-        await service.drain(settings.graceSecs * 1000);
-        // Tool calls that were waiting on those executions answer now (ABORTED or their result):
+        // Tool calls that were waiting on those executions have answered (ABORTED or their result):
         // their answers are queued on the sessions' streams before the sessions close.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await service.drain(settings.graceSecs * 1000);
         await mcp.closeAll();
         if (server) {
           const stopped = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -142,7 +142,9 @@ export class ExecutionService {
 
   /**
    * Stops taking work; queued executions end ABORTED at once, running ones get `graceMs` to finish
-   * and are then aborted (ABORTED, with what they printed). Resolves when none is left.
+   * and are then aborted (ABORTED, with what they printed). Resolves when none is left and the
+   * waiters those endings woke (tool calls, REST waits) have had their turn to answer, so a caller
+   * that closes its transports next does not cut those answers off.
    */
   async drain(graceMs: number): Promise<void> {
     this.#accepting = false;
@@ -154,5 +156,6 @@ export class ExecutionService {
       for (const execution of this.store.active()) execution.controller.abort();
     }
     await allDone;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

@@ -23,9 +23,8 @@ export async function serveStdio(options: Omit<ServerOptions, 'authToken' | 'all
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      // Tool calls that were waiting on those executions have answered (ABORTED) before the transport closes.
       await service.drain(settings.graceSecs * 1000);
-      // Tool calls that were waiting on those executions answer (ABORTED) before the transport closes.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       await server.close().catch(() => undefined);
       if (settings.ownsRuntime) await settings.runtime.close();
     })();
