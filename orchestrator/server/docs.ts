@@ -25,7 +25,7 @@ function read(relative: string): string {
 }
 
 /** One `## heading` section of a markdown file, without the heading line. */
-export function section(markdown: string, heading: string): string {
+function section(markdown: string, heading: string): string {
   const lines = markdown.split('\n');
   const start = lines.findIndex((line) => line.trim() === `## ${heading}`);
   if (start < 0) throw new Error(`README.md has no "## ${heading}" section for get_code_docs`);

@@ -19,12 +19,12 @@ import { errorBody, restRoutes } from './rest.js';
 import { ExecutionService } from './service.js';
 
 /** The largest script, JSON-escaped at up to 4 bytes a character, plus room for the other fields. */
-export const BODY_LIMIT_BYTES = RUN_OPTIONS.code.maxLength * 4 + 64 * 1024;
-export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+const BODY_LIMIT_BYTES = RUN_OPTIONS.code.maxLength * 4 + 64 * 1024;
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 /** How long open connections may finish their answers when the server closes. */
 const CLOSE_LINGER_MS = 1000;
 /** The header the Apify platform's readiness probe sends to a Standby Actor. */
-export const READINESS_HEADER = 'x-apify-container-server-readiness-probe';
+const READINESS_HEADER = 'x-apify-container-server-readiness-probe';
 
 type Env = { Bindings: HttpBindings };
 
@@ -45,7 +45,7 @@ export interface CodeRuntimeServer {
   close(): Promise<void>;
 }
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return ['127.0.0.1', '::1', 'localhost'].includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
@@ -149,7 +149,7 @@ function mcpRoute(service: ExecutionService, maxSessions: number) {
   };
 }
 
-export function buildApp(settings: ServerSettings, service: ExecutionService, mcp: ReturnType<typeof mcpRoute>): Hono<Env> {
+function buildApp(settings: ServerSettings, service: ExecutionService, mcp: ReturnType<typeof mcpRoute>): Hono<Env> {
   const app = new Hono<Env>();
   app.onError((error, c) => c.json(errorBody('internal', `The server failed: ${error.message}`), 500));
   app.notFound((c) => c.json(errorBody('not-found', `No route ${c.req.method} ${c.req.path}; see GET /v1/openapi.json and POST /mcp`), 404));

@@ -14,7 +14,7 @@ import type { ExecutionService } from './service.js';
 import { executionText, executionView, executionViewShape, pageViewShape } from './view.js';
 import type { Execution } from './executions.js';
 
-export const SERVER_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
+const SERVER_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
 
 /** Progress notifications carry new output at most this often, and at most this much of it. */
 const PROGRESS_INTERVAL_MS = 250;

@@ -17,7 +17,7 @@ const ABORT_WAIT_SECS = 10;
 /** What a 429 tells the client to wait before retrying. */
 const RETRY_AFTER_SECS = 5;
 
-export type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'payload-too-large' | 'queue-full' | 'shutting-down' | 'internal';
+type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'payload-too-large' | 'queue-full' | 'shutting-down' | 'internal';
 
 export function errorBody(type: ErrorType, message: string) {
   return { error: { type, message } };
@@ -136,7 +136,7 @@ const WAIT_PARAMETER = queryParameters({ wait: waitQuerySchema.shape.wait });
 
 let document: Record<string, unknown> | undefined;
 
-export function openApiDocument(): Record<string, unknown> {
+function openApiDocument(): Record<string, unknown> {
   document ??= {
     openapi: '3.1.0',
     info: { title: 'code-runtime', version: '1', description: `Run TypeScript/JavaScript in a sandbox. Waits are at most ${WAIT_LIMITS.max} s.` },

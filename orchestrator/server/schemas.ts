@@ -10,7 +10,7 @@ import { allowedNumber, CODE_ALLOWED, RUN_OPTIONS, type NumberOption } from '../
 import { PAGE_DEFAULTS } from './stream.js';
 
 export const WAIT_LIMITS = { min: 0, max: 50, toolDefault: 30 } as const;
-export const PAGE_LIMITS = { lineLimitMax: 10_000, byteLimitMax: PAGE_DEFAULTS.maxPageBytes } as const;
+const PAGE_LIMITS = { lineLimitMax: 10_000, byteLimitMax: PAGE_DEFAULTS.maxPageBytes } as const;
 
 type Range = { readonly min: number; readonly max: number };
 
@@ -40,7 +40,7 @@ const code = z.string({ error: rejected('code', CODE_ALLOWED) })
   .describe(`${CODE.description} Read get_code_docs first.`);
 
 /** The run options a caller of the server may set; the token, API URL and output cap are the server's own. */
-export const runOptionsShape = {
+const runOptionsShape = {
   code,
   timeoutSecs: fromTable('timeoutSecs'),
   memoryMbytes: fromTable('memoryMbytes'),
@@ -50,8 +50,6 @@ export const runOptionsShape = {
   maxTotalChargeUsd: fromTable('maxTotalChargeUsd'),
   defaultTimeoutSecs: fromTable('defaultTimeoutSecs'),
 };
-
-const RUN_OPTION_NAMES = Object.keys(runOptionsShape);
 
 /** Unknown keys fail naming the key only (a `token` someone pasted is never echoed). */
 function strict<T extends z.ZodRawShape>(shape: T, what: string) {
@@ -75,10 +73,10 @@ const waitSecs = bounded('waitSecs', WAIT_LIMITS, false, `Seconds to wait for th
 const executionId = z.string({ error: rejected('executionId', 'the id a run returned') }).min(1).max(200, { error: rejected('executionId', 'the id a run returned') })
   .describe('The id run_code returned, e.g. `exe_…`.');
 
-export const runToolShape = { ...runOptionsShape, waitSecs };
+const runToolShape = { ...runOptionsShape, waitSecs };
 export const runToolSchema = strict(runToolShape, 'argument');
 
-export const getExecutionShape = { executionId, waitSecs: waitSecs.describe('Seconds to wait for it to end (default 0: answer at once, at most 50).') };
+const getExecutionShape = { executionId, waitSecs: waitSecs.describe('Seconds to wait for it to end (default 0: answer at once, at most 50).') };
 export const getExecutionSchema = strict(getExecutionShape, 'argument');
 
 const stream = z.enum(['stdout', 'stderr'], { error: rejected('stream', '"stdout" or "stderr"') }).describe('Which stream to read.');
@@ -91,10 +89,10 @@ export const pageShape = {
 };
 export const pageQuerySchema = strict(pageShape, 'query parameter');
 
-export const getOutputShape = { executionId, stream, ...pageShape };
+const getOutputShape = { executionId, stream, ...pageShape };
 export const getOutputSchema = strict(getOutputShape, 'argument');
 
-export const cancelShape = { executionId };
+const cancelShape = { executionId };
 export const cancelSchema = strict(cancelShape, 'argument');
 
 export const waitQuerySchema = strict({ wait: bounded('wait', WAIT_LIMITS, false, 'Seconds to wait for the script to end before answering (default 0).') }, 'query parameter');
@@ -110,5 +108,3 @@ export function firstIssue(error: z.ZodError): string {
 export function queryValues(query: Record<string, string>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(query).map(([key, value]) => [key, /^\d+(\.\d+)?$/.test(value) ? Number(value) : value]));
 }
-
-export { RUN_OPTION_NAMES };
