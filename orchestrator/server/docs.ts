@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { PACKAGE_ROOT } from '../run/deno.js';
 import { WAIT_LIMITS } from './schemas.js';
+import { DEFAULT_OUTPUT_CHARS } from './view.js';
 
 export const DOC_TOPICS = ['overview', 'rules', 'api', 'types', 'recipes'] as const;
 export type DocTopic = (typeof DOC_TOPICS)[number];
@@ -40,7 +41,7 @@ function limits(): string {
     `- Code: up to ${c.maxLength.toLocaleString('en-US')} characters, one module; top-level \`await\` works.`,
     `- \`timeoutSecs\`: ${t.min}–${t.max}, default ${t.default}. \`memoryMbytes\`: ${m.min}–${m.max}, default ${m.default}.`,
     `- \`run_code\` waits \`waitSecs\` (default ${WAIT_LIMITS.toolDefault}, at most ${WAIT_LIMITS.max}) and then answers with an executionId while the script keeps running; call \`get_execution\` for its result.`,
-    '- The answer shows at most about 20,000 characters of output (head and tail); `get_output` pages through all of it by lines or bytes.',
+    `- The answer shows at most about ${DEFAULT_OUTPUT_CHARS.toLocaleString('en-US')} characters of output (head and tail); \`get_output\` pages through all of it by lines or bytes.`,
     '- Print what you want back: the result is exactly what the script wrote to stdout and stderr. Print compact text or JSON, not whole datasets.',
   ].join('\n');
 }

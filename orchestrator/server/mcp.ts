@@ -8,10 +8,11 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { describe } from '../run/options.js';
+import { RUN_OPTIONS } from '../run/option-table.js';
 import { codeDocs, DOC_TOPICS, TOPIC_TITLES } from './docs.js';
 import { cancelSchema, getExecutionSchema, getOutputSchema, runToolSchema, WAIT_LIMITS } from './schemas.js';
 import type { ExecutionService } from './service.js';
-import { executionText, executionView, executionViewShape, pageViewShape } from './view.js';
+import { DEFAULT_OUTPUT_CHARS, executionText, executionView, executionViewShape, pageViewShape } from './view.js';
 import type { Execution } from './executions.js';
 
 const SERVER_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
@@ -28,7 +29,7 @@ Inside the script a global \`apify\` object drives the Apify platform, already a
 
 The sandbox allows fetch to the Apify API only; no files, environment, subprocesses, npm:/jsr: or remote imports. Top-level await works. Print compact results (console.log), not raw datasets: what you print is what you get back.
 
-Limits: timeoutSecs default 300 (max 3600), memoryMbytes default 256. The answer waits waitSecs (default ${WAIT_LIMITS.toolDefault}, max ${WAIT_LIMITS.max}); if the script is still running then, you get its executionId and it keeps running: call get_execution to wait for the result. Output in the answer is cut to about 20,000 characters (head and tail, with a marker); call get_output to page through all of it.`;
+Limits: timeoutSecs default ${RUN_OPTIONS.timeoutSecs.default} (max ${RUN_OPTIONS.timeoutSecs.max}), memoryMbytes default ${RUN_OPTIONS.memoryMbytes.default}. The answer waits waitSecs (default ${WAIT_LIMITS.toolDefault}, max ${WAIT_LIMITS.max}); if the script is still running then, you get its executionId and it keeps running: call get_execution to wait for the result. Output in the answer is cut to about ${DEFAULT_OUTPUT_CHARS.toLocaleString('en-US')} characters (head and tail, with a marker); call get_output to page through all of it.`;
 
 function textResult(text: string, structured?: Record<string, unknown>, isError = false): CallToolResult {
   return { content: [{ type: 'text', text }], ...(structured ? { structuredContent: structured } : {}), ...(isError ? { isError } : {}) };
@@ -108,7 +109,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
 
   server.registerTool('get_execution', {
     title: 'Get an execution',
-    description: 'The status of a script started by run_code and, once it ended, its result (the same shape as run_code). waitSecs (default 0, at most 50) waits for it to end first. Executions are kept for an hour after they end.',
+    description: `The status of a script started by run_code and, once it ended, its result (the same shape as run_code). waitSecs (default 0, at most ${WAIT_LIMITS.max}) waits for it to end first. Executions are kept for an hour after they end.`,
     inputSchema: getExecutionSchema,
     outputSchema: executionViewShape,
     annotations: { readOnlyHint: true, openWorldHint: false },

@@ -76,7 +76,7 @@ const executionId = z.string({ error: rejected('executionId', 'the id a run retu
 const runToolShape = { ...runOptionsShape, waitSecs };
 export const runToolSchema = strict(runToolShape, 'argument');
 
-const getExecutionShape = { executionId, waitSecs: waitSecs.describe('Seconds to wait for it to end (default 0: answer at once, at most 50).') };
+const getExecutionShape = { executionId, waitSecs: waitSecs.describe(`Seconds to wait for it to end (default 0: answer at once, at most ${WAIT_LIMITS.max}).`) };
 export const getExecutionSchema = strict(getExecutionShape, 'argument');
 
 const stream = z.enum(['stdout', 'stderr'], { error: rejected('stream', '"stdout" or "stderr"') }).describe('Which stream to read.');
