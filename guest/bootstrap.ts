@@ -6,6 +6,7 @@
  * report of a failure carries the run's secret, so a script cannot forge one.
  */
 import { installApify } from './binding.ts';
+import { exitWhenDone } from './exit.ts';
 import { hideHost } from './host.ts';
 
 interface Envelope {
@@ -69,11 +70,15 @@ hideHost(scriptName);
 
 installApify(globalThis, envelope.apify);
 
+exitWhenDone(envelope.code);
+
 const moduleUrl = URL.createObjectURL(new Blob([envelope.code], { type: 'application/typescript' }));
 
 /** V8's call-site object, as handed to `Error.prepareStackTrace`. */
 interface CallSite {
   getFileName(): string | null | undefined;
+  /** The `//# sourceURL` of code built with `new Function` (the bundled guest), where getFileName() has none. */
+  getScriptNameOrSourceURL(): string | null | undefined;
 }
 
 /** A stack as the author should see it: the script's name, no runtime or guest frames. */
@@ -99,7 +104,7 @@ const stackHook = (error: unknown, frames: CallSite[]) => {
   const own: CallSite[] = [];
   for (let i = 0; i < frames.length; i += 1) {
     const frame = frames[i]!;
-    if (!isGuestFrame(frame.getFileName() ?? '')) own[own.length] = frame;
+    if (!isGuestFrame(frame.getScriptNameOrSourceURL() ?? frame.getFileName() ?? '')) own[own.length] = frame;
   }
   return typeof custom === 'function' ? custom(error, own) : formatStack(error, own);
 };

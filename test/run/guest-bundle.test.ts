@@ -20,7 +20,7 @@ bundle('guest-bundle :: the bundle children run is the build of the current gues
   // Equal bytes: a guest/ edit without a rebuild, or a hand edit of the bundle, fails here.
   assert.ok(shipped === readFileSync(fresh, 'utf8'), `${BOOTSTRAP_PATH} differs from a fresh build of guest/; run npm run build`);
   // The binding is in it (its error class, by name), not loaded from elsewhere.
-  assert.match(shipped, /"ApifyApiError"/);
+  assert.match(shipped, /\\"ApifyApiError\\"/);
 });
 
 bundle('guest-bundle :: one self-contained module: no imports for Deno to resolve, only the script\'s own', () => {

@@ -97,6 +97,50 @@ guest('guest :: the apify global is present and cannot be replaced', async () =>
   assert.is(r.stdout, 'object\nobject\n');
 });
 
+guest('guest :: apify is built on first use: the same frozen object every time, still not replaceable', async () => {
+  const code = [
+    'const before = Object.getOwnPropertyDescriptor(globalThis, "apify");',
+    'console.log(typeof before?.get, before?.configurable, apify === apify, Object.isFrozen(apify));',
+    'try { (globalThis as any).apify = 1; console.log("assigned"); } catch (e) { console.log((e as Error).name); }',
+    'console.log(Reflect.deleteProperty(globalThis, "apify"), typeof apify.dataset.listItems);',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'function false true true\nTypeError\nfalse function\n');
+});
+
+// The guest ends the process with Deno.exit() once the loop is empty and the last unload listener
+// ran (guest/exit.ts), skipping the isolate's teardown; none of the script's own endings may be lost.
+guest('guest :: ending early keeps every unload listener, its exit code and its output', async () => {
+  const code = [
+    'addEventListener("unload", () => console.log("unload 1"));',
+    'globalThis.onunload = () => console.error("onunload");',
+    'let waits = 0;',
+    'addEventListener("beforeunload", (e) => { if (waits++ < 2) { e.preventDefault(); setTimeout(() => console.log("more work", waits), 1); } });',
+    'addEventListener("beforeunload", () => addEventListener("unload", () => console.log("added at beforeunload")), { once: true });',
+    'Deno.exitCode = 4;',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'FAILED');
+  assert.is(r.exitCode, 4);
+  assert.is(r.stdout, 'more work 1\nmore work 2\nunload 1\nadded at beforeunload\n');
+  assert.is(r.stderr, 'onunload\n');
+});
+
+guest('guest :: Node process.on("exit") hooks still run (a script naming process ends the usual way)', async () => {
+  const r = await runCode({ code: 'import process from "node:process";\nprocess.on("exit", (code) => console.log("exit hook", code));\nconsole.log("main");' });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'main\nexit hook 0\n');
+});
+
+guest('guest :: the early end is taken (it skips exit hooks reached without naming process)', async () => {
+  // Deno.exit() skips Node's exit hooks; exit.ts steps aside only for scripts whose text names
+  // `process`. If this starts printing the hook, Deno's listener list moved and no run ends early.
+  const r = await runCode({ code: 'const p = (globalThis as any)["pro" + "cess"];\np.on("exit", () => console.log("exit hook"));\nconsole.log("main");' });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'main\n');
+});
+
 guest('guest :: an uncaught API error shows the script\'s frames, none of the guest\'s', async () => {
   const api = await startFakeApi({ token: 'guest-test-token' });
   try {
