@@ -8,9 +8,9 @@ import { type Api, expectRecord, pathId } from './api.ts';
 import * as args from './args.ts';
 import { type FetchPage, pagedList } from './paging.ts';
 import { JSON_TYPE } from './values.ts';
+import { builtins } from './builtins.ts';
 
-const jsonStringify = JSON.stringify;
-const freeze = Object.freeze;
+const { jsonStringify, freeze } = builtins;
 
 /** The API answers one wait of at most this many seconds; longer waits are made of such steps. */
 const WAIT_STEP_SECS = 60;

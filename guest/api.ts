@@ -6,18 +6,13 @@
  * Builtins are captured before the user's code can patch them (see `lazy()` for the exceptions).
  */
 
-// Captured at load, before the user's code runs.
-const fetchFn = globalThis.fetch;
-const apply = Reflect.apply;
-const jsonParse = JSON.parse;
-const encode = encodeURIComponent;
-const getDescriptor = Object.getOwnPropertyDescriptor;
-const objectKeys = Object.keys;
-const isArray = Array.isArray;
-const PromiseCtor = Promise;
-const random = Math.random;
-const min = Math.min;
-const Uint8ArrayCtor = Uint8Array;
+import { builtins } from './builtins.ts';
+
+// As they were before the user's code ran (builtins.ts).
+const {
+  fetch: fetchFn, apply, jsonParse, encodeURIComponent: encode, getOwnPropertyDescriptor: getDescriptor, keys: objectKeys, isArray,
+  Promise: PromiseCtor, random, min, Uint8Array: Uint8ArrayCtor,
+} = builtins;
 
 interface Lazy {
   status: () => number;

@@ -5,7 +5,7 @@
  * Invariant: everything it relies on after the user's code starts is captured here first, and its
  * report of a failure carries the run's secret, so a script cannot forge one.
  */
-import { installApify } from './binding.ts';
+import { installApify } from './install.ts';
 import { exitWhenDone } from './exit.ts';
 import { hideHost } from './host.ts';
 
@@ -17,6 +17,9 @@ interface Envelope {
 }
 
 type Kind = 'threw' | 'rejection' | 'syntax';
+
+/** Stdin the bundle's loader read past the guest's own code: the envelope's first bytes (undeclared when run from the sources). */
+declare const guestStdinHead: Uint8Array | undefined;
 
 // Captured before any user code runs; the script may replace the globals afterwards.
 const exit = Deno.exit;
@@ -44,9 +47,9 @@ const isGuestFrame = (text: string) =>
 
 async function readEnvelope(): Promise<Envelope> {
   // Plain reads, not `Deno.stdin.readable`, which would leave the stream locked for the script.
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array[] = typeof guestStdinHead === 'undefined' ? [] : [guestStdinHead];
   const buffer = new Uint8Array(1 << 16);
-  let size = 0;
+  let size = chunks[0]?.length ?? 0;
   for (;;) {
     const n = await Deno.stdin.read(buffer);
     if (n === null) break;

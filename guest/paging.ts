@@ -5,8 +5,9 @@
  * iterated, so a list that is never used can neither cost a call nor fail the script.
  */
 import type { ListPage, PagedList } from '../types/apify.d.ts';
+import { builtins } from './builtins.ts';
 
-const defineProperty = Object.defineProperty;
+const { defineProperty } = builtins;
 
 /** One page as the API gave it. */
 export interface Page<T> {

@@ -9,10 +9,9 @@ import * as args from './args.ts';
 import { allItems, type FetchPage, pagedList } from './paging.ts';
 import { inferFields } from './schema.ts';
 import { decodeRecord, encodeRecord, itemBatches, JSON_TYPE } from './values.ts';
+import { builtins } from './builtins.ts';
 
-const jsonParse = JSON.parse;
-const freeze = Object.freeze;
-const isArray = Array.isArray;
+const { jsonParse, freeze, isArray } = builtins;
 
 const PAGE_SIZE = 1000;
 const DEFAULT_SAMPLE = 5;

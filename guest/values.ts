@@ -5,12 +5,9 @@
  */
 import type { ApiResponse } from './api.ts';
 import { show } from './args.ts';
+import { builtins } from './builtins.ts';
 
-const jsonStringify = JSON.stringify;
-const jsonParse = JSON.parse;
-const Uint8ArrayCtor = Uint8Array;
-const ArrayBufferCtor = ArrayBuffer;
-const isView = ArrayBuffer.isView;
+const { jsonStringify, jsonParse, Uint8Array: Uint8ArrayCtor, ArrayBuffer: ArrayBufferCtor, isView } = builtins;
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const TEXT_TYPE = 'text/plain; charset=utf-8';

@@ -16,7 +16,7 @@ const SOURCES = ['orchestrator', 'types', 'guest'];
 /** Folders tsc compiles file by file, so an output whose source is gone can be found. */
 const COMPILED = ['orchestrator', 'types'];
 const ENTRIES = [
-  'orchestrator/bin/code-runtime.js', 'orchestrator/bin/actor.js', 'orchestrator/index.js', 'orchestrator/index.d.ts', 'guest/bootstrap.js',
+  'orchestrator/bin/code-runtime.js', 'orchestrator/bin/actor.js', 'orchestrator/index.js', 'orchestrator/index.d.ts', 'guest/bootstrap.js', 'guest/guest.json',
 ];
 
 /** The newest mtime (ms) of a file or folder and everything under it. */

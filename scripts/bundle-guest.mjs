@@ -1,46 +1,99 @@
-// Builds the guest the sandbox runs: guest/bootstrap.ts and every module it imports, bundled by
-// esbuild (types stripped, imports inlined, minified, nothing fetched), then wrapped as a string in a
-// two-line module that evaluates it with `new Function`. Deno analyses every JavaScript *module* it
-// loads with a full parse for its imports, and the sandbox keeps no analysis cache, so a 20 KB module
-// cost every child ~3.5 ms of CPU; a string is only scanned, and V8 compiles the body lazily. Part of
-// `npm run build`; the file is never committed, and a test checks that it is the build of the sources.
-// Usage: node scripts/bundle-guest.mjs [out]   (default: dist/guest/bootstrap.js)
+// Builds the guest the sandbox runs, in dist/guest/: `guest.json`, the guest's code as two strings of
+// JavaScript bundled by esbuild from guest/ (types stripped, imports inlined, minified, nothing
+// fetched), and `bootstrap.js`, the small module Deno runs, which reads that line from stdin (the
+// orchestrator writes it first) and runs the code with `new Function`. Why not a module: Deno parses
+// a module's whole text for its imports, and the sandbox keeps no analysis cache, so a 20 KB guest
+// module cost every child ~3.5 ms of CPU, and even as string literals ~1.5 ms. Why two strings: the
+// core (bootstrap.ts, host.ts, exit.ts, install.ts, builtins.ts) runs in every child, while the
+// `apify` binding (binding.ts and its modules) is compiled only when a script first touches `apify`
+// (lazy-binding.ts), ~1 ms saved per run that never does.
+// Part of `npm run build`; never committed; a test checks it is the build of the sources.
+// Usage: node scripts/bundle-guest.mjs [outDir]   (default: dist/guest)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'guest', 'bootstrap.js'));
-const result = await build({
-  // Relative to the package, so the module comments (and so the bytes) do not depend on where it is.
-  absWorkingDir: root,
-  entryPoints: ['guest/bootstrap.ts'],
-  bundle: true,
-  format: 'esm',
-  platform: 'neutral',
-  // Deno runs it as written: no down-levelling of syntax the guest relies on.
-  target: 'esnext',
-  // Less for V8 to scan in every child (measured: about 1 ms of CPU per run); names are kept, so
-  // `apify.ApifyApiError.name` and printed functions read as in the sources.
-  minify: true,
-  keepNames: true,
-  // The body runs as a function, not a module: the loader hands it the module's own URL.
-  define: { 'import.meta.url': 'guestModuleUrl' },
-  write: false,
-  logLevel: 'error',
-});
-const bundled = result.outputFiles[0].text;
-if (/^\s*(import|export)\b[^(]|\bimport\.meta\b/m.test(bundled)) {
-  throw new Error('bundle-guest: the bundled guest runs as a function body, so it may use no import/export statement and no import.meta but `import.meta.url`');
+const guest = path.join(root, 'guest');
+const outDir = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'guest'));
+/** The guest's code as the orchestrator sends it (orchestrator/run/deno.ts reads it). */
+const GUEST_CODE_FILE = 'guest.json';
+
+/** Replaces the module at guest/<file> with `contents` (resolved from guest/) in one build. */
+function swap(file, contents) {
+  const filter = new RegExp(`(^|/)${file.replace('.', '\\.')}$`);
+  return {
+    name: `swap-${file}`,
+    setup(b) {
+      b.onResolve({ filter }, () => ({ path: file, namespace: 'guest-swap' }));
+      b.onLoad({ filter: /.*/, namespace: 'guest-swap' }, () => ({ contents, resolveDir: guest, loader: 'ts' }));
+    },
+  };
 }
-// Strict, as a module would be; async, for the guest's top-level await; named, so its frames are
-// recognisably the guest's (bootstrap.ts drops them from the script's stacks).
-const body = `"use strict";return(async()=>{${bundled}})();`;
-const loader = [
-  '// Built by scripts/bundle-guest.mjs from guest/bootstrap.ts and its imports; do not edit.',
-  `new Function("guestModuleUrl",${JSON.stringify(body)}+"\\n//# sourceURL="+new URL("guest.js",import.meta.url).href)(import.meta.url);`,
-  '',
-].join('\n');
-mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, loader);
+
+async function bundle(entry, format, plugins) {
+  const result = await build({
+    // Relative to the package, so the module comments (and so the bytes) do not depend on where it is.
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    format,
+    globalName: format === 'iife' ? 'guestBinding' : undefined,
+    platform: 'neutral',
+    // Deno runs it as written: no down-levelling of syntax the guest relies on.
+    target: 'esnext',
+    // Less for V8 to scan in every child; names are kept, so `apify.ApifyApiError.name` and
+    // printed functions read as in the sources.
+    minify: true,
+    keepNames: true,
+    // The core runs as a function body, not a module: the loader hands it the module's URL.
+    define: { 'import.meta.url': 'guestModuleUrl' },
+    plugins,
+    write: false,
+    logLevel: 'error',
+  });
+  const text = result.outputFiles[0].text;
+  if (/^\s*(import|export)\b[^(]|\bimport\.meta\b/m.test(text)) {
+    throw new Error(`bundle-guest: ${entry} runs as a function body, so it may use no import/export statement and no import.meta but \`import.meta.url\``);
+  }
+  return text;
+}
+
+// The core: lazy-binding.ts compiles the binding from the loader's second string, with the builtins
+// the core captured at start (free names below are the `new Function` parameters).
+const core = await bundle('guest/bootstrap.ts', 'esm', [swap('lazy-binding.ts', [
+  "import { builtins } from './builtins.ts';",
+  'declare const guestBindingSource: string;',
+  "export const loadBinding = () => new Function('guestBuiltins', guestBindingSource)(builtins).createBinding;",
+].join('\n'))]);
+// The binding: its builtins are the core's, passed in, never the globals as they are by then.
+const binding = await bundle('guest/binding.ts', 'iife', [swap('builtins.ts', 'declare const guestBuiltins: never;\nexport const builtins = guestBuiltins;')]);
+
+// Strict, as a module would be; async, for the core's top-level await. The loader names each by
+// sourceURL, so their frames are recognisably the guest's (bootstrap.ts drops them from stacks).
+const guestCode = JSON.stringify({
+  core: `"use strict";return(async()=>{${core}})();`,
+  binding: `"use strict";${binding}return guestBinding;`,
+});
+// The module Deno loads: small, because Deno parses a module's whole text; the code comes on stdin.
+const loader = `// Built by scripts/bundle-guest.mjs from guest/; do not edit.
+// Reads the guest's code, which the orchestrator writes first on stdin as one line of JSON (${GUEST_CODE_FILE}), and runs it.
+const buffer = new Uint8Array(65536);
+let head = new Uint8Array(0);
+let end;
+while ((end = head.indexOf(10)) < 0) {
+  const n = await Deno.stdin.read(buffer);
+  if (n === null) throw new Error("code-runtime: the guest's code never arrived on stdin");
+  const next = new Uint8Array(head.length + n);
+  next.set(head);
+  next.set(buffer.subarray(0, n), head.length);
+  head = next;
+}
+const { core, binding } = JSON.parse(new TextDecoder().decode(head.subarray(0, end)));
+const named = (name) => "\\n//# sourceURL=" + new URL(name, import.meta.url).href;
+new Function("guestModuleUrl", "guestBindingSource", "guestStdinHead", core + named("guest.js"))(import.meta.url, binding + named("guest-binding.js"), head.subarray(end + 1));
+`;
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, 'bootstrap.js'), loader);
+writeFileSync(path.join(outDir, GUEST_CODE_FILE), `${guestCode}\n`);

@@ -132,6 +132,8 @@ export class SandboxChild {
       // EPIPE on stdin (the child died before reading its envelope) and the like: the exit says it.
       stream?.on('error', () => {});
     }
+    // Read while the child waits for its run, so a warm child has it ready.
+    if (command.stdin) child.stdin?.write(command.stdin);
   }
 
   get pid(): number | undefined {

@@ -7,7 +7,7 @@
  * only emits of the guest's own files (`gen/file`) may be cached. Whatever else appears is pruned per run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,18 +22,34 @@ export const PACKAGE_ROOT = (() => {
   return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
 })();
 
-/** The guest as children run it: guest/ built into one JavaScript module by `npm run build` (scripts/bundle-guest.mjs). */
+/** The module children run: the guest's loader, built from guest/ by `npm run build` (scripts/bundle-guest.mjs). */
 export const BOOTSTRAP_PATH = path.join(PACKAGE_ROOT, 'dist', 'guest', 'bootstrap.js');
+/** The guest's code, one line of JSON the loader reads first on stdin (built with the loader). */
+export const GUEST_CODE_PATH = path.join(PACKAGE_ROOT, 'dist', 'guest', 'guest.json');
 
 let bootstrapFound = false;
+let guestCode: Buffer | undefined;
+
+function missingBuild(file: string, cause?: unknown): Error {
+  return new Error(`The guest bundle ${file} is missing; run \`npm run build\` in the code-runtime folder`, { cause });
+}
 
 /** The guest bundle's path; throws, naming the fix, when the package was not built. */
 export function resolveBootstrap(): string {
-  if (!bootstrapFound && !existsSync(BOOTSTRAP_PATH)) {
-    throw new Error(`The guest bundle ${BOOTSTRAP_PATH} is missing; run \`npm run build\` in the code-runtime folder`);
-  }
+  if (!bootstrapFound && !existsSync(BOOTSTRAP_PATH)) throw missingBuild(BOOTSTRAP_PATH);
   bootstrapFound = true;
   return BOOTSTRAP_PATH;
+}
+
+/** The guest's code as every child is sent it first, read once; throws, naming the fix, when the package was not built. */
+export function resolveGuestCode(): Buffer {
+  if (guestCode) return guestCode;
+  try {
+    guestCode = readFileSync(GUEST_CODE_PATH);
+  } catch (error) {
+    throw missingBuild(GUEST_CODE_PATH, error);
+  }
+  return guestCode;
 }
 
 let denoPath: string | undefined;

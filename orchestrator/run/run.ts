@@ -5,7 +5,7 @@
  * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
-import { pruneScriptEmits, resolveBootstrap, resolveDeno, resolveTool, resolveTrapIgnorer, sharedDenoDir } from './deno.js';
+import { pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, resolveTool, resolveTrapIgnorer, sharedDenoDir } from './deno.js';
 import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
 import { normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
@@ -52,6 +52,8 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     setprivPath: resolveTool('setpriv'),
     trapIgnorerPath: resolveTrapIgnorer(),
   });
+  // The loader reads the guest's code from stdin while it waits for the envelope (scripts/bundle-guest.mjs).
+  command.stdin = resolveGuestCode();
   // Deno.cwd() needs no permission: show the script nothing about this machine.
   return { command, cwd: '/', denoDir };
 }

@@ -42,6 +42,8 @@ export interface SandboxCommand {
   file: string;
   args: string[];
   env: Record<string, string>;
+  /** Written to the child's stdin as soon as it starts (the guest's code; see run.ts), before its envelope. */
+  stdin?: Buffer;
 }
 
 /** `host:port` of a URL, with the scheme's default port spelled out (Deno matches ports exactly). */

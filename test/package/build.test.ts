@@ -26,7 +26,7 @@ function builtTree(): string {
   const files = [
     'package.json', 'tsconfig.json', 'tsconfig.build.json', 'orchestrator/index.ts', 'orchestrator/run/run.ts', 'types/result.ts',
     'dist/orchestrator/index.js', 'dist/orchestrator/index.d.ts', 'dist/orchestrator/bin/code-runtime.js', 'dist/orchestrator/bin/actor.js',
-    'dist/orchestrator/run/run.js', 'guest/bootstrap.ts', 'dist/guest/bootstrap.js',
+    'dist/orchestrator/run/run.js', 'guest/bootstrap.ts', 'dist/guest/bootstrap.js', 'dist/guest/guest.json',
   ];
   for (const file of files) {
     mkdirSync(path.dirname(path.join(root, file)), { recursive: true });

@@ -1,10 +1,11 @@
-// The guest bundle children run: the build of the current guest/ sources, one self-contained module.
+// The guest children run: the build of the current guest/ sources, a small loader module plus the
+// guest's code (core and lazily compiled binding) that every child is sent first on stdin.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BOOTSTRAP_PATH } from '../../orchestrator/run/deno.js';
+import { BOOTSTRAP_PATH, GUEST_CODE_PATH } from '../../orchestrator/run/deno.js';
 import { sandboxFor } from '../../orchestrator/run/run.js';
 import { normalizeOptions } from '../../orchestrator/run/options.js';
 import { ROOT, scratchDir } from '../helpers/helpers.js';
@@ -14,21 +15,32 @@ import { runCode } from '../../orchestrator/index.js';
 const bundle = suite('guest-bundle');
 
 bundle('guest-bundle :: the bundle children run is the build of the current guest/ sources', () => {
-  const fresh = path.join(scratchDir('bundle'), 'bootstrap.js');
+  const fresh = scratchDir('bundle');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle-guest.mjs'), fresh], { stdio: 'pipe' });
-  const shipped = readFileSync(BOOTSTRAP_PATH, 'utf8');
-  // Equal bytes: a guest/ edit without a rebuild, or a hand edit of the bundle, fails here.
-  assert.ok(shipped === readFileSync(fresh, 'utf8'), `${BOOTSTRAP_PATH} differs from a fresh build of guest/; run npm run build`);
-  // The binding is in it (its error class, by name), not loaded from elsewhere.
-  assert.match(shipped, /\\"ApifyApiError\\"/);
+  for (const shipped of [BOOTSTRAP_PATH, GUEST_CODE_PATH]) {
+    // Equal bytes: a guest/ edit without a rebuild, or a hand edit of the bundle, fails here.
+    assert.ok(readFileSync(shipped, 'utf8') === readFileSync(path.join(fresh, path.basename(shipped)), 'utf8'), `${shipped} differs from a fresh build of guest/; run npm run build`);
+  }
+  // One line of JSON: the core, and the binding (its error class, by name) compiled on first use.
+  const lines = readFileSync(GUEST_CODE_PATH, 'utf8').split('\n');
+  assert.is(lines.length, 2);
+  const { core, binding } = JSON.parse(lines[0]!) as { core: string; binding: string };
+  assert.match(binding, /"ApifyApiError"/);
+  assert.not.match(core, /"ApifyApiError"/);
 });
 
-bundle('guest-bundle :: one self-contained module: no imports for Deno to resolve, only the script\'s own', () => {
-  const shipped = readFileSync(BOOTSTRAP_PATH, 'utf8');
-  assert.not.match(shipped, /^\s*(import|export)\b[^(]/m);
-  assert.not.match(shipped, /\bfrom\s*["']/);
+bundle('guest-bundle :: one small self-contained module: no imports for Deno to resolve, only the script\'s own', () => {
+  const loader = readFileSync(BOOTSTRAP_PATH, 'utf8');
+  const code = readFileSync(GUEST_CODE_PATH, 'utf8');
+  for (const shipped of [loader, code]) {
+    assert.not.match(shipped, /^\s*(import|export)\b[^(]/m);
+    assert.not.match(shipped, /\bfrom\s*["']/);
+  }
+  // Deno parses a module's whole text in every child: the loader stays small.
+  assert.ok(loader.length < 2048, `the loader is ${loader.length} bytes`);
   // The one dynamic import is the user's script, as a blob URL.
-  assert.equal(shipped.match(/\bimport\(/g), ['import(']);
+  assert.equal(loader.match(/\bimport\(/g), null);
+  assert.equal(code.match(/\bimport\(/g), ['import(']);
 });
 
 bundle('guest-bundle :: sandboxes run the bundle, never guest/ sources', async () => {
