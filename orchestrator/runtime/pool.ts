@@ -15,6 +15,12 @@ export interface PoolOptions {
   sandbox: Pick<Sandbox, 'command' | 'cwd'>;
   /** How a child is started (tests swap it). Default: `spawnChild`. */
   spawn?: (command: SandboxCommand, cwd: string) => SandboxChild;
+  /**
+   * Whether starting a child ahead of time helps now (default: always). The runtime says no while
+   * runs wait for a slot: each of them starts its own child at once anyway, and a refill alongside
+   * would only put more processes on the cores than runs, costing CPU (see `refill()`).
+   */
+  worthFilling?: () => boolean;
 }
 
 /** First wait after a child died unused; doubles per further failure, up to the maximum. */
@@ -29,6 +35,7 @@ export class WarmPool {
   readonly #size: number;
   readonly #sandbox: Pick<Sandbox, 'command' | 'cwd'>;
   readonly #spawn: (command: SandboxCommand, cwd: string) => SandboxChild;
+  readonly #worthFilling: () => boolean;
   readonly #idle = new Set<SandboxChild>();
   #failures = 0;
   #retry: NodeJS.Timeout | undefined;
@@ -39,6 +46,7 @@ export class WarmPool {
     this.#size = options.size;
     this.#sandbox = options.sandbox;
     this.#spawn = options.spawn ?? spawnChild;
+    this.#worthFilling = options.worthFilling ?? (() => true);
     this.#fill();
   }
 
@@ -55,6 +63,11 @@ export class WarmPool {
       return child;
     }
     return undefined;
+  }
+
+  /** Tops the pool up in the background if it is worth it now (the runtime calls this as runs end). */
+  refill(): void {
+    if (this.#idle.size < this.#size) this.#scheduleFill();
   }
 
   /** Kills every idle child and stops refilling; resolves once they are gone. */
@@ -76,7 +89,7 @@ export class WarmPool {
     if (this.#closed || this.#refill || this.#retry) return;
     this.#refill = setImmediate(() => {
       this.#refill = undefined;
-      this.#fill();
+      if (this.#worthFilling()) this.#fill();
     }).unref();
   }
 

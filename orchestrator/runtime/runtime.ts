@@ -6,6 +6,7 @@
  * A run aborted while it waits for a slot resolves ABORTED at once and never takes one. `runMany`
  * gives every entry its own outcome: one run's infrastructure failure is that entry, not the batch.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { spawnChild } from '../run/child.js';
 import type { NormalizedOptions } from '../run/options.js';
@@ -19,18 +20,27 @@ import type { RunManyEntry, Runtime, RuntimeOptions } from '../../types/runtime.
 
 export { RUNTIME_LIMITS } from './options.js';
 
-/** Local runs: each in a warm child when the pool has one that fits, else in a fresh one. */
-function localRunner(settings: RuntimeSettings): { run(options: NormalizedOptions): Promise<RunResult>; close(): Promise<void> } {
+/**
+ * Local runs: each in a warm child when the pool has one that fits, else in a fresh one. `waiting`
+ * counts runs queued for a slot: while there are any, the pool does not refill (pool.ts).
+ */
+function localRunner(settings: RuntimeSettings, waiting: () => number): { run(options: NormalizedOptions): Promise<RunResult>; close(): Promise<void> } {
   let pool: Promise<WarmPool | undefined> = Promise.resolve(undefined);
   if (settings.warmProcesses > 0) {
     // A pool that cannot be set up (Deno missing) is no pool: runs start their own and report why.
-    pool = sandboxFor(settings.runShape).then((sandbox) => new WarmPool({ size: settings.warmProcesses, sandbox }), () => undefined);
+    const worthFilling = () => waiting() === 0;
+    pool = sandboxFor(settings.runShape).then((sandbox) => new WarmPool({ size: settings.warmProcesses, sandbox, worthFilling }), () => undefined);
   }
   return {
     async run(options) {
       const warm = await pool;
       const source: ChildSource = (command, cwd) => warm?.take(command) ?? spawnChild(command, cwd);
-      return runNormalized(options, source);
+      try {
+        return await runNormalized(options, source);
+      } finally {
+        // The queue may have drained while refills were held back.
+        warm?.refill();
+      }
     },
     async close() {
       await (await pool)?.close();
@@ -47,13 +57,15 @@ function infrastructureFailure(reason: unknown): RunManyEntry {
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const settings = runtimeSettings(options);
   const limit = pLimit(settings.concurrency);
-  const local = settings.remote ? undefined : localRunner(settings);
+  const local = settings.remote ? undefined : localRunner(settings, () => limit.pendingCount);
   const execute = settings.remote ? createRemoteRunner(settings.remote) : local!.run;
   /** One controller per admitted run; closing aborts them all. */
   const controllers = new Set<AbortController>();
   const pending = new Set<Promise<unknown>>();
   /** Aborted by close(): runs still waiting for a slot resolve ABORTED at once. */
   const closeController = new AbortController();
+  // Every queued run listens on it (one listener each, removed when it ends): no leak warning at 11.
+  setMaxListeners(0, closeController.signal);
   let closing: Promise<void> | undefined;
 
   async function admitted(options: NormalizedOptions): Promise<RunResult> {

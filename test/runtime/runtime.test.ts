@@ -37,6 +37,22 @@ runtime('runtime :: runMany keeps input order and isolates failures', async () =
   }
 });
 
+runtime('runtime :: runMany of many queued runs emits no listener-leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  const rt = createRuntime({ concurrency: 2, warmProcesses: 0 });
+  try {
+    const results = await rt.runMany(Array.from({ length: 24 }, (_, i) => ({ code: `console.log(${i})` })));
+    assert.is(results.filter((r) => r.status === 'SUCCEEDED').length, 24);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await rt.close();
+  }
+});
+
 runtime('runtime :: abort gives ABORTED and kills the child', async () => {
   const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 81 } });
   try {
