@@ -26,6 +26,7 @@ const exit = Deno.exit;
 const inspect = Deno.inspect;
 const stringify = JSON.stringify;
 const writeStderr = Deno.stderr.writeSync.bind(Deno.stderr);
+const writeStdout = Deno.stdout.writeSync.bind(Deno.stdout);
 const encoder = new TextEncoder();
 const encode = encoder.encode.bind(encoder);
 // The report path touches bytes holding the run's secret: no method it calls may be the script's.
@@ -73,7 +74,17 @@ hideHost(scriptName);
 
 installApify(globalThis, envelope.apify);
 
-exitWhenDone(envelope.code);
+exitWhenDone(envelope.code, (exitCode) => {
+  // After everything the script wrote, on both streams: the orchestrator needs not wait for the exit.
+  const record = `\0code-runtime:${secret}:{"kind":"done","exitCode":${exitCode}}\n`;
+  for (const sink of [writeStdout, writeStderr]) {
+    try {
+      writeAll(sink, record);
+    } catch {
+      // A stream the script closed: the orchestrator waits for the process's end instead.
+    }
+  }
+});
 
 const moduleUrl = URL.createObjectURL(new Blob([envelope.code], { type: 'application/typescript' }));
 
@@ -121,11 +132,15 @@ defineProperty(Error, 'prepareStackTrace', {
   configurable: false,
 });
 
-function write(text: string): void {
+function writeAll(sink: (bytes: Uint8Array) => number, text: string): void {
   const bytes = encode(text);
   const length = byteLength(bytes);
-  let offset = writeStderr(bytes);
-  while (offset < length) offset += writeStderr(subarray(bytes, offset));
+  let offset = sink(bytes);
+  while (offset < length) offset += sink(subarray(bytes, offset));
+}
+
+function write(text: string): void {
+  writeAll(writeStderr, text);
 }
 
 /** The error as the script's author should see it: their file name, no runtime or guest frames. */

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { OutputBuffer } from './output.js';
-import { RecordFilter } from './record-filter.js';
+import { doneExitCode, RecordFilter } from './record-filter.js';
 import { HEAP_FATAL, V8TraceHold } from './v8-trace.js';
 import type { SandboxCommand } from './sandbox.js';
 import type { OutputListener } from '../../types/options.js';
@@ -26,7 +26,7 @@ export interface SuperviseSpec {
   rssLimitBytes: number;
   maxOutputBytes: number;
   onOutput?: OutputListener;
-  /** How the guest's failure report begins: it is cut out of stderr (buffer and listener) and kept apart. */
+  /** How the guest's records begin: they are cut out of both streams (buffer and listener) and kept apart. */
   reportPrefix?: Buffer;
   signal?: AbortSignal;
   /** `performance.now()` when the run got its process (before spawning a fresh one); default: now. */
@@ -45,7 +45,7 @@ export interface ChildFacts {
   /** From `startedAt` (a fresh child: its spawn; a warm one: its envelope) to the exit. */
   durationMillis: number;
   stdout: OutputBuffer;
-  /** Stderr without the guest's report. */
+  /** Stderr without the guest's records. */
   stderr: OutputBuffer;
   /** The guest's last failure report (the line after `reportPrefix`), when it wrote one. */
   report?: string;
@@ -248,10 +248,26 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     const shown = name === 'stderr' && trace ? trace.push(chunk) : chunk;
     if (shown.length > 0) show(name, shown);
   };
+  const toStdout = collect('stdout', stdout);
   const toStderr = collect('stderr', stderr);
-  const reports = spec.reportPrefix && new RecordFilter(spec.reportPrefix);
-  child?.stdout?.on('data', collect('stdout', stdout));
-  child?.stderr?.on('data', reports ? (chunk: Buffer) => toStderr(reports.push(chunk)) : toStderr);
+  // The guest's `done` record on both streams means every byte is in: the run ends there, without
+  // waiting for the process to be torn down (it exits on its own right after; killed to be sure).
+  let report: string | undefined;
+  const done: { stdout?: number; stderr?: number } = {};
+  let finishEarly!: (exit: ChildExit) => void;
+  const doneEarly = new Promise<ChildExit>((resolve) => { finishEarly = resolve; });
+  const onRecord = (name: 'stdout' | 'stderr') => (text: string) => {
+    const code = doneExitCode(text);
+    // Failure reports come on stderr only.
+    if (code === undefined && name === 'stderr') report = text;
+    if (code === undefined) return;
+    done[name] = code;
+    if (done.stdout === code && done.stderr === code) finishEarly({ exitCode: code, signal: null });
+  };
+  const outRecords = spec.reportPrefix && new RecordFilter(spec.reportPrefix, onRecord('stdout'));
+  const errRecords = spec.reportPrefix && new RecordFilter(spec.reportPrefix, onRecord('stderr'));
+  child?.stdout?.on('data', outRecords ? (chunk: Buffer) => toStdout(outRecords.push(chunk)) : toStdout);
+  child?.stderr?.on('data', errRecords ? (chunk: Buffer) => toStderr(errRecords.push(chunk)) : toStderr);
 
   const started = spec.startedAt ?? performance.now();
   const deadline = setTimeout(() => kill('timeout'), spec.timeoutMs);
@@ -261,11 +277,13 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
   if (spec.signal?.aborted) onAbort();
   else if (!sandbox.exited) child?.stdin?.end(spec.input);
   try {
-    const exit = await sandbox.ended;
+    const exit = await Promise.race([sandbox.ended, doneEarly]);
     const failure = sandbox.startError(exit);
     if (failure) throw failure;
-    // Bytes held back as a possible report start that never completed are the script's own.
-    if (reports) toStderr(reports.end());
+    if (!sandbox.exited) sandbox.kill();
+    // Bytes held back as a possible record start that never completed are the script's own.
+    if (outRecords) toStdout(outRecords.end());
+    if (errRecords) toStderr(errRecords.end());
     const held = trace?.end((text) => exit.signal === 'SIGTRAP' && HEAP_FATAL.test(text));
     if (held && held.length > 0) show('stderr', held);
     return {
@@ -276,7 +294,7 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
       durationMillis: Math.round(performance.now() - started),
       stdout,
       stderr,
-      report: reports?.report,
+      report,
     };
   } finally {
     clearTimeout(deadline);

@@ -1,13 +1,23 @@
 /**
- * The one place that cuts the guest's failure report (a secret-tagged line on stderr, meant for
- * `result.ts` only) out of stderr, before anything sees it (the captured buffer, a live listener):
- * bytes that could begin the report are held back until they can be told apart, a whole report is
- * taken out through its newline, and whatever is held is let out at the end. The last report's
- * text is kept, up to `REPORT_MAX_BYTES`.
+ * The one place that cuts the guest's records (secret-tagged lines meant for the orchestrator only:
+ * a failure report on stderr, the `done` record on both streams) out of a stream, before anything
+ * sees it (the captured buffer, a live listener): bytes that could begin a record are held back
+ * until they can be told apart, a whole record is taken out through its newline, and whatever is
+ * held is let out at the end. Each record's text (up to `REPORT_MAX_BYTES`) goes to `onRecord`; the
+ * last one is kept.
  */
 
 /** A report longer than this is cut (and no longer parses): what one run can make the orchestrator hold. */
 export const REPORT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The exit code in the guest's `done` record (guest/exit.ts: written on both streams right before it
+ * exits with that code), or undefined for any other record.
+ */
+export function doneExitCode(text: string): number | undefined {
+  const match = /^\{"kind":"done","exitCode":(\d{1,3})\}$/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
 
 export class RecordFilter {
   readonly #prefix: Buffer;
@@ -18,8 +28,11 @@ export class RecordFilter {
   #currentBytes = 0;
   #last: string | undefined;
 
-  constructor(prefix: Buffer) {
+  readonly #onRecord: ((text: string) => void) | undefined;
+
+  constructor(prefix: Buffer, onRecord?: (text: string) => void) {
     this.#prefix = prefix;
+    this.#onRecord = onRecord;
   }
 
   /** The part of `chunk` (with what was held before) that is safe to pass on now. */
@@ -78,6 +91,7 @@ export class RecordFilter {
     this.#current = [];
     this.#currentBytes = 0;
     this.#dropping = false;
+    this.#onRecord?.(this.#last);
   }
 
   /** Length of the longest tail of `data` that is a beginning of the prefix. */

@@ -127,6 +127,28 @@ guest('guest :: ending early keeps every unload listener, its exit code and its 
   assert.is(r.stderr, 'onunload\n');
 });
 
+guest('guest :: the done record never shows, live or captured, and a forged one is only output', async () => {
+  const live: string[] = [];
+  const code = [
+    'console.log("a");',
+    'console.log("\\0code-runtime:not-the-secret:{\\"kind\\":\\"done\\",\\"exitCode\\":0}");',
+    'console.error("b");',
+    'Deno.exitCode = 9;',
+    'await new Promise((r) => setTimeout(r, 30));',
+    'console.log("c");',
+  ].join('\n');
+  const r = await runCode({ code, onOutput: (stream, chunk) => live.push(`${stream}:${Buffer.from(chunk).toString()}`) });
+  // The forged record ended nothing: the script ran on, and its exit code is the one it set last.
+  assert.is(r.exitCode, 9);
+  assert.is(r.status, 'FAILED');
+  assert.is(r.stdout, 'a\n\0code-runtime:not-the-secret:{"kind":"done","exitCode":0}\nc\n');
+  assert.is(r.stderr, 'b\n');
+  // The real record (exit code 9, with the secret) reached no listener.
+  assert.not.ok(live.join('').includes('"exitCode":9'), live.join(''));
+  assert.is(live.filter((x) => x.startsWith('stdout:')).map((x) => x.slice(7)).join(''), r.stdout);
+  assert.is(live.filter((x) => x.startsWith('stderr:')).map((x) => x.slice(7)).join(''), r.stderr);
+});
+
 guest('guest :: Node process.on("exit") hooks still run (a script naming process ends the usual way)', async () => {
   const r = await runCode({ code: 'import process from "node:process";\nprocess.on("exit", (code) => console.log("exit hook", code));\nconsole.log("main");' });
   assert.is(r.status, 'SUCCEEDED', r.stderr);

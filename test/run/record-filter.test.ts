@@ -1,8 +1,8 @@
-// The stderr filter that takes the guest's failure report out of what the buffer and listeners see,
-// and keeps its text for result.ts.
+// The filter that takes the guest's records (failure report, `done`) out of what the buffer and
+// listeners see, and hands their text on.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RecordFilter, REPORT_MAX_BYTES } from '../../orchestrator/run/record-filter.js';
+import { doneExitCode, RecordFilter, REPORT_MAX_BYTES } from '../../orchestrator/run/record-filter.js';
 
 const filter = suite('record-filter');
 const PREFIX = Buffer.from('\0tag:s3cret:');
@@ -21,6 +21,22 @@ filter('record-filter :: a report is dropped however the stream is chunked', () 
   const text = `error: Uncaught Error: boom\n    at script.ts:1:7\n${REPORT}`;
   for (let size = 1; size <= text.length; size += 1) {
     assert.is(through(text, size), 'error: Uncaught Error: boom\n    at script.ts:1:7\n', `chunk size ${size}`);
+  }
+});
+
+filter('record-filter :: every record goes to onRecord as it completes, in order', () => {
+  const seen: string[] = [];
+  const f = new RecordFilter(PREFIX, (text) => seen.push(text));
+  const text = `a\n${REPORT}b\n\0tag:s3cret:{"kind":"done","exitCode":3}\n`;
+  assert.is(through(text, 5, f), 'a\nb\n');
+  assert.equal(seen, ['{"kind":"threw"}', '{"kind":"done","exitCode":3}']);
+});
+
+filter('record-filter :: only the exact done record gives an exit code', () => {
+  assert.is(doneExitCode('{"kind":"done","exitCode":0}'), 0);
+  assert.is(doneExitCode('{"kind":"done","exitCode":255}'), 255);
+  for (const other of ['{"kind":"threw"}', '{"kind":"done"}', '{"kind":"done","exitCode":-1}', '{"kind":"done","exitCode":1} ', '{"kind":"done","exitCode":"0"}']) {
+    assert.is(doneExitCode(other), undefined, other);
   }
 });
 
