@@ -66,15 +66,11 @@ async function readEnvelope(): Promise<Envelope> {
   return JSON.parse(new TextDecoder().decode(all));
 }
 
-const envelope = await readEnvelope();
-const { secret, scriptName } = envelope;
-
-// No install path, orchestrator PID, DENO_DIR storage or WebGPU, here and in every Worker.
-hideHost(scriptName);
-
-installApify(globalThis, envelope.apify);
-
-exitWhenDone(envelope.code, (exitCode) => {
+// Set up while the envelope is on its way (a warm child waits here): whatever needs none of it.
+const arriving = readEnvelope();
+addListener('error', (event) => onUncaught('threw', event, (event as ErrorEvent).error));
+addListener('unhandledrejection', (event) => onUncaught('rejection', event, (event as PromiseRejectionEvent).reason));
+exitWhenDone(() => envelope.code, (exitCode) => {
   // After everything the script wrote, on both streams: the orchestrator needs not wait for the exit.
   const record = `\0code-runtime:${secret}:{"kind":"done","exitCode":${exitCode}}\n`;
   for (const sink of [writeStdout, writeStderr]) {
@@ -85,6 +81,15 @@ exitWhenDone(envelope.code, (exitCode) => {
     }
   }
 });
+// No install path, orchestrator PID, DENO_DIR storage or WebGPU, here and in every Worker.
+hideHost(() => scriptName);
+// Deno compiles its Blob code on first use: pay that now rather than once the script has arrived.
+URL.revokeObjectURL(URL.createObjectURL(new Blob([])));
+
+const envelope = await arriving;
+const { secret, scriptName } = envelope;
+
+installApify(globalThis, envelope.apify);
 
 const moduleUrl = URL.createObjectURL(new Blob([envelope.code], { type: 'application/typescript' }));
 
@@ -199,7 +204,5 @@ function onUncaught(kind: Kind, event: Event, error: unknown): void {
   });
 }
 
-addListener('error', (event) => onUncaught('threw', event, (event as ErrorEvent).error));
-addListener('unhandledrejection', (event) => onUncaught('rejection', event, (event as PromiseRejectionEvent).reason));
 
 import(moduleUrl).then(undefined, (error) => report('threw', error));

@@ -32,16 +32,21 @@ function unloadListeners(): () => Listener[] | undefined {
   return () => undefined;
 }
 
-/** `done` is told the exit code just before the process exits with it. */
-export function exitWhenDone(code: string, done: (exitCode: number) => void): void {
-  // Plain substring tests: a regular expression here cost ~0.1 ms of compiling per run.
-  if (code.includes('process') || code.includes('node:') || !exitCodeGetter) return;
+/**
+ * Arms the early end; `script()` gives the script's text (asked only at the end, so this can be set
+ * up before the envelope arrives), and `done` is told the exit code just before the process exits with it.
+ */
+export function exitWhenDone(script: () => string, done: (exitCode: number) => void): void {
+  if (!exitCodeGetter) return;
   const exitCodeOf = exitCodeGetter.bind(Deno) as () => number;
   const listeners = unloadListeners();
   const finish = () => {
     const list = listeners();
     // Only when nothing of the script's follows in this dispatch.
     if (!list || list.length === 0 || list[list.length - 1]!.callback !== finish) return;
+    const code = script();
+    // Plain substring tests: a regular expression here cost ~0.1 ms of compiling per run.
+    if (code.includes('process') || code.includes('node:')) return;
     const exitCode = exitCodeOf();
     done(exitCode);
     exit(exitCode);

@@ -7,7 +7,10 @@
  * sandbox's environment (`DENO_WEBGPU_BACKEND`); here `navigator.gpu` is removed as well.
  */
 
-/** Body of `function (scriptName, source)`; `source` is this text again, for Workers of Workers. */
+/**
+ * Body of `function (scriptName, source)`; `source` is this text again, for Workers of Workers.
+ * `scriptName` is a string, or in the main realm a function giving it (it runs before the envelope arrives).
+ */
 const HIDE_HOST = String.raw`
   const define = Object.defineProperty;
   const g = globalThis;
@@ -21,7 +24,12 @@ const HIDE_HOST = String.raw`
   };
   // Node's process (loaded lazily, from these) then shows the same: argv, execPath, title, ppid.
   fixed('execPath', () => 'deno');
-  fixed('mainModule', 'file:///' + scriptName);
+  const nameOf = typeof scriptName === 'function' ? scriptName : () => scriptName;
+  try {
+    define(deno, 'mainModule', { get: () => 'file:///' + nameOf(), set: () => {}, enumerable: true, configurable: false });
+  } catch {
+    // Already fixed: nothing to do.
+  }
   fixed('ppid', 1);
   const internal = deno[deno.internal];
   if (internal && internal.__nodeBootstrapArgs) internal.__nodeBootstrapArgs.argv0 = 'deno';
@@ -49,7 +57,7 @@ const HIDE_HOST = String.raw`
       // Not an absolute URL: the original constructor gives its own error.
       return construct(Original, [specifier, options], new.target);
     }
-    hider ??= makeBlobUrl(new Blob(['(function (scriptName, source) {' + source + '})(' + stringify(scriptName) + ', ' + stringify(source) + ');'], { type: 'text/javascript' }));
+    hider ??= makeBlobUrl(new Blob(['(function (scriptName, source) {' + source + '})(' + stringify(nameOf()) + ', ' + stringify(source) + ');'], { type: 'text/javascript' }));
     // Imports run in order: the hider first, then the Worker's own module, its errors its own.
     const prelude = 'import ' + stringify(hider) + '; import ' + stringify(url) + ';';
     return construct(Original, [makeBlobUrl(new Blob([prelude], { type: 'text/javascript' })), options], new.target);
@@ -60,6 +68,6 @@ const HIDE_HOST = String.raw`
 `;
 
 /** Hides the host in this realm, and arranges the same for every Worker created from it. */
-export function hideHost(scriptName: string): void {
+export function hideHost(scriptName: string | (() => string)): void {
   new Function('scriptName', 'source', HIDE_HOST)(scriptName, HIDE_HOST);
 }
