@@ -21,6 +21,9 @@ const removeListener = globalThis.removeEventListener.bind(globalThis);
 const symbolsOf = Object.getOwnPropertySymbols;
 // Deno's own getter (the property is non-configurable; captured all the same, before any script runs).
 const exitCodeGetter = Object.getOwnPropertyDescriptor(Deno, 'exitCode')?.get;
+const defaultPrevented: (event: Event) => boolean = Function.prototype.call.bind(
+  Object.getOwnPropertyDescriptor(Event.prototype, 'defaultPrevented')!.get!,
+);
 
 /** Deno's own list of globalThis's `unload` listeners (a symbol-keyed internal slot), or undefined. */
 function unloadListeners(): () => Listener[] | undefined {
@@ -40,7 +43,11 @@ export function exitWhenDone(script: () => string, done: (exitCode: number) => v
   if (!exitCodeGetter) return;
   const exitCodeOf = exitCodeGetter.bind(Deno) as () => number;
   const listeners = unloadListeners();
+  /** The last `beforeunload` Deno dispatched: the loop is over only if no listener cancelled it. */
+  let drained: Event | undefined;
   const finish = () => {
+    // Not an `unload` the script dispatched itself mid-run (it would go on running after it).
+    if (!drained || defaultPrevented(drained)) return;
     const list = listeners();
     // Only when nothing of the script's follows in this dispatch.
     if (!list || list.length === 0 || list[list.length - 1]!.callback !== finish) return;
@@ -52,7 +59,8 @@ export function exitWhenDone(script: () => string, done: (exitCode: number) => v
     exit(exitCode);
   };
   // Moved to the end of the list each time the loop drains, after listeners the script added so far.
-  addListener('beforeunload', () => {
+  addListener('beforeunload', (event: Event) => {
+    drained = event;
     removeListener('unload', finish);
     addListener('unload', finish);
   });

@@ -149,6 +149,19 @@ guest('guest :: the done record never shows, live or captured, and a forged one 
   assert.is(live.filter((x) => x.startsWith('stderr:')).map((x) => x.slice(7)).join(''), r.stderr);
 });
 
+guest('guest :: a script that dispatches unload itself keeps running (only Deno\'s own unload ends it early)', async () => {
+  const code = [
+    // Before any beforeunload, and after one a listener cancelled (the loop then goes on).
+    'dispatchEvent(new Event("unload"));',
+    'console.log("after");',
+    'let waits = 0;',
+    'addEventListener("beforeunload", (e) => { if (waits++ < 1) { e.preventDefault(); setTimeout(() => { dispatchEvent(new Event("unload")); console.log("after again"); }, 1); } });',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'after\nafter again\n');
+});
+
 guest('guest :: Node process.on("exit") hooks still run (a script naming process ends the usual way)', async () => {
   const r = await runCode({ code: 'import process from "node:process";\nprocess.on("exit", (code) => console.log("exit hook", code));\nconsole.log("main");' });
   assert.is(r.status, 'SUCCEEDED', r.stderr);
