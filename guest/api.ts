@@ -11,7 +11,7 @@ import { builtins } from './builtins.ts';
 // As they were before the user's code ran (builtins.ts).
 const {
   fetch: fetchFn, apply, jsonParse, encodeURIComponent: encode, getOwnPropertyDescriptor: getDescriptor, keys: objectKeys, isArray,
-  Promise: PromiseCtor, random, min, Uint8Array: Uint8ArrayCtor,
+  Promise: PromiseCtor, random, min, Uint8Array: Uint8ArrayCtor, Error: ErrorCtor, defineProperty,
 } = builtins;
 
 interface Lazy {
@@ -47,7 +47,7 @@ function lazy(): Lazy {
 }
 
 /** An error answer of the Apify API (or of the relay in front of it), as one readable line. */
-export class ApifyApiError extends Error {
+export class ApifyApiError extends ErrorCtor {
   declare readonly name: 'ApifyApiError';
   /** The HTTP status, e.g. 404; 0 when the relay could not be reached at all. */
   readonly statusCode: number;
@@ -70,7 +70,7 @@ export class ApifyApiError extends Error {
     this.attempts = init.attempts;
   }
 }
-Object.defineProperty(ApifyApiError.prototype, 'name', { value: 'ApifyApiError', writable: true, configurable: true });
+defineProperty(ApifyApiError.prototype, 'name', { value: 'ApifyApiError', writable: true, configurable: true });
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined;
 

@@ -5,6 +5,9 @@
  * builtins from here, never from the globals as they are by then.
  */
 export const builtins = Object.freeze({
+  // Compiles the binding (lazy-binding.ts in the bundle): a script's own `Function` would get its source, paths included.
+  Function,
+  Error,
   fetch: globalThis.fetch,
   apply: Reflect.apply,
   jsonParse: JSON.parse,

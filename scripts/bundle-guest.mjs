@@ -27,7 +27,7 @@ function swap(file, contents) {
     name: `swap-${file}`,
     setup(b) {
       b.onResolve({ filter }, () => ({ path: file, namespace: 'guest-swap' }));
-      b.onLoad({ filter: /.*/, namespace: 'guest-swap' }, () => ({ contents, resolveDir: guest, loader: 'ts' }));
+      b.onLoad({ filter: new RegExp(`^${file.replace('.', '\\.')}$`), namespace: 'guest-swap' }, () => ({ contents, resolveDir: guest, loader: 'ts' }));
     },
   };
 }
@@ -39,7 +39,6 @@ async function bundle(entry, format, plugins) {
     entryPoints: [entry],
     bundle: true,
     format,
-    globalName: format === 'iife' ? 'guestBinding' : undefined,
     platform: 'neutral',
     // Deno runs it as written: no down-levelling of syntax the guest relies on.
     target: 'esnext',
@@ -61,20 +60,32 @@ async function bundle(entry, format, plugins) {
 }
 
 // The core: lazy-binding.ts compiles the binding from the loader's second string, with the builtins
-// the core captured at start (free names below are the `new Function` parameters).
+// the core captured at start (free names below are the `new Function` parameters). The `Function`
+// too is the captured one: a script's own would be handed the binding's source and sourceURL.
 const core = await bundle('guest/bootstrap.ts', 'esm', [swap('lazy-binding.ts', [
   "import { builtins } from './builtins.ts';",
   'declare const guestBindingSource: string;',
-  "export const loadBinding = () => new Function('guestBuiltins', guestBindingSource)(builtins).createBinding;",
+  "export const loadBinding = () => builtins.Function('guestBuiltins', guestBindingSource)(builtins);",
 ].join('\n'))]);
-// The binding: its builtins are the core's, passed in, never the globals as they are by then.
-const binding = await bundle('guest/binding.ts', 'iife', [swap('builtins.ts', 'declare const guestBuiltins: never;\nexport const builtins = guestBuiltins;')]);
+// The binding runs its top level only when a script first touches `apify`, after the script patched
+// what it likes, so that top level may use no global as it is by then: its builtins are the core's,
+// passed in; its entry exports nothing (esbuild's export helpers would walk the exports with for-in,
+// so an enumerable Object.prototype property broke `apify`), but hands createBinding to the caller;
+// and keepNames' helper takes the captured Object.defineProperty (rewritten below).
+const bindingEntry = 'binding-entry.ts';
+const binding = (await bundle(bindingEntry, 'iife', [
+  swap(bindingEntry, "import { createBinding } from './binding.ts';\ndeclare let guestBinding: unknown;\nguestBinding = createBinding;"),
+  swap('builtins.ts', 'declare const guestBuiltins: never;\nexport const builtins = guestBuiltins;'),
+])).replaceAll('Object.defineProperty', 'guestBuiltins.defineProperty');
+if (/__esModule|\bObject\.|\bfor\s*\(\s*var\b/.test(binding.slice(0, binding.indexOf('guestBuiltins;')))) {
+  throw new Error('bundle-guest: the binding\'s prologue reads globals the script may have patched by the time it runs');
+}
 
 // Strict, as a module would be; async, for the core's top-level await. The loader names each by
 // sourceURL, so their frames are recognisably the guest's (bootstrap.ts drops them from stacks).
 const guestCode = JSON.stringify({
   core: `"use strict";return(async()=>{${core}})();`,
-  binding: `"use strict";${binding}return guestBinding;`,
+  binding: `"use strict";let guestBinding;${binding}return guestBinding;`,
 });
 // The module Deno loads: small, because Deno parses a module's whole text; the code comes on stdin.
 const loader = `// Built by scripts/bundle-guest.mjs from guest/; do not edit.

@@ -109,6 +109,24 @@ guest('guest :: apify is built on first use: the same frozen object every time, 
   assert.is(r.stdout, 'function false true true\nTypeError\nfalse function\n');
 });
 
+guest('guest :: globals patched before apify\'s first use neither see the binding\'s code nor break it', async () => {
+  // The binding is compiled on first use (lazy-binding.ts), after the script ran: it must take nothing from the globals by then.
+  const code = [
+    'const seen: string[] = [];',
+    'const F = Function;',
+    '(globalThis as any).Function = function (...args: string[]) { seen.push(args.join(" ")); return (F as any)(...args); };',
+    'const dp = Object.defineProperty;',
+    'Object.defineProperty = function (o: any, k: any, d: any) { seen.push(String(k)); return dp(o, k, d); } as any;',
+    '(Object.prototype as any).polluted = 1;',
+    '(globalThis as any).Error = class NotError {};',
+    'console.log(typeof apify.actor.start, apify.actor.start.name, new apify.ApifyApiError({ statusCode: 1, message: "m", method: "GET", path: "/", attempts: 1 } as any) instanceof Object.getPrototypeOf(RangeError));',
+    'console.log(seen.length, seen.join("|").includes("file:"));',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'function start true\n0 false\n');
+});
+
 // The guest ends the process with Deno.exit() once the loop is empty and the last unload listener
 // ran (guest/exit.ts), skipping the isolate's teardown; none of the script's own endings may be lost.
 guest('guest :: ending early keeps every unload listener, its exit code and its output', async () => {
