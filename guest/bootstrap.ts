@@ -82,7 +82,7 @@ exitWhenDone(() => envelope.code, (exitCode) => {
   }
 });
 // No install path, orchestrator PID, DENO_DIR storage or WebGPU, here and in every Worker.
-hideHost(() => scriptName);
+hideHost(() => scriptName, new URL('host.js', guestDir).href);
 // Deno compiles its Blob code on first use: pay that now rather than once the script has arrived.
 URL.revokeObjectURL(URL.createObjectURL(new Blob([])));
 

@@ -67,7 +67,12 @@ const HIDE_HOST = String.raw`
   define(g, 'Worker', { value: Worker, writable: true, configurable: true, enumerable: false });
 `;
 
-/** Hides the host in this realm, and arranges the same for every Worker created from it. */
-export function hideHost(scriptName: string | (() => string)): void {
-  new Function('scriptName', 'source', HIDE_HOST)(scriptName, HIDE_HOST);
+/**
+ * Hides the host in this realm, and arranges the same for every Worker created from it. `sourceUrl`
+ * names this realm's copy as a guest file, so its frames (the Worker wrapper's, in a script's
+ * `new Worker(…)` error) are dropped from stacks like the rest of the guest's; unnamed, they showed
+ * `eval at … (file:///<install path>/…)`. Workers get the text unnamed: their copy is a blob module.
+ */
+export function hideHost(scriptName: string | (() => string), sourceUrl: string): void {
+  new Function('scriptName', 'source', `${HIDE_HOST}\n//# sourceURL=${sourceUrl}`)(scriptName, HIDE_HOST);
 }

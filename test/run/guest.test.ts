@@ -127,6 +127,17 @@ guest('guest :: globals patched before apify\'s first use neither see the bindin
   assert.is(r.stdout, 'function start true\n0 false\n');
 });
 
+guest('guest :: a failing new Worker(…) shows the script\'s frames only, not the guest\'s Worker wrapper', async () => {
+  const code = [
+    'try { new Worker("relative.js", { type: "module" }); } catch (e) { console.log((e as Error).stack); }',
+    'Error.prepareStackTrace = (_e, frames) => frames.map((f) => `${f.getFunctionName()} ${f.getEvalOrigin()}`).join(";");',
+    'try { new Worker("relative.js", { type: "module" }); } catch (e) { console.log((e as Error).stack); }',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'URIError: invalid URL: relative URL without a base\n    at script.ts:1:7\nnull undefined\n');
+});
+
 // The guest ends the process with Deno.exit() once the loop is empty and the last unload listener
 // ran (guest/exit.ts), skipping the isolate's teardown; none of the script's own endings may be lost.
 guest('guest :: ending early keeps every unload listener, its exit code and its output', async () => {
