@@ -36,6 +36,8 @@ const byteLength: (bytes: Uint8Array) => number = Function.prototype.call.bind(
 );
 const addListener = globalThis.addEventListener.bind(globalThis);
 const defineProperty = Object.defineProperty;
+// V8's own stack header for an object: `name: message`, as for `console.trace`'s plain object.
+const errorToString: (error: object) => string = Function.prototype.call.bind(Error.prototype.toString);
 const queue = queueMicrotask;
 const replaceAll: (text: string, search: string, replacement: string) => string = Function.prototype.call.bind(
   String.prototype.replaceAll,
@@ -104,7 +106,7 @@ interface CallSite {
 function formatStack(error: unknown, frames: CallSite[]): string {
   let text: string;
   try {
-    text = String(error);
+    text = error !== null && (typeof error === 'object' || typeof error === 'function') ? errorToString(error) : String(error);
   } catch {
     text = 'Error';
   }

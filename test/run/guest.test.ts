@@ -138,6 +138,19 @@ guest('guest :: a failing new Worker(…) shows the script\'s frames only, not t
   assert.is(r.stdout, 'URIError: invalid URL: relative URL without a base\n    at script.ts:1:7\nnull undefined\n');
 });
 
+guest('guest :: a stack\'s first line is V8\'s name: message, for console.trace and captureStackTrace on plain objects too', async () => {
+  const code = [
+    'console.trace("here", 1);',
+    'const o = { name: "N", message: "msg" }; Error.captureStackTrace(o); console.log((o as any).stack);',
+    'class Odd extends Error { toString() { return "not the header"; } }',
+    'console.log(new Odd("m").stack);',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stderr, 'Trace: here 1\n    at script.ts:1:9\n');
+  assert.is(r.stdout, 'N: msg\n    at script.ts:2:48\nError: m\n    at script.ts:4:13\n');
+});
+
 // The guest ends the process with Deno.exit() once the loop is empty and the last unload listener
 // ran (guest/exit.ts), skipping the isolate's teardown; none of the script's own endings may be lost.
 guest('guest :: ending early keeps every unload listener, its exit code and its output', async () => {
