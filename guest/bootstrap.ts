@@ -73,6 +73,10 @@ const arriving = readEnvelope();
 addListener('error', (event) => onUncaught('threw', event, (event as ErrorEvent).error));
 addListener('unhandledrejection', (event) => onUncaught('rejection', event, (event as PromiseRejectionEvent).reason));
 exitWhenDone(() => envelope.code, (exitCode) => {
+  for (const id in awaitingReport) {
+    const pending = awaitingReport[id]!;
+    if (!pending.handled()) report(pending.kind, pending.error);
+  }
   // After everything the script wrote, on both streams: the orchestrator needs not wait for the exit.
   const record = `\0code-runtime:${secret}:{"kind":"done","exitCode":${exitCode}}\n`;
   for (const sink of [writeStdout, writeStderr]) {
@@ -193,6 +197,14 @@ function report(kind: Kind, error: unknown): never {
 }
 
 /**
+ * Uncaught errors whose report waits for a microtask (onUncaught): once the loop is over (an error
+ * thrown in an `unload` or `beforeunload` listener) none runs, so the early end reports them instead.
+ */
+// Null-prototype and keyed by number: no method or setter of the script's is ever called on it.
+const awaitingReport: Record<number, { kind: Kind; error: unknown; handled: () => boolean }> = Object.create(null);
+let uncaughtCount = 0;
+
+/**
  * Reports an uncaught error or rejection after the script's own listeners ran, unless one of them
  * called `preventDefault()` (the script handled it, as `process.on('uncaughtException')` would).
  */
@@ -201,7 +213,10 @@ function onUncaught(kind: Kind, event: Event, error: unknown): void {
   const prevent = event.preventDefault.bind(event);
   defineProperty(event, 'preventDefault', { value: () => { handled = true; }, configurable: true });
   prevent();
+  const id = (uncaughtCount += 1);
+  awaitingReport[id] = { __proto__: null, kind, error, handled: () => handled } as never;
   queue(() => {
+    delete awaitingReport[id];
     if (!handled) report(kind, error);
   });
 }

@@ -6,8 +6,9 @@
  * heap's teardown: ~1–2 ms of CPU and more of latency per run.
  * Invariant: it never cuts anything the script would still run. It steps aside (Deno exits as
  * usual) when an `unload` listener follows its own, when it cannot see Deno's listener list, and when
- * the script's text names `process` or a `node:` module, since Node's `process.on('exit')` hooks
- * run after `unload` and `Deno.exit()` would skip them.
+ * the script reached Node's `process` (the global, watched from the start, or any `node:` module its
+ * text names), since Node's `process.on('exit')` hooks run after `unload` and `Deno.exit()` would
+ * skip them.
  */
 
 interface Listener {
@@ -24,6 +25,27 @@ const exitCodeGetter = Object.getOwnPropertyDescriptor(Deno, 'exitCode')?.get;
 const defaultPrevented: (event: Event) => boolean = Function.prototype.call.bind(
   Object.getOwnPropertyDescriptor(Event.prototype, 'defaultPrevented')!.get!,
 );
+const apply = Reflect.apply;
+
+/**
+ * Whether the script touched the global `process` (loading Node's, whose exit hooks need Deno's own
+ * exit): its getter is wrapped to notice. Undefined when it cannot be wrapped; then any script whose
+ * text says `process` ends the usual way.
+ */
+const processTouched = ((): (() => boolean) | undefined => {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'process');
+  const get = descriptor?.get;
+  if (!get || !descriptor.configurable) return undefined;
+  let touched = false;
+  Object.defineProperty(globalThis, 'process', {
+    ...descriptor,
+    get(this: unknown) {
+      touched = true;
+      return apply(get, this, []);
+    },
+  });
+  return () => touched;
+})();
 
 /** Deno's own list of globalThis's `unload` listeners (a symbol-keyed internal slot), or undefined. */
 function unloadListeners(): () => Listener[] | undefined {
@@ -53,7 +75,7 @@ export function exitWhenDone(script: () => string, done: (exitCode: number) => v
     if (!list || list.length === 0 || list[list.length - 1]!.callback !== finish) return;
     const code = script();
     // Plain substring tests: a regular expression here cost ~0.1 ms of compiling per run.
-    if (code.includes('process') || code.includes('node:')) return;
+    if (code.includes('node:') || (processTouched ? processTouched() : code.includes('process'))) return;
     const exitCode = exitCodeOf();
     done(exitCode);
     exit(exitCode);

@@ -1,6 +1,6 @@
 // The guest children run: the build of the current guest/ sources, a small loader module plus the
 // guest's code (core and lazily compiled binding) that every child is sent first on stdin.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -41,6 +41,24 @@ bundle('guest-bundle :: one small self-contained module: no imports for Deno to 
   // The one dynamic import is the user's script, as a blob URL.
   assert.equal(loader.match(/\bimport\(/g), null);
   assert.equal(code.match(/\bimport\(/g), ['import(']);
+});
+
+bundle('guest-bundle :: a child reads the guest\'s code, then its envelope, and ends both streams with its done record', async () => {
+  // The raw protocol, below runCode: this is what lets a run end without waiting for the process's
+  // teardown (child.ts). If Deno's listener list moves, the guest stops writing it and this fails.
+  const { command, cwd } = await sandboxFor(normalizeOptions({ code: '1' }));
+  const envelope = JSON.stringify({ code: 'console.log("out"); console.error("err"); Deno.exitCode = 3;', secret: 'abc123', scriptName: 'script.ts', apify: { url: 'http://127.0.0.1:9/x' } });
+  const child = spawn(command.file, command.args, { cwd, env: command.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin.end(Buffer.concat([command.stdin!, Buffer.from(envelope)]));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  const done = '\0code-runtime:abc123:{"kind":"done","exitCode":3}\n';
+  assert.is(code, 3);
+  assert.is(Buffer.concat(out).toString(), `out\n${done}`);
+  assert.is(Buffer.concat(err).toString(), `err\n${done}`);
 });
 
 bundle('guest-bundle :: sandboxes run the bundle, never guest/ sources', async () => {

@@ -210,12 +210,22 @@ guest('guest :: Node process.on("exit") hooks still run (a script naming process
   assert.is(r.stdout, 'main\nexit hook 0\n');
 });
 
-guest('guest :: the early end is taken (it skips exit hooks reached without naming process)', async () => {
-  // Deno.exit() skips Node's exit hooks; exit.ts steps aside only for scripts whose text names
-  // `process`. If this starts printing the hook, Deno's listener list moved and no run ends early.
+guest('guest :: the early end steps aside for the global process however it is reached', async () => {
   const r = await runCode({ code: 'const p = (globalThis as any)["pro" + "cess"];\np.on("exit", () => console.log("exit hook"));\nconsole.log("main");' });
   assert.is(r.status, 'SUCCEEDED', r.stderr);
-  assert.is(r.stdout, 'main\n');
+  assert.is(r.stdout, 'main\nexit hook\n');
+});
+
+guest('guest :: an error thrown in an unload or beforeunload listener fails the run, as in plain Deno', async () => {
+  for (const event of ['unload', 'beforeunload']) {
+    const r = await runCode({ code: `addEventListener("${event}", () => { throw new Error("late ${event}"); });\nconsole.log("main");` });
+    assert.is(r.status, 'FAILED', event);
+    assert.is(r.exitCode, 1);
+    assert.is(r.stdout, 'main\n');
+    assert.match(r.stderr, new RegExp(`^error: Uncaught Error: late ${event}\\n    at script\\.ts:1:\\d+\\n$`));
+  }
+  const handled = await runCode({ code: 'addEventListener("error", (e) => e.preventDefault());\naddEventListener("unload", () => { throw new Error("late"); });' });
+  assert.is(handled.status, 'SUCCEEDED', handled.stderr);
 });
 
 guest('guest :: an uncaught API error shows the script\'s frames, none of the guest\'s', async () => {
