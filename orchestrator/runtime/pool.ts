@@ -17,8 +17,9 @@ export interface PoolOptions {
   spawn?: (command: SandboxCommand, cwd: string) => SandboxChild;
   /**
    * Whether starting a child ahead of time helps now (default: always). The runtime says no while
-   * runs wait for a slot: each of them starts its own child at once anyway, and a refill alongside
-   * would only put more processes on the cores than runs, costing CPU (see `refill()`).
+   * every slot is busy: a waiting run starts its own child the moment it gets one anyway, and a
+   * refill alongside would only put more processes on the cores than runs, costing CPU (`refill()`
+   * tries again as runs end).
    */
   worthFilling?: () => boolean;
 }

@@ -21,14 +21,16 @@ import type { RunManyEntry, Runtime, RuntimeOptions } from '../../types/runtime.
 export { RUNTIME_LIMITS } from './options.js';
 
 /**
- * Local runs: each in a warm child when the pool has one that fits, else in a fresh one. `waiting`
- * counts runs queued for a slot: while there are any, the pool does not refill (pool.ts).
+ * Local runs: each in a warm child when the pool has one that fits, else in a fresh one. `busy`
+ * counts runs holding a slot: while every slot is taken, the pool does not refill (pool.ts).
  */
-function localRunner(settings: RuntimeSettings, waiting: () => number): { run(options: NormalizedOptions): Promise<RunResult>; close(): Promise<void> } {
+function localRunner(settings: RuntimeSettings, busy: () => number): { run(options: NormalizedOptions): Promise<RunResult>; close(): Promise<void> } {
   let pool: Promise<WarmPool | undefined> = Promise.resolve(undefined);
   if (settings.warmProcesses > 0) {
     // A pool that cannot be set up (Deno missing) is no pool: runs start their own and report why.
-    const worthFilling = () => waiting() === 0;
+    // All slots busy: a queued run (here, or in a server's own queue in front) takes the next free
+    // slot at once and starts its own child; a refill now would only oversubscribe the cores.
+    const worthFilling = () => busy() < settings.concurrency;
     pool = sandboxFor(settings.runShape).then((sandbox) => new WarmPool({ size: settings.warmProcesses, sandbox, worthFilling }), () => undefined);
   }
   return {
@@ -57,7 +59,7 @@ function infrastructureFailure(reason: unknown): RunManyEntry {
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const settings = runtimeSettings(options);
   const limit = pLimit(settings.concurrency);
-  const local = settings.remote ? undefined : localRunner(settings, () => limit.pendingCount);
+  const local = settings.remote ? undefined : localRunner(settings, () => limit.activeCount);
   const execute = settings.remote ? createRemoteRunner(settings.remote) : local!.run;
   /** One controller per admitted run; closing aborts them all. */
   const controllers = new Set<AbortController>();

@@ -92,6 +92,24 @@ pool('pool :: while runs wait for a slot it does not refill: no more processes t
   }
 });
 
+pool('pool :: with every slot busy it waits to refill (a server queues in front of the runtime)', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 97 } });
+  try {
+    assert.ok(await waitUntil(() => sandboxesWith(97).length === 1), 'the pool filled');
+    let during: number | undefined;
+    // As a server's own queue does: the next run is handed over the moment the previous one ends.
+    const second = rt.run({ code: 'console.log(1)' }).then(() => rt.run({
+      code: 'console.log("hi");\nawait new Promise((r) => setTimeout(r, 200));',
+      onOutput: () => { during ??= sandboxesWith(97).length; },
+    }));
+    assert.is((await second).status, 'SUCCEEDED');
+    assert.is(during, 1, 'only the running child: no refill while the one slot is busy');
+    assert.ok(await waitUntil(() => sandboxesWith(97).length === 1), 'refilled once the slot was free');
+  } finally {
+    await rt.close();
+  }
+});
+
 pool('pool :: a run needing other settings starts its own child and leaves the pool alone', async () => {
   const rt = createRuntime({ concurrency: 2, warmProcesses: 1, defaults: { memoryMbytes: 93 } });
   try {
