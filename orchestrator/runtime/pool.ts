@@ -17,9 +17,8 @@ export interface PoolOptions {
   spawn?: (command: SandboxCommand, cwd: string) => SandboxChild;
   /**
    * Whether starting a child ahead of time helps now (default: always). The runtime says no while
-   * every slot is busy: a waiting run starts its own child the moment it gets one anyway, and a
-   * refill alongside would only put more processes on the cores than runs, costing CPU (`refill()`
-   * tries again as runs end).
+   * its running scripts alone fill the CPU's cores: a refill alongside would only put more processes
+   * on them than they can run, costing CPU (`refill()` tries again as runs end).
    */
   worthFilling?: () => boolean;
 }

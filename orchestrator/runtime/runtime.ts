@@ -7,6 +7,7 @@
  * gives every entry its own outcome: one run's infrastructure failure is that entry, not the batch.
  */
 import { setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import { spawnChild } from '../run/child.js';
 import type { NormalizedOptions } from '../run/options.js';
@@ -22,15 +23,16 @@ export { RUNTIME_LIMITS } from './options.js';
 
 /**
  * Local runs: each in a warm child when the pool has one that fits, else in a fresh one. `busy`
- * counts runs holding a slot: while every slot is taken, the pool does not refill (pool.ts).
+ * counts runs holding a slot: while they alone fill the CPU's cores, the pool does not refill (pool.ts).
  */
 function localRunner(settings: RuntimeSettings, busy: () => number): { run(options: NormalizedOptions): Promise<RunResult>; close(): Promise<void> } {
   let pool: Promise<WarmPool | undefined> = Promise.resolve(undefined);
   if (settings.warmProcesses > 0) {
     // A pool that cannot be set up (Deno missing) is no pool: runs start their own and report why.
-    // All slots busy: a queued run (here, or in a server's own queue in front) takes the next free
-    // slot at once and starts its own child; a refill now would only oversubscribe the cores.
-    const worthFilling = () => busy() < settings.concurrency;
+    // A refill next to runs that already fill the cores only oversubscribes them (measured ~1.5 ms
+    // more CPU per run at concurrency 2 on 2 cores); below that it puts an idle core to work.
+    const cores = availableParallelism();
+    const worthFilling = () => busy() < cores;
     pool = sandboxFor(settings.runShape).then((sandbox) => new WarmPool({ size: settings.warmProcesses, sandbox, worthFilling }), () => undefined);
   }
   return {
