@@ -23,6 +23,8 @@ const SLICE = 10;
 const CODE = 'console.log(1)';
 /** Idle time before each warm-pool run (not timed), so the pool has refilled as in steady use. */
 const WARM_GAP_MS = 100;
+/** Time for a slice's last child to be reaped (its CPU is counted only then). */
+const REAP_MS = 50;
 
 interface Variant {
   name: string;
@@ -106,6 +108,9 @@ async function main(): Promise<void> {
         own += (used.user + used.system) / 1000;
       }
       if (v.before) await v.before();
+      // A run ends at the guest's done record, before its process is reaped: wait for the slice's
+      // last child, so its CPU is counted here and not in the next variant's slice.
+      await new Promise((resolve) => setTimeout(resolve, REAP_MS));
       denoCpu[index]! += childrenCpuMs() - children;
       nodeCpu[index]! += own;
     }
