@@ -78,7 +78,8 @@ exitWhenDone(() => envelope.code, (exitCode) => {
     if (!pending.handled()) report(pending.kind, pending.error);
   }
   // After everything the script wrote, on both streams: the orchestrator needs not wait for the exit.
-  const record = `\0code-runtime:${secret}:{"kind":"done","exitCode":${exitCode}}\n`;
+  // The code the process ends with: Deno.exitCode takes any integer (256 exits 0, -1 exits 255).
+  const record = `\0code-runtime:${secret}:{"kind":"done","exitCode":${exitCode & 255}}\n`;
   for (const sink of [writeStdout, writeStderr]) {
     try {
       writeAll(sink, record);

@@ -16,7 +16,9 @@ export const REPORT_MAX_BYTES = 1024 * 1024;
  */
 export function doneExitCode(text: string): number | undefined {
   const match = /^\{"kind":"done","exitCode":(\d{1,3})\}$/.exec(text);
-  return match ? Number(match[1]) : undefined;
+  const code = match ? Number(match[1]) : undefined;
+  // A process's exit status is 0–255: anything else is no exit code the process can end with.
+  return code !== undefined && code <= 255 ? code : undefined;
 }
 
 export class RecordFilter {

@@ -191,6 +191,15 @@ guest('guest :: the done record never shows, live or captured, and a forged one 
   assert.is(live.filter((x) => x.startsWith('stderr:')).map((x) => x.slice(7)).join(''), r.stderr);
 });
 
+guest('guest :: an exit code set past 255 ends the run with the code the process exits with, as in plain Deno', async () => {
+  for (const [set, exits] of [[256, 0], [259, 3], [-1, 255]] as const) {
+    const r = await runCode({ code: `Deno.exitCode = ${set};\nconsole.log("x");` });
+    assert.is(r.exitCode, exits, String(set));
+    assert.is(r.status, exits === 0 ? 'SUCCEEDED' : 'FAILED', String(set));
+    assert.is(r.stdout, 'x\n');
+  }
+});
+
 guest('guest :: a script that dispatches unload itself keeps running (only Deno\'s own unload ends it early)', async () => {
   const code = [
     // Before any beforeunload, and after one a listener cancelled (the loop then goes on).

@@ -35,7 +35,7 @@ filter('record-filter :: every record goes to onRecord as it completes, in order
 filter('record-filter :: only the exact done record gives an exit code', () => {
   assert.is(doneExitCode('{"kind":"done","exitCode":0}'), 0);
   assert.is(doneExitCode('{"kind":"done","exitCode":255}'), 255);
-  for (const other of ['{"kind":"threw"}', '{"kind":"done"}', '{"kind":"done","exitCode":-1}', '{"kind":"done","exitCode":1} ', '{"kind":"done","exitCode":"0"}']) {
+  for (const other of ['{"kind":"threw"}', '{"kind":"done"}', '{"kind":"done","exitCode":-1}', '{"kind":"done","exitCode":256}', '{"kind":"done","exitCode":1} ', '{"kind":"done","exitCode":"0"}']) {
     assert.is(doneExitCode(other), undefined, other);
   }
 });
