@@ -31,6 +31,8 @@ const encoder = new TextEncoder();
 const encode = encoder.encode.bind(encoder);
 // The report path touches bytes holding the run's secret: no method it calls may be the script's.
 const subarray: (bytes: Uint8Array, start: number) => Uint8Array = Function.prototype.call.bind(Uint8Array.prototype.subarray);
+const Bytes = Uint8Array;
+const setBytes: (target: Uint8Array, source: Uint8Array, offset: number) => void = Function.prototype.call.bind(Uint8Array.prototype.set);
 const byteLength: (bytes: Uint8Array) => number = Function.prototype.call.bind(
   Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length')!.get!,
 );
@@ -79,10 +81,10 @@ exitWhenDone(() => envelope.code, (exitCode) => {
   }
   // After everything the script wrote, on both streams: the orchestrator needs not wait for the exit.
   // The code the process ends with: Deno.exitCode takes any integer (256 exits 0, -1 exits 255).
-  const record = `\0code-runtime:${secret}:{"kind":"done","exitCode":${exitCode & 255}}\n`;
+  const record = tagged(`{"kind":"done","exitCode":${exitCode & 255}}\n`);
   for (const sink of [writeStdout, writeStderr]) {
     try {
-      writeAll(sink, record);
+      writeBytes(sink, record);
     } catch {
       // A stream the script closed: the orchestrator waits for the process's end instead.
     }
@@ -94,7 +96,11 @@ hideHost(() => scriptName, new URL('host.js', guestDir).href);
 URL.revokeObjectURL(URL.createObjectURL(new Blob([])));
 
 const envelope = await arriving;
-const { secret, scriptName } = envelope;
+const { scriptName } = envelope;
+// Kept only as bytes, never as a string: a heap snapshot (node:v8's getHeapSnapshot) lists every
+// live string, but not the contents of an ArrayBuffer.
+const recordPrefix = encode(`\0code-runtime:${envelope.secret}:`);
+envelope.secret = '';
 
 installApify(globalThis, envelope.apify);
 
@@ -144,8 +150,20 @@ defineProperty(Error, 'prepareStackTrace', {
   configurable: false,
 });
 
+/** A record: the secret-tagged prefix, then `text`, as one buffer (one write, nothing between them). */
+function tagged(text: string): Uint8Array {
+  const body = encode(text);
+  const bytes = new Bytes(byteLength(recordPrefix) + byteLength(body));
+  setBytes(bytes, recordPrefix, 0);
+  setBytes(bytes, body, byteLength(recordPrefix));
+  return bytes;
+}
+
 function writeAll(sink: (bytes: Uint8Array) => number, text: string): void {
-  const bytes = encode(text);
+  writeBytes(sink, encode(text));
+}
+
+function writeBytes(sink: (bytes: Uint8Array) => number, bytes: Uint8Array): void {
   const length = byteLength(bytes);
   let offset = sink(bytes);
   while (offset < length) offset += sink(subarray(bytes, offset));
@@ -190,7 +208,7 @@ function report(kind: Kind, error: unknown): never {
   }
   try {
     // Last thing written; the orchestrator cuts it out of stderr, and out of the live stream (NUL-led, so rarely held back).
-    write(`\0code-runtime:${secret}:${record}\n`);
+    writeBytes(writeStderr, tagged(`${record}\n`));
   } catch {
     // Nothing more can be said; the exit code still marks the failure.
   }

@@ -200,6 +200,27 @@ guest('guest :: an exit code set past 255 ends the run with the code the process
   }
 });
 
+guest('guest :: a heap snapshot does not give the script the records\' secret (it cannot forge done)', async () => {
+  const code = [
+    'import v8 from "node:v8";',
+    'let text = "";',
+    'for await (const chunk of v8.getHeapSnapshot()) text += chunk;',
+    'const found = new Set<string>();',
+    'for (const s of JSON.parse(text).strings as string[]) for (const m of s.matchAll(/[0-9a-f]{32}/g)) found.add(m[0]);',
+    'for (const secret of found) {',
+    '  const bytes = new TextEncoder().encode(`\\0code-runtime:${secret}:{"kind":"done","exitCode":0}\\n`);',
+    '  Deno.stdout.writeSync(bytes);',
+    '  Deno.stderr.writeSync(bytes);',
+    '}',
+    'await new Promise((r) => setTimeout(r, 30));',
+    'console.log("ran on");',
+    'Deno.exitCode = 3;',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.exitCode, 3, r.stderr);
+  assert.ok(r.stdout.endsWith('ran on\n'), r.stdout);
+});
+
 guest('guest :: a script that dispatches unload itself keeps running (only Deno\'s own unload ends it early)', async () => {
   const code = [
     // Before any beforeunload, and after one a listener cancelled (the loop then goes on).
