@@ -242,8 +242,11 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
   // V8's out-of-memory report never reaches a live listener (result.ts cuts it from the buffer).
   const trace = spec.onOutput && new V8TraceHold();
   const show = liveListener(spec.onOutput);
+  // Set once the facts are taken: a chunk after that (a Worker racing the kill that follows the
+  // guest's done record) reaches neither the result nor a listener that saw the run end.
+  let settled = false;
   const collect = (name: 'stdout' | 'stderr', buffer: OutputBuffer) => (chunk: Buffer) => {
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || settled) return;
     buffer.push(chunk);
     const shown = name === 'stderr' && trace ? trace.push(chunk) : chunk;
     if (shown.length > 0) show(name, shown);
@@ -286,6 +289,7 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     if (errRecords) toStderr(errRecords.end());
     const held = trace?.end((text) => exit.signal === 'SIGTRAP' && HEAP_FATAL.test(text));
     if (held && held.length > 0) show('stderr', held);
+    settled = true;
     return {
       exitCode: exit.exitCode,
       signal: exit.signal,
