@@ -45,10 +45,15 @@ const replaceAll: (text: string, search: string, replacement: string) => string 
   String.prototype.replaceAll,
 );
 // Frames name guest files as URLs or as plain paths, depending on how Deno formats them.
-const guestDir = new URL('.', import.meta.url);
+// The bundle runs from a data: URL (so no install path is anywhere in the heap) and names its code
+// `code-runtime-guest:…`; from the sources, the guest's modules are files in one folder.
+const guestUrl: string = import.meta.url;
+const guestDir = guestUrl.startsWith('file:') ? new URL('.', guestUrl) : undefined;
+const GUEST_SOURCE = 'code-runtime-guest:';
 const includes: (text: string, search: string) => boolean = Function.prototype.call.bind(String.prototype.includes);
 const isGuestFrame = (text: string) =>
-  includes(text, 'ext:') || includes(text, guestDir.href) || includes(text, guestDir.pathname);
+  includes(text, 'ext:') || includes(text, GUEST_SOURCE) || includes(text, guestUrl)
+  || (guestDir !== undefined && (includes(text, guestDir.href) || includes(text, guestDir.pathname)));
 
 async function readEnvelope(): Promise<Envelope> {
   // Plain reads, not `Deno.stdin.readable`, which would leave the stream locked for the script.
@@ -91,7 +96,7 @@ exitWhenDone(() => envelope.code, (exitCode) => {
   }
 });
 // No install path, orchestrator PID, DENO_DIR storage or WebGPU, here and in every Worker.
-hideHost(() => scriptName, new URL('host.js', guestDir).href);
+hideHost(() => scriptName, `${GUEST_SOURCE}host.js`);
 // Deno compiles its Blob code on first use: pay that now rather than once the script has arrived.
 URL.revokeObjectURL(URL.createObjectURL(new Blob([])));
 

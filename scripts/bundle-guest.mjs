@@ -102,7 +102,7 @@ while ((end = head.indexOf(10)) < 0) {
   head = next;
 }
 const { core, binding } = JSON.parse(new TextDecoder().decode(head.subarray(0, end)));
-const named = (name) => "\\n//# sourceURL=" + new URL(name, import.meta.url).href;
+const named = (name) => "\\n//# sourceURL=code-runtime-guest:" + name;
 new Function("guestModuleUrl", "guestBindingSource", "guestStdinHead", core + named("guest.js"))(import.meta.url, binding + named("guest-binding.js"), head.subarray(end + 1));
 `;
 mkdirSync(outDir, { recursive: true });

@@ -27,18 +27,28 @@ export const BOOTSTRAP_PATH = path.join(PACKAGE_ROOT, 'dist', 'guest', 'bootstra
 /** The guest's code, one line of JSON the loader reads first on stdin (built with the loader). */
 export const GUEST_CODE_PATH = path.join(PACKAGE_ROOT, 'dist', 'guest', 'guest.json');
 
-let bootstrapFound = false;
+let bootstrapUrl: string | undefined;
 let guestCode: Buffer | undefined;
 
 function missingBuild(file: string, cause?: unknown): Error {
   return new Error(`The guest bundle ${file} is missing; run \`npm run build\` in the code-runtime folder`, { cause });
 }
 
-/** The guest bundle's path; throws, naming the fix, when the package was not built. */
+/**
+ * The module children run, as a `data:` URL of the built loader, read once: a file path would be in
+ * every child's heap (Deno's module map; a script can list it with node:v8's getHeapSnapshot), and
+ * with it the install path. Throws, naming the fix, when the package was not built.
+ */
 export function resolveBootstrap(): string {
-  if (!bootstrapFound && !existsSync(BOOTSTRAP_PATH)) throw missingBuild(BOOTSTRAP_PATH);
-  bootstrapFound = true;
-  return BOOTSTRAP_PATH;
+  if (bootstrapUrl) return bootstrapUrl;
+  let loader: string;
+  try {
+    loader = readFileSync(BOOTSTRAP_PATH, 'utf8');
+  } catch (error) {
+    throw missingBuild(BOOTSTRAP_PATH, error);
+  }
+  bootstrapUrl = `data:text/javascript,${encodeURIComponent(loader)}`;
+  return bootstrapUrl;
 }
 
 /** The guest's code as every child is sent it first, read once; throws, naming the fix, when the package was not built. */

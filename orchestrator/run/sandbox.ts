@@ -22,6 +22,7 @@ const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:127.0.0.1]', '
 
 export interface SandboxSettings {
   denoPath: string;
+  /** The module Deno runs: the guest's loader, as a path or a `data:` URL (run.ts passes the latter). */
   bootstrapPath: string;
   denoDir: string;
   /** V8 old-space limit in MB. */

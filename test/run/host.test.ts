@@ -12,6 +12,20 @@ import { ROOT, scratchDir } from '../helpers/helpers.js';
 
 const host = suite('host');
 
+host('host :: a heap snapshot (node:v8) holds no path of this machine: install folder, DENO_DIR, Deno binary', async () => {
+  // Decoded only after the snapshot, so the needles themselves are not in it.
+  const needles = Buffer.from(JSON.stringify([ROOT, sharedDenoDir(), path.dirname(resolveDeno())])).toString('base64');
+  const code = [
+    'import v8 from "node:v8";',
+    'let text = "";',
+    'for await (const chunk of v8.getHeapSnapshot()) text += new TextDecoder().decode(chunk);',
+    `console.log(JSON.stringify(JSON.parse(atob("${needles}")).map((needle: string) => text.includes(needle))));`,
+  ].join('\n');
+  const r = await runCode({ code, memoryMbytes: 512, timeoutSecs: 60 });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, '[false,false,false]\n');
+});
+
 /** Collects what a realm shows of the host; prints it as one JSON line (via `emit`). */
 const PROBE = `
 const seen = {};
