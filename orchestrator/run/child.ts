@@ -261,9 +261,11 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
   const doneEarly = new Promise<ChildExit>((resolve) => { finishEarly = resolve; });
   const onRecord = (name: 'stdout' | 'stderr') => (text: string) => {
     const code = doneExitCode(text);
-    // Failure reports come on stderr only.
-    if (code === undefined && name === 'stderr') report = text;
-    if (code === undefined) return;
+    if (code === undefined) {
+      // Failure reports come on stderr only.
+      if (name === 'stderr') report = text;
+      return;
+    }
     done[name] = code;
     if (done.stdout === code && done.stderr === code) finishEarly({ exitCode: code, signal: null });
   };

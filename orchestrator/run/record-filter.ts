@@ -3,8 +3,7 @@
  * a failure report on stderr, the `done` record on both streams) out of a stream, before anything
  * sees it (the captured buffer, a live listener): bytes that could begin a record are held back
  * until they can be told apart, a whole record is taken out through its newline, and whatever is
- * held is let out at the end. Each record's text (up to `REPORT_MAX_BYTES`) goes to `onRecord`; the
- * last one is kept.
+ * held is let out at the end. Each record's text (up to `REPORT_MAX_BYTES`) goes to `onRecord`.
  */
 
 /** A report longer than this is cut (and no longer parses): what one run can make the orchestrator hold. */
@@ -28,11 +27,9 @@ export class RecordFilter {
   #dropping = false;
   #current: Buffer[] = [];
   #currentBytes = 0;
-  #last: string | undefined;
+  readonly #onRecord: (text: string) => void;
 
-  readonly #onRecord: ((text: string) => void) | undefined;
-
-  constructor(prefix: Buffer, onRecord?: (text: string) => void) {
+  constructor(prefix: Buffer, onRecord: (text: string) => void) {
     this.#prefix = prefix;
     this.#onRecord = onRecord;
   }
@@ -75,11 +72,6 @@ export class RecordFilter {
     return rest;
   }
 
-  /** The text after the prefix of the last report seen, without its newline. */
-  get report(): string | undefined {
-    return this.#last;
-  }
-
   #keep(part: Buffer): void {
     const room = REPORT_MAX_BYTES - this.#currentBytes;
     if (room <= 0 || part.length === 0) return;
@@ -89,11 +81,11 @@ export class RecordFilter {
   }
 
   #closeReport(): void {
-    this.#last = Buffer.concat(this.#current).toString('utf8');
+    const text = Buffer.concat(this.#current).toString('utf8');
     this.#current = [];
     this.#currentBytes = 0;
     this.#dropping = false;
-    this.#onRecord?.(this.#last);
+    this.#onRecord(text);
   }
 
   /** Length of the longest tail of `data` that is a beginning of the prefix. */
