@@ -30,8 +30,13 @@ export const GUEST_CODE_PATH = path.join(PACKAGE_ROOT, 'dist', 'guest', 'guest.j
 let bootstrapUrl: string | undefined;
 let guestCode: Buffer | undefined;
 
-function missingBuild(file: string, cause?: unknown): Error {
-  return new Error(`The guest bundle ${file} is missing; run \`npm run build\` in the code-runtime folder`, { cause });
+/** A file of the built guest; throws, naming the fix, when the package was not built. */
+function readBuilt(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`The guest bundle ${file} is missing; run \`npm run build\` in the code-runtime folder`, { cause: error });
+  }
 }
 
 /**
@@ -40,25 +45,13 @@ function missingBuild(file: string, cause?: unknown): Error {
  * with it the install path. Throws, naming the fix, when the package was not built.
  */
 export function resolveBootstrap(): string {
-  if (bootstrapUrl) return bootstrapUrl;
-  let loader: string;
-  try {
-    loader = readFileSync(BOOTSTRAP_PATH, 'utf8');
-  } catch (error) {
-    throw missingBuild(BOOTSTRAP_PATH, error);
-  }
-  bootstrapUrl = `data:text/javascript,${encodeURIComponent(loader)}`;
+  bootstrapUrl ??= `data:text/javascript,${encodeURIComponent(readBuilt(BOOTSTRAP_PATH).toString('utf8'))}`;
   return bootstrapUrl;
 }
 
 /** The guest's code as every child is sent it first, read once; throws, naming the fix, when the package was not built. */
 export function resolveGuestCode(): Buffer {
-  if (guestCode) return guestCode;
-  try {
-    guestCode = readFileSync(GUEST_CODE_PATH);
-  } catch (error) {
-    throw missingBuild(GUEST_CODE_PATH, error);
-  }
+  guestCode ??= readBuilt(GUEST_CODE_PATH);
   return guestCode;
 }
 
