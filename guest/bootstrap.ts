@@ -164,10 +164,6 @@ function tagged(text: string): Uint8Array {
   return bytes;
 }
 
-function writeAll(sink: (bytes: Uint8Array) => number, text: string): void {
-  writeBytes(sink, encode(text));
-}
-
 function writeBytes(sink: (bytes: Uint8Array) => number, bytes: Uint8Array): void {
   const length = byteLength(bytes);
   let offset = sink(bytes);
@@ -175,7 +171,7 @@ function writeBytes(sink: (bytes: Uint8Array) => number, bytes: Uint8Array): voi
 }
 
 function write(text: string): void {
-  writeAll(writeStderr, text);
+  writeBytes(writeStderr, encode(text));
 }
 
 /** The error as the script's author should see it: their file name, no runtime or guest frames. */
@@ -244,6 +240,5 @@ function onUncaught(kind: Kind, event: Event, error: unknown): void {
     if (!handled) report(kind, error);
   });
 }
-
 
 import(moduleUrl).then(undefined, (error) => report('threw', error));
