@@ -12,6 +12,20 @@ import { sampleMax, sandboxesWith, waitUntil } from '../helpers/sandboxes.js';
 
 const pool = suite('pool');
 
+/** What WarmPool starts its children with, counting them. */
+function countingSpawn(): { spawn: (command: SandboxCommand, cwd: string) => SandboxChild; count(): number } {
+  let started = 0;
+  return {
+    spawn: (command, cwd) => {
+      started += 1;
+      return new SandboxChild(command, cwd);
+    },
+    count: () => started,
+  };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 pool('pool :: fills to its size and never exceeds it', async () => {
   const rt = createRuntime({ concurrency: 1, warmProcesses: 2, defaults: { memoryMbytes: 91 } });
   try {
@@ -75,35 +89,27 @@ pool('pool :: a warm child keeps every limit: deadline from its envelope, heap, 
 pool('pool :: refills only when the runtime says it is worth it, and again on refill()', async () => {
   // The runtime says no while its running scripts fill the cores (runtime.ts); here, a flag.
   const command: SandboxCommand = { file: '/bin/cat', args: [], env: {} };
-  let spawned = 0;
+  const children = countingSpawn();
   let worth = true;
-  const warm = new WarmPool({
-    size: 1,
-    sandbox: { command, cwd: '/' },
-    spawn: (cmd, cwd) => {
-      spawned += 1;
-      return new SandboxChild(cmd, cwd);
-    },
-    worthFilling: () => worth,
-  });
+  const warm = new WarmPool({ size: 1, sandbox: { command, cwd: '/' }, spawn: children.spawn, worthFilling: () => worth });
   try {
-    assert.is(spawned, 1);
+    assert.is(children.count(), 1);
     worth = false;
     const child = warm.take(command)!;
     child.claim();
     child.kill();
     await child.ended;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.is(spawned, 1, 'no refill while it is not worth it');
+    await pause(50);
+    assert.is(children.count(), 1, 'no refill while it is not worth it');
     warm.refill();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.is(spawned, 1, 'refill() asks again, and is told no');
+    await pause(50);
+    assert.is(children.count(), 1, 'refill() asks again, and is told no');
     worth = true;
     warm.refill();
-    assert.ok(await waitUntil(() => spawned === 2), 'refilled once it was worth it');
+    assert.ok(await waitUntil(() => children.count() === 2), 'refilled once it was worth it');
     warm.refill();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.is(spawned, 2, 'never beyond its size');
+    await pause(50);
+    assert.is(children.count(), 2, 'never beyond its size');
   } finally {
     await warm.close();
   }
@@ -132,19 +138,12 @@ pool('pool :: a run needing other settings starts its own child and leaves the p
 pool('pool :: backs off rather than spinning when children die before use', async () => {
   // A "sandbox" that exits at once: every child the pool starts dies idle.
   const command: SandboxCommand = { file: '/bin/false', args: [], env: {} };
-  let spawned = 0;
-  const warm = new WarmPool({
-    size: 2,
-    sandbox: { command, cwd: '/' },
-    spawn: (cmd, cwd) => {
-      spawned += 1;
-      return new SandboxChild(cmd, cwd);
-    },
-  });
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const children = countingSpawn();
+  const warm = new WarmPool({ size: 2, sandbox: { command, cwd: '/' }, spawn: children.spawn });
+  await pause(1_000);
   await warm.close();
   // Without backoff this would be hundreds; with it, a few rounds of two.
-  assert.ok(spawned >= 2 && spawned <= 12, `${spawned} children started in 1 s`);
+  assert.ok(children.count() >= 2 && children.count() <= 12, `${children.count()} children started in 1 s`);
   assert.is(warm.take(command), undefined, 'a closed pool hands out nothing');
 });
 
