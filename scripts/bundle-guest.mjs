@@ -22,12 +22,12 @@ const GUEST_CODE_FILE = 'guest.json';
 
 /** Replaces the module at guest/<file> with `contents` (resolved from guest/) in one build. */
 function swap(file, contents) {
-  const filter = new RegExp(`(^|/)${file.replace('.', '\\.')}$`);
+  const name = file.replace('.', '\\.');
   return {
     name: `swap-${file}`,
     setup(b) {
-      b.onResolve({ filter }, () => ({ path: file, namespace: 'guest-swap' }));
-      b.onLoad({ filter: new RegExp(`^${file.replace('.', '\\.')}$`), namespace: 'guest-swap' }, () => ({ contents, resolveDir: guest, loader: 'ts' }));
+      b.onResolve({ filter: new RegExp(`(^|/)${name}$`) }, () => ({ path: file, namespace: 'guest-swap' }));
+      b.onLoad({ filter: new RegExp(`^${name}$`), namespace: 'guest-swap' }, () => ({ contents, resolveDir: guest, loader: 'ts' }));
     },
   };
 }
