@@ -20,13 +20,13 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Resolve the Deno binary now, as root: it is linked into node_modules/deno/ where the run's
-# non-root user could not write. `prlimit` (util-linux, essential in Debian) must be there too.
+# non-root user could not write. `setpriv` (util-linux, essential in Debian) must be there too.
 # --ignore-scripts: `prepare` would build, which needs the dev dependencies; dist/ comes from stage 1.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && node -e "require('deno/install_api.cjs').runInstall()" \
  && node_modules/deno/deno --version \
- && prlimit --version
+ && setpriv --version
 COPY --from=build /app/dist/orchestrator ./dist/orchestrator
 COPY --from=build /app/dist/types ./dist/types
 COPY --from=build /app/dist/guest ./dist/guest

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
+import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
 import { relayHostPort, openRelaySession } from '../orchestrator/relay/relay.js';
 import { sandboxCommand } from '../orchestrator/run/sandbox.js';
 import { runCode } from '../orchestrator/run/run.js';
@@ -55,15 +55,16 @@ async function main(): Promise<void> {
   const apiBaseUrl = new URL('http://127.0.0.1:9');
   const settings = {
     denoPath: deno, bootstrapPath: BOOTSTRAP_PATH, denoDir, memoryMbytes: 256, apiBaseUrl,
-    relayHostPort: await relayHostPort(), prlimitPath: null, setprivPath: null,
+    relayHostPort: await relayHostPort(), shellPath: null, capData: false, setprivPath: null,
   };
   const sandboxOnly = sandboxCommand(settings);
   const sources = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
   const fromSources = sandboxCommand({ ...settings, bootstrapPath: sources });
-  const prlimit = resolveTool('prlimit');
+  const shell = resolveShell();
   const setpriv = resolveTool('setpriv');
-  const withPrlimit = sandboxCommand({ ...settings, prlimitPath: prlimit });
-  const full = sandboxCommand({ ...settings, prlimitPath: prlimit, setprivPath: setpriv });
+  const limits = { shellPath: shell, capData: process.platform === 'linux' };
+  const withShell = sandboxCommand({ ...settings, ...limits });
+  const full = sandboxCommand({ ...settings, ...limits, setprivPath: setpriv });
   const flagsOnly = sandboxOnly.args.slice(0, -1);
   const session = await openRelaySession({ apiBaseUrl: apiBaseUrl.origin });
   const envelope = JSON.stringify({ code: CODE, secret: 'bench', scriptName: 'script.ts', apify: { url: session.url } });
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
       { name: '  (guest from its TypeScript sources, for comparison)', run: () => spawnTimed(deno, fromSources.args, env, envelope) },
     ]),
     { name: '+ guest (its code and the envelope on stdin, lazy apify, blob module)', run: () => spawnTimed(deno, sandboxOnly.args, env, guestInput) },
-    ...(prlimit ? [{ name: '+ prlimit --data wrapper', run: () => spawnTimed(withPrlimit.file, withPrlimit.args, env, guestInput) }] : []),
+    ...(shell ? [{ name: '+ sh wrapper (ulimit -d, SIGTRAP ignored)', run: () => spawnTimed(withShell.file, withShell.args, env, guestInput) }] : []),
     ...(setpriv ? [{ name: '+ setpriv --pdeathsig wrapper', run: () => spawnTimed(full.file, full.args, env, guestInput) }] : []),
     { name: 'runCode (+ relay session, child supervision, capped buffers, emit pruning)', run: async () => { await runCode({ code: CODE, apiBaseUrl: apiBaseUrl.origin }); } },
     {

@@ -11,13 +11,15 @@ import type { SandboxCommand } from '../orchestrator/run/sandbox.js';
 import type { Runtime } from '../types/runtime.js';
 
 /**
- * The sandbox's command with the bootstrap swapped for `file`: the same flags, env and prlimit, but
- * Deno's emit cache on, as a plain `deno run` has it (a sandbox may not keep a script's transpiled
- * code; the floor may, so it stays as strict as it was before the sandbox turned the cache off).
+ * The floor: a bare `deno run` of `file` with the sandbox's Deno flags and env, spawned directly, as
+ * issue 12 defines it; so the wrappers the sandbox starts Deno through (sh, setpriv) count as the
+ * sandbox's cost. Deno's emit cache is on, as a plain `deno run` has it (a sandbox may not keep a
+ * script's transpiled code; the floor may, so it stays as strict as before the sandbox turned it off).
  */
-export function bareCommand(sandbox: SandboxCommand, bootstrapPath: string, file: string): SandboxCommand {
+export function bareCommand(sandbox: SandboxCommand, denoPath: string, bootstrapPath: string, file: string): SandboxCommand {
   const { DENO_EMIT_CACHE_MODE: _off, ...env } = sandbox.env;
-  return { ...sandbox, env, args: sandbox.args.map((arg) => (arg === bootstrapPath ? file : arg)) };
+  const denoArgs = sandbox.file === denoPath ? sandbox.args : sandbox.args.slice(sandbox.args.indexOf(denoPath) + 1);
+  return { file: denoPath, env, args: denoArgs.map((arg) => (arg === bootstrapPath ? file : arg)) };
 }
 
 /** Runs a command to its end, output discarded; resolves with the wall time in ms. */

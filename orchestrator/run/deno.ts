@@ -76,8 +76,8 @@ export type SystemTool = 'prlimit' | 'setpriv';
 const toolPaths = new Map<SystemTool, string | null>();
 
 /**
- * A util-linux tool the sandbox wraps Deno in (`prlimit` caps its data segment, `setpriv` kills it
- * with its parent); null where the system has none (macOS), and the sandbox runs without it.
+ * A util-linux tool, or null where the system has none (macOS). The sandbox wraps Deno in `setpriv`,
+ * which kills it with its parent; the tests lower this process's own limits with `prlimit`.
  */
 export function resolveTool(name: SystemTool): string | null {
   if (!toolPaths.has(name)) {
@@ -86,18 +86,19 @@ export function resolveTool(name: SystemTool): string | null {
   return toolPaths.get(name)!;
 }
 
-let trapIgnorer: string | null | undefined;
+let shell: string | null | undefined;
 
 /**
- * GNU `env` (coreutils 8.31+) able to start Deno with SIGTRAP ignored, or null where there is none
- * (macOS, busybox). Asked once per process. See sandbox.ts for why.
+ * The POSIX shell that sets the child's limits before it execs Deno (sandbox.ts): `/bin/sh`, when it
+ * knows `ulimit -d` and `trap`, else null (the sandbox then runs without them). Asked once per process.
  */
-export function resolveTrapIgnorer(): string | null {
-  if (trapIgnorer === undefined) {
-    const env = ['/usr/bin/env', '/bin/env'].find((candidate) => existsSync(candidate)) ?? null;
-    trapIgnorer = env && spawnSync(env, ['--ignore-signal=TRAP', 'true'], { stdio: 'ignore' }).status === 0 ? env : null;
+export function resolveShell(): string | null {
+  if (shell === undefined) {
+    const sh = '/bin/sh';
+    const probe = existsSync(sh) ? spawnSync(sh, ['-c', "ulimit -d >/dev/null && trap '' TRAP"], { stdio: 'ignore', env: {} }) : undefined;
+    shell = probe?.status === 0 ? sh : null;
   }
-  return trapIgnorer;
+  return shell;
 }
 
 let denoDir: string | undefined;

@@ -5,7 +5,7 @@
  * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
-import { pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, resolveTool, resolveTrapIgnorer, sharedDenoDir } from './deno.js';
+import { pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from './deno.js';
 import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
 import { normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
@@ -48,9 +48,9 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     memoryMbytes: options.memoryMbytes,
     apiBaseUrl: options.apiBaseUrl,
     relayHostPort: await relayHostPort(),
-    prlimitPath: resolveTool('prlimit'),
+    shellPath: resolveShell(),
+    capData: process.platform === 'linux',
     setprivPath: resolveTool('setpriv'),
-    trapIgnorerPath: resolveTrapIgnorer(),
   });
   // The loader reads the guest's code from stdin while it waits for the envelope (scripts/bundle-guest.mjs).
   command.stdin = resolveGuestCode();

@@ -2,8 +2,9 @@
  * The one place where the sandbox is granted anything: a pure function from a run's settings to
  * Deno's command line and environment. The child may reach exactly the API host:port and the
  * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
- * Where util-linux is there, `prlimit` caps its data segment and `setpriv` ties its life to ours;
- * where GNU `env` is, it starts Deno with SIGTRAP ignored, so only V8 can end it with that signal.
+ * A POSIX `sh` caps its data segment (Linux) and starts Deno with SIGTRAP ignored, so only V8 can end
+ * it with that signal; where util-linux is there, `setpriv` ties its life to ours. Two small execs
+ * before Deno's, not three: each costs the child ≈ 1 ms of CPU (bench/hardening.ts).
  */
 import { PRIVATE_IPV4 } from '../relay/private-net.js';
 
@@ -31,12 +32,15 @@ export interface SandboxSettings {
   apiBaseUrl: URL;
   /** `127.0.0.1:PORT` of the orchestrator's relay. */
   relayHostPort: string;
-  /** Path of util-linux `prlimit`, or null to run without a data-segment cap. */
-  prlimitPath: string | null;
+  /**
+   * Path of a POSIX `sh` (deno.ts) that sets the limits below and execs Deno, or null: then there is
+   * no data-segment cap, and a script could forge V8's out-of-memory death.
+   */
+  shellPath: string | null;
+  /** Whether the shell caps the data segment (`ulimit -d`): on Linux, where it covers every private mapping. */
+  capData: boolean;
   /** Path of util-linux `setpriv`, or null: without it a SIGKILLed orchestrator leaves a running child. */
   setprivPath: string | null;
-  /** Path of a GNU `env` that takes `--ignore-signal` (deno.ts), or null: a script could then forge V8's out-of-memory death. */
-  trapIgnorerPath?: string | null;
 }
 
 export interface SandboxCommand {
@@ -111,18 +115,23 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     DENO_WEBGPU_BACKEND: 'none',
   };
   let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
-  if (s.trapIgnorerPath) {
-    // Deno lets a script signal its own process without --allow-run, and SIGTRAP is how V8's fatal
-    // out-of-memory ends it (result.ts). Ignored from the start, a SIGTRAP the script sends itself
-    // does nothing, while V8's own (a trap instruction, forced by the kernel) still ends it.
-    command = { file: s.trapIgnorerPath, args: ['--ignore-signal=TRAP', command.file, ...command.args], env };
-  }
-  if (s.prlimitPath) {
-    const bytes = dataLimitBytes(s.memoryMbytes);
-    command = { file: s.prlimitPath, args: [`--data=${bytes}:${bytes}`, '--', command.file, ...command.args], env };
+  if (s.shellPath) {
+    const kbytes = dataLimitBytes(s.memoryMbytes) / 1024;
+    const steps = [
+      // One huge allocation (an ArrayBuffer, Wasm memory) fails at once, before the memory watch could see it.
+      ...(s.capData ? [`ulimit -d ${kbytes}`] : []),
+      // Deno lets a script signal its own process without --allow-run, and SIGTRAP is how V8's fatal
+      // out-of-memory ends it (result.ts). Ignored from the start (an ignored signal stays ignored
+      // across exec), a SIGTRAP the script sends itself does nothing, while V8's own (a trap
+      // instruction, forced by the kernel) still ends it.
+      "trap '' TRAP",
+      'exec "$0" "$@"',
+    ];
+    // Deno's path and arguments are the shell's positional parameters, never part of its script.
+    command = { file: s.shellPath, args: ['-c', steps.join(' && '), command.file, ...command.args], env };
   }
   if (s.setprivPath) {
-    // The death signal survives the exec of prlimit and of Deno: killed however the orchestrator dies.
+    // The death signal survives the exec of the shell and of Deno: killed however the orchestrator dies.
     command = { file: s.setprivPath, args: ['--pdeathsig', 'KILL', '--', command.file, ...command.args], env };
   }
   return command;

@@ -91,7 +91,8 @@ host('host :: WebGPU is off: no adapter, and the graphics libraries are never lo
     memoryMbytes: 64,
     apiBaseUrl: new URL('http://127.0.0.1:1'),
     relayHostPort: '127.0.0.1:2',
-    prlimitPath: null,
+    shellPath: null,
+    capData: false,
     setprivPath: null,
   });
   // The sandbox's own environment, with a probe that asks for an adapter the way a script would

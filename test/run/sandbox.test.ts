@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { resolveDeno } from '../../orchestrator/run/deno.js';
+import { resolveDeno, resolveShell, resolveTool } from '../../orchestrator/run/deno.js';
 import { dataLimitBytes, hostPort, sandboxCommand, type SandboxSettings } from '../../orchestrator/run/sandbox.js';
 import { fixturePath } from '../helpers/helpers.js';
 
@@ -15,7 +15,8 @@ const base: SandboxSettings = {
   memoryMbytes: 64,
   apiBaseUrl: new URL('https://api.apify.com'),
   relayHostPort: '127.0.0.1:40000',
-  prlimitPath: null,
+  shellPath: null,
+  capData: false,
   setprivPath: null,
 };
 
@@ -88,27 +89,41 @@ sandbox('sandbox :: default ports are spelled out', () => {
   assert.is(hostPort(new URL('http://127.0.0.1:8080')), '127.0.0.1:8080');
 });
 
-sandbox('sandbox :: with prlimit, the data segment is capped', () => {
-  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit' });
-  assert.is(file, '/usr/bin/prlimit');
+sandbox('sandbox :: with a shell, the data segment is capped and SIGTRAP ignored, then Deno is exec\'d with its arguments as they are', () => {
+  const { file, args } = sandboxCommand({ ...base, shellPath: '/bin/sh', capData: true });
+  assert.is(file, '/bin/sh');
   const bytes = dataLimitBytes(64);
-  assert.equal(args.slice(0, 3), [`--data=${bytes}:${bytes}`, '--', '/opt/deno']);
   assert.is(bytes, (1100 + 128 + 128) * 1024 * 1024);
+  assert.equal(args.slice(0, 4), ['-c', `ulimit -d ${bytes / 1024} && trap '' TRAP && exec "$0" "$@"`, '/opt/deno', 'run']);
+  assert.is(args.at(-1), '/app/guest/bootstrap.ts');
+  // Where RLIMIT_DATA does not cover every mapping (not Linux), only the signal is ignored.
+  assert.is(sandboxCommand({ ...base, shellPath: '/bin/sh', capData: false }).args[1], `trap '' TRAP && exec "$0" "$@"`);
 });
 
 sandbox('sandbox :: with setpriv, the child dies with the orchestrator, outermost', () => {
-  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit', setprivPath: '/usr/bin/setpriv' });
+  const { file, args } = sandboxCommand({ ...base, shellPath: '/bin/sh', capData: true, setprivPath: '/usr/bin/setpriv' });
   assert.is(file, '/usr/bin/setpriv');
-  assert.equal(args.slice(0, 5), ['--pdeathsig', 'KILL', '--', '/usr/bin/prlimit', `--data=${dataLimitBytes(64)}:${dataLimitBytes(64)}`]);
-  assert.equal(args.slice(5, 7), ['--', '/opt/deno']);
+  assert.equal(args.slice(0, 5), ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c']);
+  assert.equal(args.slice(6, 8), ['/opt/deno', 'run']);
 });
 
-sandbox('sandbox :: with a GNU env, Deno starts with SIGTRAP ignored, innermost', () => {
-  const { file, args } = sandboxCommand({ ...base, prlimitPath: '/usr/bin/prlimit', setprivPath: '/usr/bin/setpriv', trapIgnorerPath: '/usr/bin/env' });
-  assert.is(file, '/usr/bin/setpriv');
-  const env = args.indexOf('/usr/bin/env');
-  assert.ok(env > args.indexOf('/usr/bin/prlimit'), 'inside prlimit');
-  assert.equal(args.slice(env, env + 3), ['/usr/bin/env', '--ignore-signal=TRAP', '/opt/deno']);
+sandbox('sandbox :: the real wrappers hand Deno its limits: the data cap and SIGTRAP ignored (the death signal: runtime.test.ts)', () => {
+  const shellPath = resolveShell();
+  const setprivPath = resolveTool('setpriv');
+  assert.ok(shellPath, '/bin/sh must know `ulimit -d` and `trap`');
+  assert.ok(setprivPath, 'util-linux setpriv is needed');
+  // `cat` stands in for Deno: what it reads of itself is what Deno would start with.
+  const selfView = (file: string) => {
+    const command = sandboxCommand({ ...base, denoPath: '/bin/cat', shellPath, capData: true, setprivPath });
+    const wrappers = command.args.slice(0, command.args.indexOf('/bin/cat') + 1);
+    const r = spawnSync(command.file, [...wrappers, file], { encoding: 'utf8', env: command.env });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const status = selfView('/proc/self/status');
+  const ignored = BigInt(`0x${status.match(/^SigIgn:\s*([0-9a-f]+)$/m)![1]}`);
+  assert.ok(ignored & (1n << 4n), 'SIGTRAP (5) ignored');
+  assert.match(selfView('/proc/self/limits'), new RegExp(`^Max data size\\s+${dataLimitBytes(64)}\\s+${dataLimitBytes(64)}\\s+bytes`, 'm'));
 });
 
 sandbox.run();
