@@ -101,6 +101,27 @@ export function resolveShell(): string | null {
   return shell;
 }
 
+let dataHardLimit: number | undefined;
+
+/**
+ * This process's hard limit on its data segment (RLIMIT_DATA), in bytes, which its children inherit
+ * and cannot raise: Infinity when unlimited or unknown (not Linux). Read once per process.
+ */
+export function dataHardLimitBytes(): number {
+  if (dataHardLimit === undefined) {
+    let hard = Infinity;
+    try {
+      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((row) => row.startsWith('Max data size'));
+      const value = line?.slice('Max data size'.length).trim().split(/\s+/)[1];
+      if (value && /^\d+$/.test(value)) hard = Number(value);
+    } catch {
+      // No /proc (not Linux): nothing known, nothing capped.
+    }
+    dataHardLimit = hard;
+  }
+  return dataHardLimit;
+}
+
 let denoDir: string | undefined;
 
 /** Deno's sqlite caches: folders where it expects a database file, so it keeps them in memory. */

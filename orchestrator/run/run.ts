@@ -5,13 +5,13 @@
  * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
-import { pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from './deno.js';
+import { dataHardLimitBytes, pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from './deno.js';
 import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
-import { normalizeOptions, type NormalizedOptions } from './options.js';
+import { LIMITS, normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
 import { openRelaySession, relayHostPort } from '../relay/relay.js';
 import { reportPrefix, toResult } from './result.js';
-import { sandboxCommand, type SandboxCommand } from './sandbox.js';
+import { dataLimitBytes, sandboxCommand, type SandboxCommand } from './sandbox.js';
 import type { RunOptions } from '../../types/options.js';
 import type { ActorRunRef, RunResult } from '../../types/result.js';
 
@@ -38,8 +38,45 @@ export function envelope(options: NormalizedOptions, secret: string, relayUrl: s
   return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, apify: { url: relayUrl } });
 }
 
+/** Whether children get a data-segment cap: on Linux, where RLIMIT_DATA covers every private mapping. */
+const CAP_DATA = process.platform === 'linux';
+
+let tools: { shellPath: string | null; setprivPath: string | null } | undefined;
+
+/** The wrappers children start through, found once; a missing one is said once, as the sandbox is weaker without it. */
+function sandboxTools(): { shellPath: string | null; setprivPath: string | null } {
+  if (!tools) {
+    tools = { shellPath: resolveShell(), setprivPath: resolveTool('setpriv') };
+    if (!tools.shellPath) {
+      process.emitWarning('code-runtime: no /bin/sh that knows `ulimit -d` and `trap`, so sandboxes run without a data-segment cap, and a script could pass its own SIGTRAP off as running out of memory');
+    }
+    if (!tools.setprivPath && process.platform === 'linux') {
+      process.emitWarning('code-runtime: no util-linux `setpriv`, so a sandbox outlives this process if it is killed with SIGKILL');
+    }
+  }
+  return tools;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Refuses, naming the fix, a run whose data-segment cap could not be set: children inherit this
+ * process's hard RLIMIT_DATA and cannot raise it (the shell's `ulimit -d` would fail in the child).
+ */
+function checkDataLimit(memoryMbytes: number): void {
+  const hard = dataHardLimitBytes();
+  const need = dataLimitBytes(memoryMbytes);
+  if (need <= hard) return;
+  const fits = Math.floor((hard - dataLimitBytes(0)) / (dataLimitBytes(1) - dataLimitBytes(0)));
+  throw new Error(`memoryMbytes ${memoryMbytes} needs a data-segment limit of ${need / MB} MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of ${Math.floor(hard / MB)} MB, which sandboxes cannot exceed: `
+    + `${fits >= LIMITS.memoryMbytes.min ? `use memoryMbytes ≤ ${fits}, or ` : ''}start the orchestrator with a data limit of at least ${need / MB} MB`);
+}
+
 /** The process a run with these settings needs; a warm child fits a run only if started with the same. */
 export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes' | 'apiBaseUrl'>): Promise<Sandbox> {
+  const { shellPath, setprivPath } = sandboxTools();
+  const capData = CAP_DATA && shellPath !== null;
+  if (capData) checkDataLimit(options.memoryMbytes);
   const denoDir = sharedDenoDir();
   const command = sandboxCommand({
     denoPath: resolveDeno(),
@@ -48,9 +85,9 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     memoryMbytes: options.memoryMbytes,
     apiBaseUrl: options.apiBaseUrl,
     relayHostPort: await relayHostPort(),
-    shellPath: resolveShell(),
-    capData: process.platform === 'linux',
-    setprivPath: resolveTool('setpriv'),
+    shellPath,
+    capData,
+    setprivPath,
   });
   // The loader reads the guest's code from stdin while it waits for the envelope (scripts/bundle-guest.mjs).
   command.stdin = resolveGuestCode();

@@ -21,6 +21,9 @@ const DENIED_IPV4 = PRIVATE_IPV4.filter((range) => !range.startsWith('127.'));
  */
 const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:127.0.0.1]', '[::ffff:169.254.169.254]'];
 
+/** The name the wrapping shell goes by (its `$0`), so its errors say whose they are. */
+export const SHELL_NAME = 'code-runtime-sandbox';
+
 export interface SandboxSettings {
   denoPath: string;
   /** The module Deno runs: the guest's loader, as a path or a `data:` URL (run.ts passes the latter). */
@@ -117,6 +120,8 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
   let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
   if (s.shellPath) {
     const kbytes = dataLimitBytes(s.memoryMbytes) / 1024;
+    // The one value written into the shell's script: a whole number, never text from outside.
+    if (!Number.isSafeInteger(kbytes)) throw new Error(`memoryMbytes must be a whole number of MB, not ${s.memoryMbytes}`);
     const steps = [
       // One huge allocation (an ArrayBuffer, Wasm memory) fails at once, before the memory watch could see it.
       ...(s.capData ? [`ulimit -d ${kbytes}`] : []),
@@ -125,10 +130,11 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
       // across exec), a SIGTRAP the script sends itself does nothing, while V8's own (a trap
       // instruction, forced by the kernel) still ends it.
       "trap '' TRAP",
-      'exec "$0" "$@"',
+      'exec "$@"',
     ];
-    // Deno's path and arguments are the shell's positional parameters, never part of its script.
-    command = { file: s.shellPath, args: ['-c', steps.join(' && '), command.file, ...command.args], env };
+    // Deno's path and arguments are the shell's positional parameters, never part of its script;
+    // the shell's own name is what its errors start with (`code-runtime-sandbox: 1: ulimit: …`).
+    command = { file: s.shellPath, args: ['-c', steps.join(' && '), SHELL_NAME, command.file, ...command.args], env };
   }
   if (s.setprivPath) {
     // The death signal survives the exec of the shell and of Deno: killed however the orchestrator dies.

@@ -1,7 +1,10 @@
 // The limits, enforced from outside the child: wall clock, memory beyond the heap, and output caps.
+import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
+import { resolveTool } from '../../orchestrator/run/deno.js';
+import { dataLimitBytes } from '../../orchestrator/run/sandbox.js';
 import { fixture } from '../helpers/helpers.js';
 
 const limits = suite('limits');
@@ -38,6 +41,33 @@ limits('limits :: one 16 GB allocation is refused at once: a RangeError the scri
   const caught = await runCode({ code: 'try { new Uint8Array(16 * 1024 ** 3); } catch (e) { console.log("caught", e.name); }', memoryMbytes: 64 });
   assert.is(caught.status, 'SUCCEEDED');
   assert.is(caught.stdout, 'caught RangeError\n');
+});
+
+limits('limits :: under a data-segment hard limit too low for memoryMbytes, a run is refused naming the limit and what fits', () => {
+  const prlimit = resolveTool('prlimit');
+  assert.ok(prlimit, 'util-linux prlimit is needed to lower the data limit');
+  // Between what 16 MB and 256 MB of heap need: the small run fits, the large one cannot be capped.
+  const hard = 1400 * 1024 * 1024;
+  assert.ok(dataLimitBytes(16) <= hard && dataLimitBytes(256) > hard);
+  const index = new URL('../../orchestrator/index.js', import.meta.url).href;
+  const script = `
+    const { runCode, createRuntime } = await import(${JSON.stringify(index)});
+    const out = {};
+    await runCode({ code: 'console.log(1)', memoryMbytes: 256 }).then(() => { out.big = 'resolved'; }, (e) => { out.big = e.message; });
+    const small = await runCode({ code: 'console.log("fits")', memoryMbytes: 16 });
+    out.small = small.status + ' ' + small.stdout;
+    const runtime = createRuntime({ defaults: { memoryMbytes: 256 } });
+    const [entry] = await runtime.runMany([{ code: 'console.log(1)' }]);
+    out.many = entry.status + ': ' + entry.statusMessage;
+    await runtime.close();
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(prlimit!, [`--data=${hard}:${hard}`, '--', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const message = `memoryMbytes 256 needs a data-segment limit of 1740 MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of 1400 MB, which sandboxes cannot exceed: use memoryMbytes ≤ 86, or start the orchestrator with a data limit of at least 1740 MB`;
+  assert.is(out.big, message);
+  assert.is(out.small, 'SUCCEEDED fits\n');
+  assert.is(out.many, `INFRASTRUCTURE-ERROR: ${message}`);
 });
 
 limits('limits :: a WebAssembly memory bomb is refused at once, or ends as OUT-OF-MEMORY when it grows', async () => {
