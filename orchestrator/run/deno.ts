@@ -101,25 +101,21 @@ export function resolveShell(): string | null {
   return shell;
 }
 
-let dataHardLimit: number | undefined;
-
 /**
  * This process's hard limit on its data segment (RLIMIT_DATA), in bytes, which its children inherit
- * and cannot raise: Infinity when unlimited or unknown (not Linux). Read once per process.
+ * and cannot raise: Infinity when unlimited or unknown (not Linux). Read afresh each time (≈ 15 µs),
+ * since an operator may lower it while the process runs (`prlimit --pid`).
  */
 export function dataHardLimitBytes(): number {
-  if (dataHardLimit === undefined) {
-    let hard = Infinity;
-    try {
-      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((row) => row.startsWith('Max data size'));
-      const value = line?.slice('Max data size'.length).trim().split(/\s+/)[1];
-      if (value && /^\d+$/.test(value)) hard = Number(value);
-    } catch {
-      // No /proc (not Linux): nothing known, nothing capped.
-    }
-    dataHardLimit = hard;
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((row) => row.startsWith('Max data size'));
+    // Columns after the name: soft, hard, unit (bytes); `unlimited` where there is none.
+    const hard = line?.slice('Max data size'.length).trim().split(/\s+/)[1];
+    return hard && /^\d+$/.test(hard) ? Number(hard) : Infinity;
+  } catch {
+    // No /proc (not Linux): nothing known, nothing capped.
+    return Infinity;
   }
-  return dataHardLimit;
 }
 
 let denoDir: string | undefined;

@@ -43,15 +43,24 @@ limits('limits :: one 16 GB allocation is refused at once: a RangeError the scri
   assert.is(caught.stdout, 'caught RangeError\n');
 });
 
-limits('limits :: under a data-segment hard limit too low for memoryMbytes, a run is refused naming the limit and what fits', () => {
+/** Runs `script` (ES module text) in a Node process whose data-segment limits are `soft:hard` bytes; its last line of stdout, parsed. */
+function underDataLimit(soft: number, hard: number, script: string): Record<string, string> {
   const prlimit = resolveTool('prlimit');
   assert.ok(prlimit, 'util-linux prlimit is needed to lower the data limit');
-  // Between what 16 MB and 256 MB of heap need: the small run fits, the large one cannot be capped.
-  const hard = 1400 * 1024 * 1024;
-  assert.ok(dataLimitBytes(16) <= hard && dataLimitBytes(256) > hard);
   const index = new URL('../../orchestrator/index.js', import.meta.url).href;
-  const script = `
-    const { runCode, createRuntime } = await import(${JSON.stringify(index)});
+  const code = `const { runCode, createRuntime } = await import(${JSON.stringify(index)});\n${script}`;
+  const r = spawnSync(prlimit!, [`--data=${soft}:${hard}`, '--', process.execPath, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+const MB = 1024 * 1024;
+
+limits('limits :: under a data-segment hard limit too low for memoryMbytes, a run is refused naming the limit and what fits', () => {
+  // Between what 16 MB and 256 MB of heap need: the small run fits, the large one cannot be capped.
+  const hard = 1400 * MB;
+  assert.ok(dataLimitBytes(16) <= hard && dataLimitBytes(256) > hard);
+  const out = underDataLimit(hard, hard, `
     const out = {};
     await runCode({ code: 'console.log(1)', memoryMbytes: 256 }).then(() => { out.big = 'resolved'; }, (e) => { out.big = e.message; });
     const small = await runCode({ code: 'console.log("fits")', memoryMbytes: 16 });
@@ -60,14 +69,22 @@ limits('limits :: under a data-segment hard limit too low for memoryMbytes, a ru
     const [entry] = await runtime.runMany([{ code: 'console.log(1)' }]);
     out.many = entry.status + ': ' + entry.statusMessage;
     await runtime.close();
-    console.log(JSON.stringify(out));`;
-  const r = spawnSync(prlimit!, [`--data=${hard}:${hard}`, '--', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  assert.is(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  const message = `memoryMbytes 256 needs a data-segment limit of 1740 MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of 1400 MB, which sandboxes cannot exceed: use memoryMbytes ≤ 86, or start the orchestrator with a data limit of at least 1740 MB`;
+    console.log(JSON.stringify(out));`);
+  const need = dataLimitBytes(256) / MB;
+  const fits = (hard - dataLimitBytes(0)) / (dataLimitBytes(1) - dataLimitBytes(0));
+  const message = `memoryMbytes 256 needs a data-segment limit of ${need} MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of 1400 MB, which sandboxes cannot exceed: use memoryMbytes ≤ ${fits}, or start the orchestrator with a data limit of at least ${need} MB`;
   assert.is(out.big, message);
   assert.is(out.small, 'SUCCEEDED fits\n');
   assert.is(out.many, `INFRASTRUCTURE-ERROR: ${message}`);
+});
+
+limits('limits :: only the hard data limit bounds the cap: a soft limit below it is raised for the child', () => {
+  // The shell's `ulimit -d` may raise the soft limit up to the hard one.
+  const out = underDataLimit(1000 * MB, 2000 * MB, `
+    const r = await runCode({ code: 'console.log("capped")', memoryMbytes: 256 });
+    console.log(JSON.stringify({ run: r.status + ' ' + r.stdout }));`);
+  assert.ok(dataLimitBytes(256) > 1000 * MB && dataLimitBytes(256) <= 2000 * MB);
+  assert.is(out.run, 'SUCCEEDED capped\n');
 });
 
 limits('limits :: a WebAssembly memory bomb is refused at once, or ends as OUT-OF-MEMORY when it grows', async () => {
