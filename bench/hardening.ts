@@ -2,11 +2,14 @@
  * What each piece of the sandbox costs, measured side by side in one run: the same trivial script
  * (`console.log(1)`) under successively more of the sandbox, in interleaved slices so machine noise
  * falls on every variant alike. For each: wall-clock latency (median, p95) and CPU per run, the Deno
- * process (reaped children's user + system time) and this Node process apart.
+ * process (reaped children's user + system time) and this Node process apart. Where `perf` works, a
+ * second table gives each child layer's own CPU from `perf stat` (task-clock of the whole command,
+ * wrappers included): per child rather than per 10 ms tick, so a 1 ms layer shows through the noise.
  * Usage: `npm run build:all && node dist/bench/hardening.js [runs]` (runs per variant, default 40).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
@@ -26,9 +29,18 @@ const WARM_GAP_MS = 100;
 /** Time for a slice's last child to be reaped (its CPU is counted only then). */
 const REAP_MS = 50;
 
+/** A child layer: one process, started as is. */
+interface Command {
+  file: string;
+  args: string[];
+  input?: string | Buffer;
+}
+
 interface Variant {
   name: string;
   run(): Promise<void>;
+  /** Set for a child layer, which the per-child table measures under `perf stat`. */
+  command?: Command;
   /** Untimed work before each run (the warm pool's refill). */
   before?(): Promise<void>;
 }
@@ -44,6 +56,23 @@ function spawnTimed(file: string, args: string[], env: Record<string, string>, i
     child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
+}
+
+/** A variant that spawns `command` and waits for its end. */
+function layer(name: string, command: Command, env: Record<string, string>): Variant {
+  return { name, command, run: () => spawnTimed(command.file, command.args, env, command.input) };
+}
+
+/** Whether `perf stat` can count this user's processes here (not in every container or VM). */
+function perfWorks(): boolean {
+  return spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+/** CPU of one run of `command` (ms, task-clock of it and its execs), from `perf stat`. */
+async function perfCpuMs(command: Command, env: Record<string, string>, out: string): Promise<number> {
+  await spawnTimed('perf', ['stat', '-x,', '-e', 'task-clock', '-o', out, '--', command.file, ...command.args], env, command.input);
+  const line = readFileSync(out, 'utf8').split('\n').find((row) => row.includes('task-clock'));
+  return Number(line?.split(',')[0]);
 }
 
 async function main(): Promise<void> {
@@ -74,14 +103,14 @@ async function main(): Promise<void> {
   const warm = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { apiBaseUrl: apiBaseUrl.origin } });
 
   const variants: Variant[] = [
-    { name: 'bare `deno run one.ts`', run: () => spawnTimed(deno, ['run', plain], env) },
-    { name: '+ lockdown flags (no config/lock/remote/npm, net allow+deny, heap flag)', run: () => spawnTimed(deno, [...flagsOnly, plain], env) },
+    layer('bare `deno run one.ts`', { file: deno, args: ['run', plain] }, env),
+    layer('+ lockdown flags (no config/lock/remote/npm, net allow+deny, heap flag)', { file: deno, args: [...flagsOnly, plain] }, env),
     ...(sources === BOOTSTRAP_PATH ? [] : [
-      { name: '  (guest from its TypeScript sources, for comparison)', run: () => spawnTimed(deno, fromSources.args, env, envelope) },
+      layer('  (guest from its TypeScript sources, for comparison)', { file: deno, args: fromSources.args, input: envelope }, env),
     ]),
-    { name: '+ guest (its code and the envelope on stdin, lazy apify, blob module)', run: () => spawnTimed(deno, sandboxOnly.args, env, guestInput) },
-    ...(shell ? [{ name: '+ sh wrapper (ulimit -d, SIGTRAP ignored)', run: () => spawnTimed(withShell.file, withShell.args, env, guestInput) }] : []),
-    ...(setpriv ? [{ name: '+ setpriv --pdeathsig wrapper', run: () => spawnTimed(full.file, full.args, env, guestInput) }] : []),
+    layer('+ guest (its code and the envelope on stdin, lazy apify, blob module)', { file: deno, args: sandboxOnly.args, input: guestInput }, env),
+    ...(shell ? [layer('+ sh wrapper (ulimit -d, SIGTRAP ignored)', { file: withShell.file, args: withShell.args, input: guestInput }, env)] : []),
+    ...(setpriv ? [layer('+ setpriv --pdeathsig wrapper', { file: full.file, args: full.args, input: guestInput }, env)] : []),
     { name: 'runCode (+ relay session, child supervision, capped buffers, emit pruning)', run: async () => { await runCode({ code: CODE, apiBaseUrl: apiBaseUrl.origin }); } },
     {
       name: 'runtime, warm pool, one at a time (CPU includes the refill)',
@@ -116,16 +145,22 @@ async function main(): Promise<void> {
       nodeCpu[index]! += own;
     }
   }
+  // Each child layer again, under perf stat: its own CPU per child, interleaved like the above.
+  const layers = variants.filter((v) => v.command);
+  const perChild = perfWorks() ? layers.map(() => [] as number[]) : undefined;
+  for (let i = 0; perChild && i < runs; i += 1) {
+    for (const [index, v] of layers.entries()) perChild[index]!.push(await perfCpuMs(v.command!, env, path.join(scratch, 'perf.txt')));
+  }
   await warm.close();
   await session.close({ abortRunning: false });
   rmSync(scratch, { recursive: true, force: true });
   const rows: Array<Array<string | number>> = [['variant', 'median ms', 'p95 ms', 'Δ median', 'CPU ms/run Deno + Node', 'Δ CPU']];
   let previous: { median: number; cpu: number } | undefined;
+  const delta = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   for (const [index, v] of variants.entries()) {
     const { median, p95 } = summarize(wall[index]!);
     const [d, n] = [denoCpu[index]! / runs, nodeCpu[index]! / runs];
     const cpu = d + n;
-    const delta = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
     rows.push([v.name, median, p95, previous ? delta(median - previous.median) : '', `${round(d)} + ${round(n)} = ${round(cpu)}`, previous ? delta(cpu - previous.cpu) : '']);
     // A comparison row is not a layer: the next row's deltas are against the layer before it.
     if (!v.name.startsWith('  ')) previous = { median, cpu };
@@ -137,6 +172,19 @@ async function main(): Promise<void> {
   const ratio = (i: number) => (denoCpu[i]! + nodeCpu[i]!) / (denoCpu[0]! + nodeCpu[0]!);
   console.log(`\nrunCode / bare deno run: latency ${(summarize(wall[runCodeIndex]!).median / bare).toFixed(2)}×, CPU ${ratio(runCodeIndex).toFixed(2)}×`);
   console.log(`warm pool / bare deno run: latency ${(summarize(wall.at(-1)!).median / bare).toFixed(2)}×, CPU ${ratio(variants.length - 1).toFixed(2)}×`);
+  if (!perChild) {
+    console.log('\n(`perf stat` does not work here, so there is no per-child table)');
+    return;
+  }
+  const childRows: Array<Array<string | number>> = [['child layer', 'CPU ms median', 'p95', 'Δ median']];
+  let before: number | undefined;
+  for (const [index, v] of layers.entries()) {
+    const { median, p95 } = summarize(perChild[index]!);
+    childRows.push([v.name, median, p95, before === undefined ? '' : delta(median - before)]);
+    if (!v.name.startsWith('  ')) before = median;
+  }
+  console.log(`\nCPU per child from \`perf stat\` (task-clock of the whole command, wrappers included), ${runs} interleaved runs each\n`);
+  console.log(table(childRows));
 }
 
 await main();
