@@ -7,15 +7,14 @@
  * wrappers included): per child rather than per 10 ms tick, so a 1 ms layer shows through the noise.
  * Usage: `npm run build:all && node dist/bench/hardening.js [runs]` (runs per variant, default 40).
  */
-import { spawn } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from '../orchestrator/run/deno.js';
+import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, sharedDenoDir } from '../orchestrator/run/deno.js';
 import { relayHostPort, openRelaySession } from '../orchestrator/relay/relay.js';
 import { sandboxCommand } from '../orchestrator/run/sandbox.js';
-import { runCode } from '../orchestrator/run/run.js';
+import { runCode, sandboxTools } from '../orchestrator/run/run.js';
 import { createRuntime } from '../orchestrator/runtime/runtime.js';
 import { childrenCpuMs } from './measure.js';
 import { round, summarize, table } from './stats.js';
@@ -89,11 +88,10 @@ async function main(): Promise<void> {
   const sandboxOnly = sandboxCommand(settings);
   const sources = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
   const fromSources = sandboxCommand({ ...settings, bootstrapPath: sources });
-  const shell = resolveShell();
-  const setpriv = resolveTool('setpriv');
-  const limits = { shellPath: shell, capData: process.platform === 'linux' };
-  const withShell = sandboxCommand({ ...settings, ...limits });
-  const full = sandboxCommand({ ...settings, ...limits, setprivPath: setpriv });
+  // The wrappers as runs get them, added one at a time.
+  const { shellPath: shell, capData, setprivPath: setpriv } = sandboxTools();
+  const withShell = sandboxCommand({ ...settings, shellPath: shell, capData });
+  const full = sandboxCommand({ ...settings, shellPath: shell, capData, setprivPath: setpriv });
   const flagsOnly = sandboxOnly.args.slice(0, -1);
   const session = await openRelaySession({ apiBaseUrl: apiBaseUrl.origin });
   const envelope = JSON.stringify({ code: CODE, secret: 'bench', scriptName: 'script.ts', apify: { url: session.url } });
@@ -148,8 +146,9 @@ async function main(): Promise<void> {
   // Each child layer again, under perf stat: its own CPU per child, interleaved like the above.
   const layers = variants.filter((v) => v.command);
   const perChild = perfWorks() ? layers.map(() => [] as number[]) : undefined;
+  const perfOut = path.join(scratch, 'perf.txt');
   for (let i = 0; perChild && i < runs; i += 1) {
-    for (const [index, v] of layers.entries()) perChild[index]!.push(await perfCpuMs(v.command!, env, path.join(scratch, 'perf.txt')));
+    for (const [index, v] of layers.entries()) perChild[index]!.push(await perfCpuMs(v.command!, env, perfOut));
   }
   await warm.close();
   await session.close({ abortRunning: false });

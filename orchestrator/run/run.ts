@@ -11,7 +11,7 @@ import { LIMITS, normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
 import { openRelaySession, relayHostPort } from '../relay/relay.js';
 import { reportPrefix, toResult } from './result.js';
-import { dataLimitBytes, sandboxCommand, type SandboxCommand } from './sandbox.js';
+import { dataLimitBytes, sandboxCommand, type SandboxCommand, type SandboxSettings } from './sandbox.js';
 import type { RunOptions } from '../../types/options.js';
 import type { ActorRunRef, RunResult } from '../../types/result.js';
 
@@ -38,15 +38,20 @@ export function envelope(options: NormalizedOptions, secret: string, relayUrl: s
   return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, apify: { url: relayUrl } });
 }
 
-/** Whether children get a data-segment cap: on Linux, where RLIMIT_DATA covers every private mapping. */
-const CAP_DATA = process.platform === 'linux';
+/** The wrappers children start through, as sandbox.ts takes them. */
+export type SandboxTools = Pick<SandboxSettings, 'shellPath' | 'capData' | 'setprivPath'>;
 
-let tools: { shellPath: string | null; setprivPath: string | null } | undefined;
+let tools: SandboxTools | undefined;
 
-/** The wrappers children start through, found once; a missing one is said once, as the sandbox is weaker without it. */
-function sandboxTools(): { shellPath: string | null; setprivPath: string | null } {
+/**
+ * The wrappers children start through, found once; a missing one is said once, as the sandbox is
+ * weaker without it. The shell caps the data segment on Linux, where RLIMIT_DATA covers every
+ * private mapping.
+ */
+export function sandboxTools(): SandboxTools {
   if (!tools) {
-    tools = { shellPath: resolveShell(), setprivPath: resolveTool('setpriv') };
+    const shellPath = resolveShell();
+    tools = { shellPath, capData: shellPath !== null && process.platform === 'linux', setprivPath: resolveTool('setpriv') };
     if (!tools.shellPath) {
       process.emitWarning('code-runtime: no /bin/sh that knows `ulimit -d` and `trap`, so sandboxes run without a data-segment cap, and a script could pass its own SIGTRAP off as running out of memory');
     }
@@ -74,9 +79,8 @@ function checkDataLimit(memoryMbytes: number): void {
 
 /** The process a run with these settings needs; a warm child fits a run only if started with the same. */
 export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes' | 'apiBaseUrl'>): Promise<Sandbox> {
-  const { shellPath, setprivPath } = sandboxTools();
-  const capData = CAP_DATA && shellPath !== null;
-  if (capData) checkDataLimit(options.memoryMbytes);
+  const wrappers = sandboxTools();
+  if (wrappers.capData) checkDataLimit(options.memoryMbytes);
   const denoDir = sharedDenoDir();
   const command = sandboxCommand({
     denoPath: resolveDeno(),
@@ -85,9 +89,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     memoryMbytes: options.memoryMbytes,
     apiBaseUrl: options.apiBaseUrl,
     relayHostPort: await relayHostPort(),
-    shellPath,
-    capData,
-    setprivPath,
+    ...wrappers,
   });
   // The loader reads the guest's code from stdin while it waits for the envelope (scripts/bundle-guest.mjs).
   command.stdin = resolveGuestCode();
