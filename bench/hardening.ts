@@ -13,8 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, sharedDenoDir } from '../orchestrator/run/deno.js';
 import { relayHostPort, openRelaySession } from '../orchestrator/relay/relay.js';
-import { sandboxCommand } from '../orchestrator/run/sandbox.js';
-import { runCode, sandboxTools } from '../orchestrator/run/run.js';
+import { sandboxCommand, wrapCommand, type SandboxCommand } from '../orchestrator/run/sandbox.js';
+import { runCode } from '../orchestrator/run/run.js';
+import { launch, sandboxTools } from '../orchestrator/run/launch.js';
+import { currentSpawner } from '../orchestrator/run/spawner.js';
 import { createRuntime } from '../orchestrator/runtime/runtime.js';
 import { childrenCpuMs } from './measure.js';
 import { round, summarize, table } from './stats.js';
@@ -57,6 +59,16 @@ function spawnTimed(file: string, args: string[], env: Record<string, string>, i
   });
 }
 
+/** Starts `command` as runs' children start (by the spawner once it is ready) and waits for its end. */
+function launchTimed(command: SandboxCommand, input: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = launch(command, '/', (exit) => (exit.exitCode === 0 ? resolve() : reject(exit.startError ?? new Error(`exited ${exit.exitCode ?? exit.signal}`))));
+    child?.stdout?.resume();
+    child?.stderr?.resume();
+    child?.stdin?.end(input);
+  });
+}
+
 /** A variant that spawns `command` and waits for its end. */
 function layer(name: string, command: Command, env: Record<string, string>): Variant {
   return { name, command, run: () => spawnTimed(command.file, command.args, env, command.input) };
@@ -83,15 +95,15 @@ async function main(): Promise<void> {
   const apiBaseUrl = new URL('http://127.0.0.1:9');
   const settings = {
     denoPath: deno, bootstrapPath: BOOTSTRAP_PATH, denoDir, memoryMbytes: 256, apiBaseUrl,
-    relayHostPort: await relayHostPort(), shellPath: null, capData: false, setprivPath: null,
+    relayHostPort: await relayHostPort(),
   };
   const sandboxOnly = sandboxCommand(settings);
   const sources = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
   const fromSources = sandboxCommand({ ...settings, bootstrapPath: sources });
   // The wrappers as runs get them, added one at a time.
   const { shellPath: shell, capData, setprivPath: setpriv } = sandboxTools();
-  const withShell = sandboxCommand({ ...settings, shellPath: shell, capData });
-  const full = sandboxCommand({ ...settings, shellPath: shell, capData, setprivPath: setpriv });
+  const withShell = wrapCommand(sandboxOnly, { shellPath: shell, capData, setprivPath: null });
+  const full = wrapCommand(sandboxOnly, { shellPath: shell, capData, setprivPath: setpriv });
   const flagsOnly = sandboxOnly.args.slice(0, -1);
   const session = await openRelaySession({ apiBaseUrl: apiBaseUrl.origin });
   const envelope = JSON.stringify({ code: CODE, secret: 'bench', scriptName: 'script.ts', apify: { url: session.url } });
@@ -109,6 +121,8 @@ async function main(): Promise<void> {
     layer('+ guest (its code and the envelope on stdin, lazy apify, blob module)', { file: deno, args: sandboxOnly.args, input: guestInput }, env),
     ...(shell ? [layer('+ sh wrapper (ulimit -d, SIGTRAP ignored)', { file: withShell.file, args: withShell.args, input: guestInput }, env)] : []),
     ...(setpriv ? [layer('+ setpriv --pdeathsig wrapper', { file: full.file, args: full.args, input: guestInput }, env)] : []),
+    // Its CPU is the spawner's (its children's time is its own until it is reaped: measure.ts counts it).
+    { name: '  (the same limits from the spawner instead, between its fork and exec)', run: () => launchTimed(sandboxOnly, guestInput) },
     { name: 'runCode (+ relay session, child supervision, capped buffers, emit pruning)', run: async () => { await runCode({ code: CODE, apiBaseUrl: apiBaseUrl.origin }); } },
     {
       name: 'runtime, warm pool, one at a time (CPU includes the refill)',
@@ -116,6 +130,9 @@ async function main(): Promise<void> {
       run: async () => { await warm.run({ code: CODE }); },
     },
   ];
+  // From a process's second child on, children start through the spawner once it is ready.
+  for (let i = 0; i < 50 && !currentSpawner()?.ready; i += 1) await launchTimed(sandboxOnly, guestInput);
+  if (!currentSpawner()?.ready) console.log('(no spawner here: the spawner row starts its children through sh and setpriv)\n');
   for (const v of variants) await v.run();
   const wall = variants.map(() => [] as number[]);
   const denoCpu = variants.map(() => 0);

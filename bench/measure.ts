@@ -1,13 +1,14 @@
 /**
  * What the benchmark measures besides `runCode` itself: a bare `deno run` of a file with the
- * sandbox's own flags (the floor), the peak RSS of a sandbox child, the CPU time of reaped children,
- * and the orchestrator's own memory after a forced GC.
+ * sandbox's own flags (the floor), the peak RSS of a sandbox child, the CPU time of children (the
+ * spawner's too), and the orchestrator's own memory after a forced GC.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { SandboxCommand } from '../orchestrator/run/sandbox.js';
+import { currentSpawner } from '../orchestrator/run/spawner.js';
 import type { Runtime } from '../types/runtime.js';
 
 /**
@@ -19,7 +20,7 @@ import type { Runtime } from '../types/runtime.js';
 export function bareCommand(sandbox: SandboxCommand, denoPath: string, bootstrapPath: string, file: string): SandboxCommand {
   const { DENO_EMIT_CACHE_MODE: _off, ...env } = sandbox.env;
   const denoArgs = sandbox.file === denoPath ? sandbox.args : sandbox.args.slice(sandbox.args.indexOf(denoPath) + 1);
-  return { file: denoPath, env, args: denoArgs.map((arg) => (arg === bootstrapPath ? file : arg)) };
+  return { file: denoPath, env, args: denoArgs.map((arg) => (arg === bootstrapPath ? file : arg)), dataLimitBytes: sandbox.dataLimitBytes };
 }
 
 /** Runs a command to its end, output discarded; resolves with the wall time in ms. */
@@ -34,11 +35,21 @@ export function timedSpawn(command: SandboxCommand, cwd: string): Promise<number
   });
 }
 
-/** CPU time (user + system, ms) of this process's children that have been reaped so far. */
+/** CPU time (user + system, ms) of this process's children: the reaped ones, and the live spawner with every child it reaped. */
 export function childrenCpuMs(): number {
-  // /proc/self/stat fields 16 and 17 (cutime, cstime), in clock ticks of 10 ms.
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[13]) + Number(fields[14])) * 10;
+  // /proc/PID/stat fields 14–17 (utime, stime, cutime, cstime), in clock ticks of 10 ms.
+  const ticks = (pid: number | 'self', fields: number[]) => {
+    try {
+      const all = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return fields.reduce((sum, field) => sum + Number(all[field]), 0);
+    } catch {
+      // Reaped since its pid was read: its time is in this process's own counters now.
+      return 0;
+    }
+  };
+  const spawner = currentSpawner()?.pid;
+  // A spawner's children are its own children: their time reaches ours only when it is reaped.
+  return (ticks('self', [13, 14]) + (spawner === undefined ? 0 : ticks(spawner, [11, 12, 13, 14]))) * 10;
 }
 
 function vmHwmBytes(pid: number): number | undefined {

@@ -7,11 +7,11 @@
  * Invariant: nothing here can throw or emit an unhandled 'error' because a process could not be
  * started (EMFILE, EAGAIN, ENOENT…): that is one run's rejected promise, never a crash of this process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { OutputBuffer } from './output.js';
 import { doneExitCode, RecordFilter } from './record-filter.js';
 import { HEAP_FATAL, V8TraceHold } from './v8-trace.js';
+import { launch, type Launched } from './launch.js';
 import type { SandboxCommand } from './sandbox.js';
 import type { OutputListener } from '../../types/options.js';
 
@@ -95,7 +95,7 @@ function startFailure(file: string, error: NodeJS.ErrnoException): Error {
 /** A started sandbox process that has not been given its run yet; it can be given one run, once. */
 export class SandboxChild {
   readonly file: string;
-  readonly #process: ChildProcess | undefined;
+  readonly #process: Launched | undefined;
   readonly #ended: Promise<ChildExit>;
   #exit: ChildExit | undefined;
   #claimed = false;
@@ -111,27 +111,11 @@ export class SandboxChild {
         resolve(exit);
       };
     });
-    let child: ChildProcess | undefined;
-    try {
-      child = spawn(command.file, command.args, { cwd, env: command.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (error) {
-      // Node throws for some start failures and emits 'error' for others: both end here as one.
-      settle({ exitCode: null, signal: null, startError: error as NodeJS.ErrnoException });
-    }
+    const child = launch(command, cwd, settle);
     this.#process = child;
-    if (!child) return;
+    if (!child || this.#exit) return;
     killAllOnExit();
     live.add(this);
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      // A failed spawn has no pid; any later 'error' (a failed kill) changes nothing about the exit.
-      if (child.pid === undefined) settle({ exitCode: null, signal: null, startError: error });
-    });
-    // Output is complete once the streams are closed too; 'close' comes after both.
-    child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => settle({ exitCode, signal }));
-    for (const stream of [child.stdin, child.stdout, child.stderr]) {
-      // EPIPE on stdin (the child died before reading its envelope) and the like: the exit says it.
-      stream?.on('error', () => {});
-    }
     // Read while the child waits for its run, so a warm child has it ready.
     if (command.stdin) child.stdin?.write(command.stdin);
   }
@@ -142,8 +126,7 @@ export class SandboxChild {
 
   /** True once the process has ended (or never started). */
   get exited(): boolean {
-    const child = this.#process;
-    return this.#exit !== undefined || !child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+    return this.#exit !== undefined || !this.#process || this.#process.exited;
   }
 
   /** Settles when the process has ended, however it ended (or failed to start). Never rejects. */
@@ -153,21 +136,15 @@ export class SandboxChild {
 
   /** Whether the process and its pipes keep Node's event loop alive (an idle warm child should not). */
   hold(held: boolean): void {
-    const child = this.#process;
-    if (!child) return;
-    const handles = [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null>;
-    for (const handle of handles) {
-      if (held) handle?.ref?.();
-      else handle?.unref?.();
-    }
+    this.#process?.hold(held);
   }
 
   kill(): void {
-    if (!this.exited) this.#process?.kill('SIGKILL');
+    if (!this.exited) this.#process?.kill();
   }
 
   /** The process, for its one run. Throws if it was already given one: a child never runs twice. */
-  claim(): ChildProcess | undefined {
+  claim(): Launched | undefined {
     if (this.#claimed) throw new Error('A sandbox child runs exactly one script; this one was already used');
     this.#claimed = true;
     this.hold(true);
@@ -196,10 +173,13 @@ async function residentBytes(pid: number): Promise<number | undefined> {
 }
 
 /** Samples the child's resident memory; kills it over the limit. Returns the stop and the peak seen. */
-function watchMemory(pid: number | undefined, limit: number, kill: (reason: KillReason) => void): { stop(): void; peak(): number } {
+function watchMemory(pidOf: () => number | undefined, limit: number, kill: (reason: KillReason) => void): { stop(): void; peak(): number } {
   let peak = 0;
-  if (process.platform !== 'linux' || pid === undefined) return { stop: () => {}, peak: () => peak };
+  if (process.platform !== 'linux') return { stop: () => {}, peak: () => peak };
   const timer = setInterval(async () => {
+    // A spawner's child has its pid a moment after it is handed out.
+    const pid = pidOf();
+    if (pid === undefined) return;
     const rss = await residentBytes(pid);
     if (rss === undefined) return;
     peak = Math.max(peak, rss);
@@ -276,7 +256,8 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
 
   const started = spec.startedAt ?? performance.now();
   const deadline = setTimeout(() => kill('timeout'), spec.timeoutMs);
-  const memory = watchMemory(child?.pid, spec.rssLimitBytes, kill);
+  // Not after the exit: the pid may be another process's by then.
+  const memory = watchMemory(() => (sandbox.exited ? undefined : child?.pid), spec.rssLimitBytes, kill);
   const onAbort = () => kill('abort');
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();

@@ -71,7 +71,7 @@ export function resolveDeno(): string {
   return denoPath;
 }
 
-export type SystemTool = 'prlimit' | 'setpriv';
+export type SystemTool = 'prlimit' | 'setpriv' | 'perl';
 
 const toolPaths = new Map<SystemTool, string | null>();
 

@@ -5,13 +5,13 @@
  * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
-import { dataHardLimitBytes, pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, resolveShell, resolveTool, sharedDenoDir } from './deno.js';
+import { dataHardLimitBytes, pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, sharedDenoDir } from './deno.js';
 import { spawnChild, superviseChild, type ChildFacts, type SandboxChild } from './child.js';
 import { LIMITS, normalizeOptions, type NormalizedOptions } from './options.js';
 import { OutputBuffer } from './output.js';
 import { openRelaySession, relayHostPort } from '../relay/relay.js';
 import { reportPrefix, toResult } from './result.js';
-import { dataLimitBytes, sandboxCommand, type SandboxCommand, type SandboxSettings } from './sandbox.js';
+import { dataLimitBytes, sandboxCommand, type SandboxCommand } from './sandbox.js';
 import type { RunOptions } from '../../types/options.js';
 import type { ActorRunRef, RunResult } from '../../types/result.js';
 
@@ -38,30 +38,6 @@ export function envelope(options: NormalizedOptions, secret: string, relayUrl: s
   return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, apify: { url: relayUrl } });
 }
 
-/** The wrappers children start through, as sandbox.ts takes them. */
-export type SandboxTools = Pick<SandboxSettings, 'shellPath' | 'capData' | 'setprivPath'>;
-
-let tools: SandboxTools | undefined;
-
-/**
- * The wrappers children start through, found once; a missing one is said once, as the sandbox is
- * weaker without it. The shell caps the data segment on Linux, where RLIMIT_DATA covers every
- * private mapping.
- */
-export function sandboxTools(): SandboxTools {
-  if (!tools) {
-    const shellPath = resolveShell();
-    tools = { shellPath, capData: shellPath !== null && process.platform === 'linux', setprivPath: resolveTool('setpriv') };
-    if (!tools.shellPath) {
-      process.emitWarning('code-runtime: no /bin/sh that knows `ulimit -d` and `trap`, so sandboxes run without a data-segment cap, and a script could pass its own SIGTRAP off as running out of memory');
-    }
-    if (!tools.setprivPath && process.platform === 'linux') {
-      process.emitWarning('code-runtime: no util-linux `setpriv`, so a sandbox outlives this process if it is killed with SIGKILL');
-    }
-  }
-  return tools;
-}
-
 const MB = 1024 * 1024;
 
 /**
@@ -79,8 +55,8 @@ function checkDataLimit(memoryMbytes: number): void {
 
 /** The process a run with these settings needs; a warm child fits a run only if started with the same. */
 export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes' | 'apiBaseUrl'>): Promise<Sandbox> {
-  const wrappers = sandboxTools();
-  if (wrappers.capData) checkDataLimit(options.memoryMbytes);
+  // Both ways a child starts (launch.ts) cap its data segment on Linux.
+  if (process.platform === 'linux') checkDataLimit(options.memoryMbytes);
   const denoDir = sharedDenoDir();
   const command = sandboxCommand({
     denoPath: resolveDeno(),
@@ -89,7 +65,6 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     memoryMbytes: options.memoryMbytes,
     apiBaseUrl: options.apiBaseUrl,
     relayHostPort: await relayHostPort(),
-    ...wrappers,
   });
   // The loader reads the guest's code from stdin while it waits for the envelope (scripts/bundle-guest.mjs).
   command.stdin = resolveGuestCode();

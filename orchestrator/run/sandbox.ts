@@ -2,9 +2,10 @@
  * The one place where the sandbox is granted anything: a pure function from a run's settings to
  * Deno's command line and environment. The child may reach exactly the API host:port and the
  * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
- * A POSIX `sh` caps its data segment (Linux) and starts Deno with SIGTRAP ignored, so only V8 can end
- * it with that signal; where util-linux is there, `setpriv` ties its life to ours. Two small execs
- * before Deno's, not three: each costs the child ≈ 1 ms of CPU (bench/hardening.ts).
+ * Every child also gets, before Deno starts, a data-segment cap (Linux), SIGTRAP ignored (so only V8
+ * can end it with that signal) and a death signal tied to the orchestrator's life: from the spawner
+ * (spawner-script.ts) between its fork and exec, or, where there is none, from the two small execs
+ * `wrapCommand` puts before Deno's (a POSIX `sh`, and util-linux `setpriv`).
  */
 import { PRIVATE_IPV4 } from '../relay/private-net.js';
 
@@ -35,9 +36,13 @@ export interface SandboxSettings {
   apiBaseUrl: URL;
   /** `127.0.0.1:PORT` of the orchestrator's relay. */
   relayHostPort: string;
+}
+
+/** The programs `wrapCommand` starts Deno through, where no spawner starts it (launch.ts finds them). */
+export interface WrapperTools {
   /**
-   * Path of a POSIX `sh` (deno.ts) that sets the limits below and execs Deno, or null: then there is
-   * no data-segment cap, and a script could forge V8's out-of-memory death.
+   * Path of a POSIX `sh` (deno.ts) that sets the limits and execs Deno, or null: then there is no
+   * data-segment cap, and a script could forge V8's out-of-memory death.
    */
   shellPath: string | null;
   /** Whether the shell caps the data segment (`ulimit -d`): on Linux, where it covers every private mapping. */
@@ -52,7 +57,12 @@ export interface SandboxCommand {
   env: Record<string, string>;
   /** Written to the child's stdin as soon as it starts (the guest's code; see run.ts), before its envelope. */
   stdin?: Buffer;
+  /** The data-segment cap (RLIMIT_DATA, soft and hard) the child gets on Linux, in bytes. */
+  dataLimitBytes: number;
 }
+
+/** How a command is started without a spawner: Deno's own file, arguments and environment, wrapped. */
+export type ProcessCommand = Pick<SandboxCommand, 'file' | 'args' | 'env'>;
 
 /** `host:port` of a URL, with the scheme's default port spelled out (Deno matches ports exactly). */
 export function hostPort(url: URL): string {
@@ -117,14 +127,20 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     // No WebGPU backend: requestAdapter() gives null and the host's graphics libraries never load.
     DENO_WEBGPU_BACKEND: 'none',
   };
-  let command: SandboxCommand = { file: s.denoPath, args: denoArgs, env };
-  if (s.shellPath) {
-    const kbytes = dataLimitBytes(s.memoryMbytes) / 1024;
+  return { file: s.denoPath, args: denoArgs, env, dataLimitBytes: dataLimitBytes(s.memoryMbytes) };
+}
+
+/** The command that starts `command` through `sh` and `setpriv`, which give it its limits (see above). */
+export function wrapCommand(command: SandboxCommand, tools: WrapperTools): ProcessCommand {
+  const { env } = command;
+  let wrapped: ProcessCommand = { file: command.file, args: command.args, env };
+  if (tools.shellPath) {
+    const kbytes = command.dataLimitBytes / 1024;
     // The one value written into the shell's script: a whole number, never text from outside.
-    if (!Number.isSafeInteger(kbytes)) throw new Error(`memoryMbytes must be a whole number of MB, not ${s.memoryMbytes}`);
+    if (!Number.isSafeInteger(kbytes)) throw new Error(`The data-segment limit must be a whole number of KB, not ${kbytes}`);
     const steps = [
       // One huge allocation (an ArrayBuffer, Wasm memory) fails at once, before the memory watch could see it.
-      ...(s.capData ? [`ulimit -d ${kbytes}`] : []),
+      ...(tools.capData ? [`ulimit -d ${kbytes}`] : []),
       // Deno lets a script signal its own process without --allow-run, and SIGTRAP is how V8's fatal
       // out-of-memory ends it (result.ts). Ignored from the start (an ignored signal stays ignored
       // across exec), a SIGTRAP the script sends itself does nothing, while V8's own (a trap
@@ -134,11 +150,11 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     ];
     // Deno's path and arguments are the shell's positional parameters, never part of its script;
     // the shell's own name is what its errors start with (`code-runtime-sandbox: 1: ulimit: …`).
-    command = { file: s.shellPath, args: ['-c', steps.join(' && '), SHELL_NAME, command.file, ...command.args], env };
+    wrapped = { file: tools.shellPath, args: ['-c', steps.join(' && '), SHELL_NAME, wrapped.file, ...wrapped.args], env };
   }
-  if (s.setprivPath) {
+  if (tools.setprivPath) {
     // The death signal survives the exec of the shell and of Deno: killed however the orchestrator dies.
-    command = { file: s.setprivPath, args: ['--pdeathsig', 'KILL', '--', command.file, ...command.args], env };
+    wrapped = { file: tools.setprivPath, args: ['--pdeathsig', 'KILL', '--', wrapped.file, ...wrapped.args], env };
   }
-  return command;
+  return wrapped;
 }

@@ -27,7 +27,7 @@ export interface PoolOptions {
 const BACKOFF_MS = { first: 100, max: 10_000 };
 
 export function sameCommand(a: SandboxCommand, b: SandboxCommand): boolean {
-  return a.file === b.file && a.args.length === b.args.length && a.args.every((arg, i) => arg === b.args[i])
+  return a.file === b.file && a.dataLimitBytes === b.dataLimitBytes && a.args.length === b.args.length && a.args.every((arg, i) => arg === b.args[i])
     && Object.keys(a.env).length === Object.keys(b.env).length && Object.entries(a.env).every(([k, v]) => b.env[k] === v);
 }
 

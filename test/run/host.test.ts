@@ -91,9 +91,6 @@ host('host :: WebGPU is off: no adapter, and the graphics libraries are never lo
     memoryMbytes: 64,
     apiBaseUrl: new URL('http://127.0.0.1:1'),
     relayHostPort: '127.0.0.1:2',
-    shellPath: null,
-    capData: false,
-    setprivPath: null,
   });
   // The sandbox's own environment, with a probe that asks for an adapter the way a script would
   // if it found the API (the probe may read /proc/self/maps; the sandbox never may).

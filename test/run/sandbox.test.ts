@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { resolveDeno, resolveShell, resolveTool } from '../../orchestrator/run/deno.js';
-import { dataLimitBytes, hostPort, SHELL_NAME, sandboxCommand, type SandboxSettings } from '../../orchestrator/run/sandbox.js';
+import { dataLimitBytes, hostPort, SHELL_NAME, sandboxCommand, wrapCommand, type SandboxSettings, type WrapperTools } from '../../orchestrator/run/sandbox.js';
 import { fixturePath } from '../helpers/helpers.js';
 
 const sandbox = suite('sandbox');
@@ -15,10 +15,8 @@ const base: SandboxSettings = {
   memoryMbytes: 64,
   apiBaseUrl: new URL('https://api.apify.com'),
   relayHostPort: '127.0.0.1:40000',
-  shellPath: null,
-  capData: false,
-  setprivPath: null,
 };
+const noWrappers: WrapperTools = { shellPath: null, capData: false, setprivPath: null };
 
 function flag(args: string[], name: string): string | undefined {
   return args.find((arg) => arg.startsWith(`${name}=`))?.slice(name.length + 1);
@@ -90,7 +88,7 @@ sandbox('sandbox :: default ports are spelled out', () => {
 });
 
 sandbox('sandbox :: with a shell, the data segment is capped and SIGTRAP ignored, then Deno is exec\'d with its arguments as they are', () => {
-  const { file, args } = sandboxCommand({ ...base, shellPath: '/bin/sh', capData: true });
+  const { file, args } = wrapCommand(sandboxCommand(base), { ...noWrappers, shellPath: '/bin/sh', capData: true });
   assert.is(file, '/bin/sh');
   const bytes = dataLimitBytes(64);
   assert.is(bytes, (1100 + 128 + 128) * 1024 * 1024);
@@ -98,11 +96,11 @@ sandbox('sandbox :: with a shell, the data segment is capped and SIGTRAP ignored
   assert.equal(args.slice(0, 5), ['-c', `ulimit -d ${bytes / 1024} && trap '' TRAP && exec "$@"`, SHELL_NAME, '/opt/deno', 'run']);
   assert.is(args.at(-1), '/app/guest/bootstrap.ts');
   // Where RLIMIT_DATA does not cover every mapping (not Linux), only the signal is ignored.
-  assert.is(sandboxCommand({ ...base, shellPath: '/bin/sh', capData: false }).args[1], `trap '' TRAP && exec "$@"`);
+  assert.is(wrapCommand(sandboxCommand(base), { ...noWrappers, shellPath: '/bin/sh' }).args[1], `trap '' TRAP && exec "$@"`);
 });
 
 sandbox('sandbox :: with setpriv, the child dies with the orchestrator, outermost', () => {
-  const { file, args } = sandboxCommand({ ...base, shellPath: '/bin/sh', capData: true, setprivPath: '/usr/bin/setpriv' });
+  const { file, args } = wrapCommand(sandboxCommand(base), { shellPath: '/bin/sh', capData: true, setprivPath: '/usr/bin/setpriv' });
   assert.is(file, '/usr/bin/setpriv');
   assert.equal(args.slice(0, 5), ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c']);
   assert.equal(args.slice(6, 9), [SHELL_NAME, '/opt/deno', 'run']);
@@ -115,7 +113,7 @@ sandbox('sandbox :: the real wrappers hand Deno its limits: the data cap and SIG
   assert.ok(setprivPath, 'util-linux setpriv is needed');
   // `cat` stands in for Deno: what it reads of itself is what Deno would start with.
   const selfView = (file: string) => {
-    const command = sandboxCommand({ ...base, denoPath: '/bin/cat', shellPath, capData: true, setprivPath });
+    const command = wrapCommand(sandboxCommand({ ...base, denoPath: '/bin/cat' }), { shellPath, capData: true, setprivPath });
     const wrappers = command.args.slice(0, command.args.indexOf('/bin/cat') + 1);
     const r = spawnSync(command.file, [...wrappers, file], { encoding: 'utf8', env: command.env });
     assert.is(r.status, 0, r.stderr);

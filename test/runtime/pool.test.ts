@@ -88,7 +88,7 @@ pool('pool :: a warm child keeps every limit: deadline from its envelope, heap, 
 
 pool('pool :: refills only when the runtime says it is worth it, and again on refill()', async () => {
   // The runtime says no while its running scripts fill the cores (runtime.ts); here, a flag.
-  const command: SandboxCommand = { file: '/bin/cat', args: [], env: {} };
+  const command: SandboxCommand = { file: '/bin/cat', args: [], env: {}, dataLimitBytes: 0 };
   const children = countingSpawn();
   let worth = true;
   const warm = new WarmPool({ size: 1, sandbox: { command, cwd: '/' }, spawn: children.spawn, worthFilling: () => worth });
@@ -137,7 +137,7 @@ pool('pool :: a run needing other settings starts its own child and leaves the p
 
 pool('pool :: backs off rather than spinning when children die before use', async () => {
   // A "sandbox" that exits at once: every child the pool starts dies idle.
-  const command: SandboxCommand = { file: '/bin/false', args: [], env: {} };
+  const command: SandboxCommand = { file: '/bin/false', args: [], env: {}, dataLimitBytes: 0 };
   const children = countingSpawn();
   const warm = new WarmPool({ size: 2, sandbox: { command, cwd: '/' }, spawn: children.spawn });
   await pause(1_000);
@@ -148,12 +148,12 @@ pool('pool :: backs off rather than spinning when children die before use', asyn
 });
 
 pool('pool :: children are handed out only for the command they were started with', async () => {
-  const command: SandboxCommand = { file: '/bin/cat', args: [], env: { A: '1' } };
+  const command: SandboxCommand = { file: '/bin/cat', args: [], env: { A: '1' }, dataLimitBytes: 0 };
   const warm = new WarmPool({ size: 1, sandbox: { command, cwd: '/' } });
   try {
     assert.is(warm.take({ ...command, env: { A: '2' } }), undefined);
     assert.is(warm.take({ ...command, args: ['-u'] }), undefined);
-    const child = warm.take({ file: '/bin/cat', args: [], env: { A: '1' } });
+    const child = warm.take({ file: '/bin/cat', args: [], env: { A: '1' }, dataLimitBytes: 0 });
     assert.ok(child instanceof SandboxChild);
     child!.claim();
     assert.throws(() => child!.claim(), /exactly one script/);

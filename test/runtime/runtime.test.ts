@@ -2,6 +2,7 @@
 // and no Deno child outliving its process. Real Deno children throughout; each test's runtime uses
 // a memory limit of its own so the process table shows exactly its children.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
@@ -211,31 +212,54 @@ runtime('runtime :: runMany keeps every result when one run cannot be carried ou
 
 const EMBEDDER = `
 import { createRuntime } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'index.js')).href)};
+import { currentSpawner } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner.js')).href)};
+const [how, via] = process.argv.slice(1);
 const rt = createRuntime({ concurrency: 1, warmProcesses: 2, defaults: { memoryMbytes: 87 } });
+if (via === 'spawner') {
+  // Runs until the spawner is ready, then two more, so the idle children are the spawner's too.
+  for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await rt.run({ code: '0' });
+  for (let i = 0; i < 3; i += 1) await rt.run({ code: '0' });
+  console.log('spawner', currentSpawner()?.pid);
+}
 rt.run({ code: 'console.log("started"); while (true) {}', onOutput: () => {
-  if (process.argv[1] === 'exit') process.exit(0); else process.kill(process.pid, process.argv[1]);
+  if (how === 'exit') process.exit(0); else process.kill(process.pid, how);
 } });
 `;
 
 type Death = 'exit' | 'SIGTERM' | 'SIGKILL';
 
-function embedder(how: Death): Promise<void> {
+function embedder(how: Death, via: 'direct' | 'spawner'): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', EMBEDDER, how], { timeout: 20_000 }, (error) => {
+    execFile(process.execPath, ['--input-type=module', '-e', EMBEDDER, how, via], { timeout: 20_000 }, (error, stdout) => {
       // Dying by the signal is the point of those cases.
       if (error && !(how !== 'exit' && error.signal === how)) reject(error);
-      else resolve();
+      else resolve(stdout);
     });
   });
 }
 
-// SIGKILL gives Node no chance to clean up: the child dies by its own death signal (setpriv).
-for (const how of ['exit', 'SIGTERM', 'SIGKILL'] as const) {
-  runtime(`runtime :: no Deno child outlives its embedding process (${how})`, async () => {
-    await embedder(how);
-    // Killed children vanish from the table as soon as the kernel has torn them down.
-    assert.ok(await waitUntil(() => sandboxesWith(87).length === 0, 5_000), sandboxesWith(87).join('\n'));
-  });
+// SIGKILL gives Node no chance to clean up: the child dies by its own death signal (setpriv's, or
+// the spawner's, which dies by its own).
+for (const via of ['direct', 'spawner'] as const) {
+  for (const how of ['exit', 'SIGTERM', 'SIGKILL'] as const) {
+    runtime(`runtime :: no Deno child outlives its embedding process (${how}, children started ${via === 'direct' ? 'directly' : 'by the spawner'})`, async () => {
+      const said = await embedder(how, via);
+      const spawner = /^spawner (\d+)$/m.exec(said)?.[1];
+      if (via === 'spawner') assert.ok(spawner, `a spawner was ready: ${said}`);
+      // Killed children vanish from the table as soon as the kernel has torn them down.
+      assert.ok(await waitUntil(() => sandboxesWith(87).length === 0, 5_000), sandboxesWith(87).join('\n'));
+      if (spawner) assert.ok(await waitUntil(() => !isLive(Number(spawner)), 5_000), `the spawner ${spawner} is gone too`);
+    });
+  }
+}
+
+/** Whether a pid is a live (not zombie) process. */
+function isLive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 runtime.run();
