@@ -20,13 +20,15 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Resolve the Deno binary now, as root: it is linked into node_modules/deno/ where the run's
-# non-root user could not write. `setpriv` (util-linux, essential in Debian) must be there too.
+# non-root user could not write. Perl with POSIX and Socket (perl-base, essential in Debian) runs the
+# spawner that forks every sandbox; `setpriv` (util-linux, also essential) starts them without it.
 # --ignore-scripts: `prepare` would build, which needs the dev dependencies; dist/ comes from stage 1.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && node -e "require('deno/install_api.cjs').runInstall()" \
  && node_modules/deno/deno --version \
- && setpriv --version
+ && setpriv --version \
+ && perl -e 'use POSIX (); use Socket (); print "perl $]\n"'
 COPY --from=build /app/dist/orchestrator ./dist/orchestrator
 COPY --from=build /app/dist/types ./dist/types
 COPY --from=build /app/dist/guest ./dist/guest

@@ -19,6 +19,7 @@ export const SPAWNER_SCRIPT = String.raw`
 use strict;
 use warnings;
 no warnings 'exec';
+use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use POSIX ();
 use Socket qw(AF_UNIX SOCK_STREAM pack_sockaddr_un);
 
@@ -38,6 +39,8 @@ syscall($PRLIMIT + 0, 0, $RLIMIT_DATA, 0, $limits) == 0 or POSIX::_exit(4);
 
 my (%pid_of, %id_of, %commands);
 pipe(my $wake_r, my $wake_w) or POSIX::_exit(5);
+# A full wake pipe already says "reap": the handler must never block on it.
+fcntl($wake_w, F_SETFL, fcntl($wake_w, F_GETFL, 0) | O_NONBLOCK) or POSIX::_exit(5);
 $SIG{CHLD} = sub { syswrite($wake_w, 'c') };
 
 sub reap {

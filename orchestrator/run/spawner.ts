@@ -161,6 +161,7 @@ export class SpawnedChild {
 /** One spawner process and its socket; `readySpawner()` hands out the current one once it is ready. */
 export class Spawner {
   readonly #dir: string;
+  readonly socketPath: string;
   readonly #server: Server;
   #process: ChildProcess | undefined;
   #ready = false;
@@ -178,6 +179,7 @@ export class Spawner {
     const syscalls = SYSCALLS[process.arch]!;
     this.#dir = mkdtempSync(join(tmpdir(), 'code-runtime-'));
     const socketPath = join(this.#dir, 's');
+    this.socketPath = socketPath;
     if (socketPath.length > MAX_SOCKET_PATH) {
       rmSync(this.#dir, { recursive: true, force: true });
       throw new Error(`the socket path ${socketPath} is longer than Unix sockets allow`);
@@ -363,13 +365,14 @@ export function readySpawner(perlPath: string | null): Spawner | undefined {
     stopOnExit();
   } catch (error) {
     disabled = error instanceof Error ? error.message : String(error);
+    process.emitWarning(`code-runtime: the sandbox spawner could not start (${disabled}); sandboxes start through setpriv and sh instead, which costs each ≈ 3 ms more CPU`);
   }
   return undefined;
 }
 
-/** The current spawner, if one was started: its pid and whether it takes children yet (benchmarks count its CPU; tests look). */
-export function currentSpawner(): { pid: number | undefined; ready: boolean } | undefined {
-  return current && { pid: current.pid, ready: current.ready };
+/** The current spawner, if one was started: its pid, socket and whether it takes children yet (benchmarks count its CPU; tests look). */
+export function currentSpawner(): { pid: number | undefined; socketPath: string; ready: boolean } | undefined {
+  return current && { pid: current.pid, socketPath: current.socketPath, ready: current.ready };
 }
 
 let exitHook = false;

@@ -99,6 +99,14 @@ sandbox('sandbox :: with a shell, the data segment is capped and SIGTRAP ignored
   assert.is(wrapCommand(sandboxCommand(base), { ...noWrappers, shellPath: '/bin/sh' }).args[1], `trap '' TRAP && exec "$@"`);
 });
 
+sandbox('sandbox :: the command carries the data cap every way of starting it applies; bare, it is Deno itself', () => {
+  const command = sandboxCommand({ ...base, memoryMbytes: 300 });
+  assert.is(command.dataLimitBytes, dataLimitBytes(300));
+  assert.is(command.file, '/opt/deno');
+  // With no wrapper at hand, the command is started as it is.
+  assert.equal(wrapCommand(command, noWrappers), { file: command.file, args: command.args, env: command.env });
+});
+
 sandbox('sandbox :: with setpriv, the child dies with the orchestrator, outermost', () => {
   const { file, args } = wrapCommand(sandboxCommand(base), { shellPath: '/bin/sh', capData: true, setprivPath: '/usr/bin/setpriv' });
   assert.is(file, '/usr/bin/setpriv');

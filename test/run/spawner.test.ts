@@ -209,5 +209,21 @@ spawnerSuite('spawner :: a runtime starts one from its second child on, and its 
   }
 });
 
+spawnerSuite('spawner :: a script cannot reach the spawner\'s socket (no read or write permission for Unix sockets)', async () => {
+  const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 94 } });
+  try {
+    for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await rt.run({ code: 'console.log(1)' });
+    const socketPath = currentSpawner()?.socketPath;
+    assert.ok(socketPath, 'a spawner is running');
+    const r = await rt.run({
+      code: `try { const conn = await Deno.connect({ transport: 'unix', path: ${JSON.stringify(socketPath)} }); await conn.write(new TextEncoder().encode('1 1\\n')); console.log('connected'); } catch (error) { console.log(error.name); }`,
+    });
+    assert.is(r.status, 'SUCCEEDED', r.stderr);
+    assert.match(r.stdout, /^(NotCapable|PermissionDenied)\n$/);
+  } finally {
+    await rt.close();
+  }
+});
+
 spawnerSuite.run();
 void gone;
