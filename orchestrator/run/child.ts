@@ -57,6 +57,8 @@ export interface ChildExit {
   signal: string | null;
   /** Set when the process never started (then exitCode and signal are null). */
   startError?: NodeJS.ErrnoException;
+  /** Set when the process was lost to an infrastructure failure after it started (its spawner died): the run has no result. */
+  lost?: Error;
 }
 
 const MEMORY_POLL_MS = 50;
@@ -151,8 +153,9 @@ export class SandboxChild {
     return this.#process;
   }
 
-  /** Turns a start failure into the run's error (the process never ran). */
-  startError(exit: ChildExit): Error | undefined {
+  /** The run's error when the process never started or was lost, in words an operator can act on. */
+  failure(exit: ChildExit): Error | undefined {
+    if (exit.lost) return exit.lost;
     return exit.startError ? startFailure(this.file, exit.startError) : undefined;
   }
 }
@@ -264,7 +267,7 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
   else if (!sandbox.exited) child?.stdin?.end(spec.input);
   try {
     const exit = await Promise.race([sandbox.ended, doneEarly]);
-    const failure = sandbox.startError(exit);
+    const failure = sandbox.failure(exit);
     if (failure) throw failure;
     if (!sandbox.exited) sandbox.kill();
     // Bytes held back as a possible record start that never completed are the script's own.

@@ -85,7 +85,8 @@ function launchDirect(command: SandboxCommand, cwd: string, onEnd: (exit: ChildE
       return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
     },
     kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // Never without a pid: Node would signal pid 0, the whole process group.
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
     hold(held) {
       for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null>) {

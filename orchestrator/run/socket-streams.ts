@@ -79,7 +79,8 @@ export class SocketOutput implements ChildOutput {
 
   connect(socket: Socket): void {
     this.#socket = socket;
-    socket.once('end', this.#onEnd);
+    // 'close', not 'end': it also comes after an error (a reset), and only once every byte is out.
+    socket.once('close', this.#onEnd);
     this.#flow();
   }
 

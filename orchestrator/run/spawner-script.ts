@@ -24,7 +24,7 @@ use POSIX ();
 use Socket qw(AF_UNIX SOCK_STREAM pack_sockaddr_un);
 
 my ($socket_path, $orchestrator, $PRCTL, $PRLIMIT) = @ARGV;
-my ($PR_SET_PDEATHSIG, $RLIMIT_DATA, $SIGKILL) = (1, 2, 9);
+my ($PR_SET_PDEATHSIG, $RLIMIT_DATA, $RLIM_NLIMITS, $SIGKILL) = (1, 2, 16, 9);
 # Taken before any fork: in a child, $$ is the child's own pid.
 my $spawner = $$;
 $| = 1;
@@ -33,9 +33,9 @@ sub dies_with { my ($parent) = @_; syscall($PRCTL + 0, $PR_SET_PDEATHSIG, $SIGKI
 
 # Dies with the orchestrator; an orchestrator already gone (before the death signal was set) has nothing to serve.
 dies_with($orchestrator) or POSIX::_exit(3);
-# The data cap must be settable here, or no child could have it.
+# Children take the orchestrator's limits (follow_limits): they must be readable from here.
 my $limits = pack('QQ', 0, 0);
-syscall($PRLIMIT + 0, 0, $RLIMIT_DATA, 0, $limits) == 0 or POSIX::_exit(4);
+syscall($PRLIMIT + 0, $orchestrator + 0, $RLIMIT_DATA, 0, $limits) == 0 or POSIX::_exit(4);
 
 my (%pid_of, %id_of, %commands);
 pipe(my $wake_r, my $wake_w) or POSIX::_exit(5);
@@ -52,23 +52,43 @@ sub reap {
   }
 }
 
+# The orchestrator's limits as they are now, as a child Node spawned would inherit them (an operator
+# may have lowered them since the spawner started, with prlimit --pid), never above this process's
+# own hard ones, so setting them cannot fail for lack of privilege.
+sub follow_limits {
+  for my $resource (0 .. $RLIM_NLIMITS - 1) {
+    my ($theirs, $mine) = (pack('QQ', 0, 0), pack('QQ', 0, 0));
+    syscall($PRLIMIT + 0, $orchestrator + 0, $resource, 0, $theirs) == 0 or return 0;
+    syscall($PRLIMIT + 0, 0, $resource, 0, $mine) == 0 or return 0;
+    my ($soft, $hard) = unpack('QQ', $theirs);
+    my (undef, $own_hard) = unpack('QQ', $mine);
+    $hard = $own_hard if $own_hard < $hard;
+    $soft = $hard if $hard < $soft;
+    syscall($PRLIMIT + 0, 0, $resource, pack('QQ', $soft, $hard), 0) == 0 or return 0;
+  }
+  return 1;
+}
+
 sub child {
   my ($report, $data_bytes, $cwd, $argv, $env, $id) = @_;
   my $fail = sub { syswrite($report, "$_[0]\t" . ($! + 0)); POSIX::_exit(127) };
   # Killed when the spawner dies, however it dies; a spawner already gone (before the signal was
   # set, so it would never come) means the orchestrator is too: the child must not start.
   dies_with($spawner) or $fail->('deathsig');
+  follow_limits() or $fail->('limits');
   if ($data_bytes > 0) {
     syscall($PRLIMIT + 0, 0, $RLIMIT_DATA, pack('QQ', $data_bytes, $data_bytes), 0) == 0 or $fail->('datalimit');
   }
   # Ignored now, still ignored after exec: a SIGTRAP the script sends itself does nothing (result.ts).
   $SIG{TRAP} = 'IGNORE';
   $SIG{CHLD} = 'DEFAULT';
+  # A connection the orchestrator dropped (out of descriptors) is then an EPIPE to report, not a silent death.
+  $SIG{PIPE} = 'IGNORE';
   for my $stream (0, 1, 2) {
     socket(my $s, AF_UNIX, SOCK_STREAM, 0) or $fail->('socket');
     connect($s, pack_sockaddr_un($socket_path)) or $fail->('connect');
     my $head = "$stream $id\n";
-    syswrite($s, $head) == length($head) or $fail->('connect');
+    (syswrite($s, $head) // -1) == length($head) or $fail->('connect');
     # dup2 clears close-on-exec on the copy; every other descriptor of this process has it (Perl's default above 2).
     POSIX::dup2(fileno($s), $stream) or $fail->('dup2');
   }
@@ -78,6 +98,7 @@ sub child {
   closedir($fds);
   POSIX::close($_) for @inherited;
   chdir($cwd) or $fail->('chdir');
+  $SIG{PIPE} = 'DEFAULT';
   %ENV = map { split(/=/, $_, 2) } @$env;
   exec { $argv->[0] } @$argv;
   $fail->('exec');
@@ -102,7 +123,8 @@ sub spawn {
     child($report_w, $data_bytes, pack('H*', $cwd), $argv, $env, $id);
   }
   close($report_w);
-  # EOF with nothing read: the exec happened (the pipe was close-on-exec).
+  # EOF with nothing read: the exec happened (the pipe was close-on-exec), or the child died before
+  # it; its exit, which follows, tells which.
   my $report = '';
   for (;;) {
     my $n = sysread($report_r, $report, 256, length($report));

@@ -9,7 +9,7 @@
  * and each of their runs ends as an infrastructure failure, never as the script's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +24,10 @@ const SYSCALLS: Partial<Record<string, { prctl: number; prlimit64: number }>> = 
   arm64: { prctl: 167, prlimit64: 261 },
 };
 
-/** How long a child's output connections may lag behind its exit before the run is given up as broken. */
+/** How long a child's output connections may lag behind its exit (event-loop time, see `exit`) before the run is given up as broken. */
 const CONNECT_GRACE_MS = 2000;
+/** How long a killed child may take to be reported dead before the spawner is taken for hung and killed (its children die with it). */
+const KILL_ANSWER_MS = 3000;
 /** Longest header a connection may open with (`2 <id>\n`). */
 const MAX_HEADER_BYTES = 32;
 /** A spawner that dies unasked this many times is not started again: children then start directly. */
@@ -35,26 +37,81 @@ const MAX_COMMANDS = 32;
 /** Longest Unix socket path Linux takes (sun_path is 108 bytes, NUL included). */
 const MAX_SOCKET_PATH = 107;
 
-const STEPS: Record<string, string> = {
-  fork: 'forking it',
-  pipe: 'creating its report pipe',
-  deathsig: 'setting its death signal',
-  datalimit: 'setting its data-segment limit',
-  socket: 'connecting its stdio',
-  connect: 'connecting its stdio',
-  dup2: 'connecting its stdio',
-  fds: 'listing its file descriptors',
-  chdir: 'entering its working directory',
-  exec: 'executing Deno',
-  command: 'finding its command',
+/** Each step a child can fail at before Deno's exec, in words; `code` when Node's own hint for the errno fits (child.ts). */
+const STEPS: Record<string, { words: string; code?: boolean }> = {
+  fork: { words: 'forking it', code: true },
+  pipe: { words: 'creating its report pipe', code: true },
+  deathsig: { words: 'setting its death signal' },
+  limits: { words: "giving it the orchestrator's resource limits" },
+  datalimit: { words: 'setting its data-segment limit' },
+  socket: { words: 'connecting its stdio', code: true },
+  connect: { words: "connecting its stdio to the spawner's socket" },
+  dup2: { words: 'connecting its stdio' },
+  fds: { words: 'listing its file descriptors', code: true },
+  chdir: { words: 'entering its working directory' },
+  exec: { words: 'executing Deno', code: true },
+  command: { words: 'finding its command' },
 };
 
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]));
+/** An errno's name: the first of its aliases (EAGAIN, not EWOULDBLOCK), as Node's own errors name it. */
+export function errnoName(errno: number): string | undefined {
+  for (const [name, number] of Object.entries(constants.errno)) if (number === errno) return name;
+  return undefined;
+}
+
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
 
-/** A start failure, shaped like Node's own (`code`, `syscall`) so child.ts words it the same way. */
+/** A start failure, shaped like Node's own (`code`) so child.ts words it the same way. */
 function startError(message: string, code?: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), code ? { code } : {});
+}
+
+/** Where spawners keep their socket: `code-runtime-spawner-<pid>-…`, so one left by a dead process can be found. */
+const DIR_PREFIX = 'code-runtime-spawner-';
+
+/** Removes socket directories of spawners whose orchestrator is gone (killed before it could clean up). */
+function removeOrphans(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^code-runtime-spawner-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    // Another user's is not ours to remove (EPERM), and is left.
+    rmSync(join(base, name), { recursive: true, force: true, maxRetries: 0 });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A private (0700) directory for the socket whose path fits a Unix socket's (in bytes): under the temp dir, else /tmp. */
+function socketDirectory(): { dir: string; socketPath: string } {
+  const tried: string[] = [];
+  for (const base of [...new Set([tmpdir(), '/tmp'])]) {
+    let dir: string;
+    try {
+      removeOrphans(base);
+      dir = mkdtempSync(join(base, `${DIR_PREFIX}${process.pid}-`));
+    } catch (error) {
+      tried.push(`${base}: ${(error as Error).message}`);
+      continue;
+    }
+    const socketPath = join(dir, 's');
+    if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return { dir, socketPath };
+    rmSync(dir, { recursive: true, force: true });
+    tried.push(`${base}: the socket path would be ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH} a Unix socket takes`);
+  }
+  throw new Error(`no directory for its socket (${tried.join('; ')})`);
 }
 
 const hex = (text: string) => Buffer.from(text).toString('hex');
@@ -75,6 +132,7 @@ export class SpawnedChild {
   #ended = false;
   #held = true;
   #grace: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(id: string, spawner: Spawner, onEnd: (exit: ChildExit) => void) {
     this.#id = id;
@@ -98,7 +156,13 @@ export class SpawnedChild {
   }
 
   kill(): void {
-    if (!this.exited) this.#spawner.send(`kill\t${this.#id}\n`);
+    if (this.exited) return;
+    this.#spawner.send(`kill\t${this.#id}\n`);
+    // A spawner that does not answer (stopped, wedged) would keep this child past its deadline.
+    this.#watchdog ??= setTimeout(() => {
+      if (!this.exited) this.#spawner.hung(`it did not report a killed child's end within ${KILL_ANSWER_MS / 1000} s`);
+    }, KILL_ANSWER_MS);
+    if (!this.#held) this.#watchdog.unref();
   }
 
   hold(held: boolean): void {
@@ -129,6 +193,11 @@ export class SpawnedChild {
     this.#end({ exitCode: null, signal: null, startError: error });
   }
 
+  /** The process was lost with the spawner, after it may have run (its output is not complete). */
+  lost(error: Error): void {
+    this.#end({ exitCode: null, signal: null, lost: error });
+  }
+
   exit(status: number): void {
     // A wait status: low 7 bits the terminating signal, else the exit code in the next byte.
     const signal = status & 0x7f;
@@ -138,11 +207,20 @@ export class SpawnedChild {
     this.stderr.resume();
     this.#maybeEnd();
     if (this.#ended) return;
-    // Connections still unaccepted (a busy event loop) come soon; ones that never come mean none was accepted.
-    this.#grace = setTimeout(() => {
-      if (this.#sockets[1] && this.#sockets[2]) return;
-      this.#end({ exitCode: null, signal: null, startError: startError('its output connections never reached the orchestrator (out of file descriptors?)', 'EMFILE') });
-    }, CONNECT_GRACE_MS);
+    // Connections not yet accepted or not yet named (a busy event loop) come soon; the grace is
+    // counted in the loop's own time: each check lets two more polls accept and read before judging.
+    const check = () => {
+      if (this.#ended || (this.#sockets[1] && this.#sockets[2])) return;
+      if (this.#spawner.unnamed > 0) {
+        this.#grace = setTimeout(check, 50);
+        return;
+      }
+      setImmediate(() => setImmediate(() => {
+        if (this.#ended || (this.#sockets[1] && this.#sockets[2])) return;
+        this.#end({ exitCode: null, signal: null, lost: new Error('the sandbox process ran, but its output never reached the orchestrator: its connections were not accepted (was this process out of file descriptors?)') });
+      }));
+    };
+    this.#grace = setTimeout(check, CONNECT_GRACE_MS);
     if (!this.#held) this.#grace.unref();
   }
 
@@ -150,6 +228,7 @@ export class SpawnedChild {
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#grace);
+    clearTimeout(this.#watchdog);
     if (this.#held) this.#spawner.hold(-1);
     this.#spawner.forget(this.#id);
     for (const socket of this.#sockets) socket?.destroy();
@@ -166,6 +245,10 @@ export class Spawner {
   #process: ChildProcess | undefined;
   #ready = false;
   #closing = false;
+  /** Set once it takes no new children (its socket is gone); it closes when its last child ends. */
+  #retiring = false;
+  /** Connections accepted whose header line has not been read yet. */
+  unnamed = 0;
   #onGone: (ready: boolean, why: string) => void;
   readonly #children = new Map<string, SpawnedChild>();
   #nextId = 1;
@@ -177,24 +260,29 @@ export class Spawner {
   constructor(perlPath: string, onGone: (everReady: boolean, why: string) => void) {
     this.#onGone = onGone;
     const syscalls = SYSCALLS[process.arch]!;
-    this.#dir = mkdtempSync(join(tmpdir(), 'code-runtime-'));
-    const socketPath = join(this.#dir, 's');
+    const { dir, socketPath } = socketDirectory();
+    this.#dir = dir;
     this.socketPath = socketPath;
-    if (socketPath.length > MAX_SOCKET_PATH) {
-      rmSync(this.#dir, { recursive: true, force: true });
-      throw new Error(`the socket path ${socketPath} is longer than Unix sockets allow`);
-    }
+    open.add(this);
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.unref();
     this.#server.on('error', (error) => this.#gone(`its socket failed: ${error.message}`));
     this.#server.listen(socketPath, () => {
       if (this.#closing) return;
-      const child = spawn(perlPath, ['-e', SPAWNER_SCRIPT, socketPath, String(process.pid), String(syscalls.prctl), String(syscalls.prlimit64)], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: {},
-      });
+      let child: ChildProcess;
+      try {
+        child = spawn(perlPath, ['-e', SPAWNER_SCRIPT, socketPath, String(process.pid), String(syscalls.prctl), String(syscalls.prlimit64)], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: {},
+        });
+      } catch (error) {
+        this.#gone(`perl did not start: ${(error as Error).message}`);
+        return;
+      }
       this.#process = child;
       child.on('error', (error) => this.#gone(`perl did not start: ${error.message}`));
+      // A spawn that failed (EMFILE, EAGAIN…) has no pid and no pipes: its 'error' comes next.
+      if (child.pid === undefined || !child.stdin || !child.stdout || !child.stderr) return;
       let said = '';
       child.stderr.setEncoding('utf8').on('data', (text: string) => { said = (said + text).slice(-500); });
       child.on('close', (code, signal) => this.#gone(`perl ended (${signal ?? `exit ${code}`})${said ? `: ${said.trim()}` : ''}`));
@@ -212,7 +300,7 @@ export class Spawner {
   }
 
   get ready(): boolean {
-    return this.#ready && !this.#closing;
+    return this.#ready && !this.#closing && !this.#retiring;
   }
 
   get pid(): number | undefined {
@@ -260,16 +348,27 @@ export class Spawner {
 
   forget(id: string): void {
     this.#children.delete(id);
+    if (this.#retiring && this.#children.size === 0) this.close();
+  }
+
+  /** The spawner has stopped answering: killed, so its children die with it (their death signal). */
+  hung(why: string): void {
+    this.#gone(why);
   }
 
   /** Stops the spawner; every child it has dies with it. Synchronous, so it can run in an 'exit' hook. */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    try {
-      this.#process?.kill('SIGKILL');
-    } catch {
-      // Already gone.
+    open.delete(this);
+    const child = this.#process;
+    // Never without a pid: Node would signal pid 0, the whole process group.
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
     this.#server.close();
     rmSync(this.#dir, { recursive: true, force: true });
@@ -294,14 +393,33 @@ export class Spawner {
     if (verb === 'pid') child.started(Number(value));
     else if (verb === 'exit') child.exit(Number(value));
     else if (verb === 'fail') {
-      const code = ERRNO_NAMES.get(Number(errno));
-      child.failed(startError(`the spawner failed ${STEPS[value ?? ''] ?? value} (${code ?? `errno ${errno}`})`, code));
+      const code = errnoName(Number(errno));
+      const step = STEPS[value ?? ''];
+      child.failed(startError(`the spawner failed ${step?.words ?? value} (${code ?? `errno ${errno}`})`, step?.code ? code : undefined));
+      // Its socket is gone (a temp cleaner, an operator): no child of this spawner could start again.
+      if (value === 'connect') this.#retire(`its socket ${this.socketPath} cannot be connected to (${code ?? errno})`);
     }
+  }
+
+  /** Takes no new children (the next ones start a new spawner), and closes once its own have ended. */
+  #retire(why: string): void {
+    if (this.#retiring || this.#closing) return;
+    this.#retiring = true;
+    this.#onGone(true, why);
+    if (this.#children.size === 0) this.close();
   }
 
   /** A connection's header names its stream and child; anything else is dropped. */
   #accept(socket: Socket): void {
     socket.on('error', () => {});
+    this.unnamed += 1;
+    let named = false;
+    const name = () => {
+      if (named) return;
+      named = true;
+      this.unnamed -= 1;
+    };
+    socket.once('close', name);
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -310,6 +428,7 @@ export class Spawner {
         if (head.length > MAX_HEADER_BYTES) socket.destroy();
         return;
       }
+      name();
       socket.off('data', onData);
       socket.pause();
       const match = /^([012]) (\d+)$/.exec(head.subarray(0, end).toString('latin1'));
@@ -327,16 +446,20 @@ export class Spawner {
 
   #gone(why: string): void {
     const wasReady = this.#ready;
-    const asked = this.#closing;
+    // Closed on purpose, or already reported when it retired: not a death to count.
+    const asked = this.#closing || this.#retiring;
     this.close();
     for (const child of [...this.#children.values()]) {
-      child.failed(startError(`the sandbox spawner ended (${why}), taking this run's process with it`));
+      if (child.pid === undefined) child.failed(startError(`the sandbox spawner ended (${why}) before it started this run's process`));
+      else child.lost(new Error(`the sandbox spawner ended (${why}), and this run's process died with it`));
     }
     if (!asked) this.#onGone(wasReady, why);
   }
 }
 
 let current: Spawner | undefined;
+/** Every spawner not yet closed (the current one, and retired ones whose children still run), for the exit hook. */
+const open = new Set<Spawner>();
 let spawnsSeen = 0;
 let deaths = 0;
 let disabled: string | undefined = process.env.CODE_RUNTIME_SPAWNER === 'off' ? 'off' : undefined;
@@ -381,5 +504,7 @@ function stopOnExit(): void {
   if (exitHook) return;
   exitHook = true;
   // Killing the spawner kills every child it started (their death signal), synchronously.
-  process.prependListener('exit', () => current?.close());
+  process.prependListener('exit', () => {
+    for (const spawner of open) spawner.close();
+  });
 }
