@@ -10,7 +10,8 @@
  * arguments may hold any byte but NUL). A command (≈ 2 KB) is sent once and named by a number:
  *   in:  `command CMD ARGV ENV` (ARGV and ENV NUL-joined), `forget CMD`,
  *        `spawn ID CMD DATA_BYTES CWD`, `kill ID`
- *   out: `ready`, `pid ID PID`, `fail ID STEP ERRNO`, `exit ID WAIT_STATUS`
+ *        `ping N` (answered from the main loop: the spawner is not hung)
+ *   out: `ready`, `pid ID PID`, `fail ID STEP ERRNO`, `exit ID WAIT_STATUS`, `pong N`
  * A child whose set-up failed never execs: its step and errno come back on a close-on-exec pipe.
  * Invariants: the spawner never signals a process it has reaped (so never a reused pid); it exits,
  * killing every child, when the orchestrator closes its stdin or dies.
@@ -88,7 +89,7 @@ sub child {
     socket(my $s, AF_UNIX, SOCK_STREAM, 0) or $fail->('socket');
     connect($s, pack_sockaddr_un($socket_path)) or $fail->('connect');
     my $head = "$stream $id\n";
-    (syswrite($s, $head) // -1) == length($head) or $fail->('connect');
+    (syswrite($s, $head) // -1) == length($head) or $fail->('header');
     # dup2 clears close-on-exec on the copy; every other descriptor of this process has it (Perl's default above 2).
     POSIX::dup2(fileno($s), $stream) or $fail->('dup2');
   }
@@ -168,6 +169,7 @@ for (;;) {
     if ($verb eq 'spawn') { spawn(@fields) }
     elsif ($verb eq 'command') { $commands{$fields[0]} = [[split(/\0/, pack('H*', $fields[1]), -1)], [split(/\0/, pack('H*', $fields[2]), -1)]] }
     elsif ($verb eq 'forget') { delete $commands{$fields[0]} }
+    elsif ($verb eq 'ping') { print "pong\t$fields[0]\n" }
     elsif ($verb eq 'kill') { my $pid = $pid_of{$fields[0]}; kill($SIGKILL, $pid) if defined $pid }
   }
 }

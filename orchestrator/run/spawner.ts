@@ -9,8 +9,8 @@
  * and each of their runs ends as an infrastructure failure, never as the script's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketInput, SocketOutput } from './socket-streams.js';
@@ -26,7 +26,7 @@ const SYSCALLS: Partial<Record<string, { prctl: number; prlimit64: number }>> = 
 
 /** How long a child's output connections may lag behind its exit (event-loop time, see `exit`) before the run is given up as broken. */
 const CONNECT_GRACE_MS = 2000;
-/** How long a killed child may take to be reported dead before the spawner is taken for hung and killed (its children die with it). */
+/** How long a killed child may take to be reported dead before the spawner is asked whether it is alive, and how long it has to answer (then it is killed, and its children with it). */
 const KILL_ANSWER_MS = 3000;
 /** Longest header a connection may open with (`2 <id>\n`). */
 const MAX_HEADER_BYTES = 32;
@@ -46,6 +46,7 @@ const STEPS: Record<string, { words: string; code?: boolean }> = {
   datalimit: { words: 'setting its data-segment limit' },
   socket: { words: 'connecting its stdio', code: true },
   connect: { words: "connecting its stdio to the spawner's socket" },
+  header: { words: 'naming its stdio to the orchestrator (were its connections dropped for lack of file descriptors?)', code: true },
   dup2: { words: 'connecting its stdio' },
   fds: { words: 'listing its file descriptors', code: true },
   chdir: { words: 'entering its working directory' },
@@ -66,31 +67,51 @@ function startError(message: string, code?: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), code ? { code } : {});
 }
 
-/** Where spawners keep their socket: `code-runtime-spawner-<pid>-…`, so one left by a dead process can be found. */
+/** Where spawners keep their socket (`code-runtime-spawner-XXXXXX/s`), so one a killed orchestrator left can be found. */
 const DIR_PREFIX = 'code-runtime-spawner-';
+/** A socket directory with no socket this old was left by a spawner that never listened. */
+const ORPHAN_AGE_MS = 60_000;
 
-/** Removes socket directories of spawners whose orchestrator is gone (killed before it could clean up). */
-function removeOrphans(base: string): void {
+/**
+ * Removes socket directories spawners left when their orchestrator was killed: only this user's own
+ * real directories (never a symlink, never another user's, never recursively), and only when nothing
+ * listens on the socket in it any more, which holds across pid namespaces sharing the directory.
+ * Asynchronous and best effort: a directory it cannot judge or remove is left.
+ */
+function removeOrphans(base: string, own: string): void {
   let names: string[];
   try {
-    names = readdirSync(base);
+    names = readdirSync(base).filter((name) => name.startsWith(DIR_PREFIX));
   } catch {
     return;
   }
   for (const name of names) {
-    const pid = Number(/^code-runtime-spawner-(\d+)-/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || alive(pid)) continue;
-    // Another user's is not ours to remove (EPERM), and is left.
-    rmSync(join(base, name), { recursive: true, force: true, maxRetries: 0 });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const dir = join(base, name);
+    try {
+      const entry = lstatSync(dir);
+      // In a sticky /tmp nobody else can rename a directory this user owns: what was checked is what is removed.
+      if (dir === own || !entry.isDirectory() || entry.uid !== process.getuid?.()) continue;
+      const socketPath = join(dir, 's');
+      if (!existsSync(socketPath)) {
+        // Made and not yet listened in (a spawner starting right now), or left before it listened.
+        if (Date.now() - entry.mtimeMs > ORPHAN_AGE_MS) rmdirSync(dir);
+        continue;
+      }
+      const probe = createConnection(socketPath);
+      probe.on('connect', () => probe.destroy());
+      probe.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ECONNREFUSED') return;
+        try {
+          unlinkSync(socketPath);
+          rmdirSync(dir);
+        } catch {
+          // Changed meanwhile: left.
+        }
+      });
+      probe.unref();
+    } catch {
+      // Gone meanwhile, or not ours to look into: left.
+    }
   }
 }
 
@@ -100,14 +121,16 @@ function socketDirectory(): { dir: string; socketPath: string } {
   for (const base of [...new Set([tmpdir(), '/tmp'])]) {
     let dir: string;
     try {
-      removeOrphans(base);
-      dir = mkdtempSync(join(base, `${DIR_PREFIX}${process.pid}-`));
+      dir = mkdtempSync(join(base, DIR_PREFIX));
     } catch (error) {
       tried.push(`${base}: ${(error as Error).message}`);
       continue;
     }
     const socketPath = join(dir, 's');
-    if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return { dir, socketPath };
+    if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) {
+      removeOrphans(base, dir);
+      return { dir, socketPath };
+    }
     rmSync(dir, { recursive: true, force: true });
     tried.push(`${base}: the socket path would be ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH} a Unix socket takes`);
   }
@@ -115,6 +138,14 @@ function socketDirectory(): { dir: string; socketPath: string } {
 }
 
 const hex = (text: string) => Buffer.from(text).toString('hex');
+
+/** Errors that say the machine is short of something now, not that the spawner cannot work here: such a start failure counts as a death (retried later). */
+const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
+
+/** Runs `fn` after two more turns of the event loop: what arrived while it was blocked is read first. */
+function afterPolls(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
 
 /** One child of the spawner, as child.ts drives it: the same members it uses of a ChildProcess. */
 export class SpawnedChild {
@@ -158,10 +189,15 @@ export class SpawnedChild {
   kill(): void {
     if (this.exited) return;
     this.#spawner.send(`kill\t${this.#id}\n`);
-    // A spawner that does not answer (stopped, wedged) would keep this child past its deadline.
-    this.#watchdog ??= setTimeout(() => {
-      if (!this.exited) this.#spawner.hung(`it did not report a killed child's end within ${KILL_ANSWER_MS / 1000} s`);
-    }, KILL_ANSWER_MS);
+    // A spawner that does not answer (stopped, wedged) would keep this child past its deadline; a
+    // child merely slow to die (a big heap to unmap) keeps only its own run waiting.
+    if (!this.#watchdog) this.#watchAfterKill();
+  }
+
+  #watchAfterKill(): void {
+    this.#watchdog = setTimeout(() => afterPolls(() => {
+      if (!this.exited) this.#spawner.probe(() => this.#watchAfterKill());
+    }), KILL_ANSWER_MS);
     if (!this.#held) this.#watchdog.unref();
   }
 
@@ -169,9 +205,9 @@ export class SpawnedChild {
     if (this.#held === held || this.#ended) return;
     this.#held = held;
     this.#spawner.hold(held ? 1 : -1);
-    for (const socket of this.#sockets) {
-      if (held) socket?.ref();
-      else socket?.unref();
+    for (const handle of [...this.#sockets, this.#grace, this.#watchdog]) {
+      if (held) handle?.ref();
+      else handle?.unref();
     }
   }
 
@@ -213,6 +249,7 @@ export class SpawnedChild {
       if (this.#ended || (this.#sockets[1] && this.#sockets[2])) return;
       if (this.#spawner.unnamed > 0) {
         this.#grace = setTimeout(check, 50);
+        if (!this.#held) this.#grace.unref();
         return;
       }
       setImmediate(() => setImmediate(() => {
@@ -249,6 +286,9 @@ export class Spawner {
   #retiring = false;
   /** Connections accepted whose header line has not been read yet. */
   unnamed = 0;
+  /** Set while a `ping` awaits its `pong`; who to tell when it comes. */
+  #probe: { timer: NodeJS.Timeout; alive: Array<() => void> } | undefined;
+  #pings = 0;
   #onGone: (ready: boolean, why: string) => void;
   readonly #children = new Map<string, SpawnedChild>();
   #nextId = 1;
@@ -280,7 +320,7 @@ export class Spawner {
         return;
       }
       this.#process = child;
-      child.on('error', (error) => this.#gone(`perl did not start: ${error.message}`));
+      child.on('error', (error: NodeJS.ErrnoException) => this.#gone(`perl did not start: ${error.message}`, TRANSIENT.has(error.code ?? '')));
       // A spawn that failed (EMFILE, EAGAIN…) has no pid and no pipes: its 'error' comes next.
       if (child.pid === undefined || !child.stdin || !child.stdout || !child.stderr) return;
       let said = '';
@@ -351,15 +391,26 @@ export class Spawner {
     if (this.#retiring && this.#children.size === 0) this.close();
   }
 
-  /** The spawner has stopped answering: killed, so its children die with it (their death signal). */
-  hung(why: string): void {
-    this.#gone(why);
+  /** Asks the spawner whether it is alive: `alive` hears the answer; none within KILL_ANSWER_MS (in event-loop time) kills it, and its children with it. */
+  probe(alive: () => void): void {
+    if (this.#probe) {
+      this.#probe.alive.push(alive);
+      return;
+    }
+    this.#pings += 1;
+    this.send(`ping\t${this.#pings}\n`);
+    const timer = setTimeout(() => afterPolls(() => {
+      if (this.#probe?.timer === timer) this.#gone(`it did not answer within ${KILL_ANSWER_MS / 1000} s while a killed child's end was overdue`);
+    }), KILL_ANSWER_MS);
+    if (this.#held === 0) timer.unref();
+    this.#probe = { timer, alive: [alive] };
   }
 
   /** Stops the spawner; every child it has dies with it. Synchronous, so it can run in an 'exit' hook. */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    clearTimeout(this.#probe?.timer);
     open.delete(this);
     const child = this.#process;
     // Never without a pid: Node would signal pid 0, the whole process group.
@@ -388,6 +439,13 @@ export class Spawner {
       this.#ready = true;
       return;
     }
+    if (verb === 'pong') {
+      const probe = this.#probe;
+      this.#probe = undefined;
+      clearTimeout(probe?.timer);
+      for (const alive of probe?.alive ?? []) alive();
+      return;
+    }
     const child = this.#children.get(id ?? '');
     if (!child) return;
     if (verb === 'pid') child.started(Number(value));
@@ -397,7 +455,9 @@ export class Spawner {
       const step = STEPS[value ?? ''];
       child.failed(startError(`the spawner failed ${step?.words ?? value} (${code ?? `errno ${errno}`})`, step?.code ? code : undefined));
       // Its socket is gone (a temp cleaner, an operator): no child of this spawner could start again.
-      if (value === 'connect') this.#retire(`its socket ${this.socketPath} cannot be connected to (${code ?? errno})`);
+      if (value === 'connect' && ['ENOENT', 'ECONNREFUSED', 'ENOTDIR', 'EACCES'].includes(code ?? '')) {
+        this.#retire(`its socket ${this.socketPath} cannot be connected to (${code})`);
+      }
     }
   }
 
@@ -444,8 +504,9 @@ export class Spawner {
     socket.on('data', onData);
   }
 
-  #gone(why: string): void {
-    const wasReady = this.#ready;
+  /** `retry`: a failure to start that a later attempt may not meet (counted as a death, not as "cannot start here"). */
+  #gone(why: string, retry = false): void {
+    const wasReady = this.#ready || retry;
     // Closed on purpose, or already reported when it retired: not a death to count.
     const asked = this.#closing || this.#retiring;
     this.close();
