@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCode } from '../run/run.js';
+import { DataLimitError, runCode } from '../run/run.js';
+import { RUN_OPTIONS } from '../run/option-table.js';
 import { isScriptName } from '../run/options.js';
 import { SUBCOMMANDS } from './commands.js';
 import { HELP_COLUMN, missingValueMessage, RUN_FLAG_PARSE, RUN_FLAGS, runFlagHelp, runOptionsFromFlags, UsageError } from './flags.js';
@@ -136,6 +137,8 @@ async function runScript(argv: string[]): Promise<number> {
   } catch (error) {
     // The flags are checked above, so a TypeError here is about the script itself (e.g. its length).
     if (error instanceof TypeError) throw new UsageError(error.message);
+    // Said with the flag the user typed, not the library's option name.
+    if (error instanceof DataLimitError) error.message = error.as(`--${RUN_OPTIONS.memoryMbytes.flag.name}`);
     throw error;
   }
   if (broken) return writeFailed(broken);

@@ -40,17 +40,47 @@ export function envelope(options: NormalizedOptions, secret: string, relayUrl: s
 
 const MB = 1024 * 1024;
 
+/** What a refused data cap comes to, in MB: what the run needs, the hard limit, and the largest memoryMbytes that fits. */
+interface DataLimitFacts {
+  need: number;
+  hard: number;
+  fits: number;
+}
+
 /**
- * Refuses, naming the fix, a run whose data-segment cap could not be set: children inherit this
- * process's hard RLIMIT_DATA and cannot raise it (the shell's `ulimit -d` would fail in the child).
+ * A run refused because its data-segment cap cannot be set: children inherit this process's hard
+ * RLIMIT_DATA and cannot raise it. Its message names the option as the library does; `as` names it
+ * as another front door does (the CLI's `--memory`).
  */
+export class DataLimitError extends Error {
+  readonly #memoryMbytes: number;
+  readonly #facts: DataLimitFacts;
+
+  constructor(memoryMbytes: number, facts: DataLimitFacts) {
+    super(dataLimitWords('memoryMbytes', memoryMbytes, facts));
+    this.name = 'DataLimitError';
+    this.#memoryMbytes = memoryMbytes;
+    this.#facts = facts;
+  }
+
+  /** The message with the option called `option`. */
+  as(option: string): string {
+    return dataLimitWords(option, this.#memoryMbytes, this.#facts);
+  }
+}
+
+function dataLimitWords(option: string, memoryMbytes: number, { need, hard, fits }: DataLimitFacts): string {
+  return `${option} ${memoryMbytes} needs a data-segment limit of ${need} MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of ${hard} MB, which sandboxes cannot exceed: `
+    + `${fits >= LIMITS.memoryMbytes.min ? `use ${option} ≤ ${fits}, or ` : ''}start the orchestrator with a data limit of at least ${need} MB`;
+}
+
+/** Refuses, naming the fix, a run whose data-segment cap could not be set (DataLimitError). */
 function checkDataLimit(memoryMbytes: number): void {
   const hard = dataHardLimitBytes();
   const need = dataLimitBytes(memoryMbytes);
   if (need <= hard) return;
   const fits = Math.floor((hard - dataLimitBytes(0)) / (dataLimitBytes(1) - dataLimitBytes(0)));
-  throw new Error(`memoryMbytes ${memoryMbytes} needs a data-segment limit of ${need / MB} MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of ${Math.floor(hard / MB)} MB, which sandboxes cannot exceed: `
-    + `${fits >= LIMITS.memoryMbytes.min ? `use memoryMbytes ≤ ${fits}, or ` : ''}start the orchestrator with a data limit of at least ${need / MB} MB`);
+  throw new DataLimitError(memoryMbytes, { need: need / MB, hard: Math.floor(hard / MB), fits });
 }
 
 /** The process a run with these settings needs; a warm child fits a run only if started with the same. */

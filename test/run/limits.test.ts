@@ -1,11 +1,12 @@
 // The limits, enforced from outside the child: wall clock, memory beyond the heap, and output caps.
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
 import { resolveTool } from '../../orchestrator/run/deno.js';
 import { dataLimitBytes } from '../../orchestrator/run/sandbox.js';
-import { fixture } from '../helpers/helpers.js';
+import { fixture, fixturePath } from '../helpers/helpers.js';
 
 const limits = suite('limits');
 
@@ -76,6 +77,19 @@ limits('limits :: under a data-segment hard limit too low for memoryMbytes, a ru
   assert.is(out.big, message);
   assert.is(out.small, 'SUCCEEDED fits\n');
   assert.is(out.many, `INFRASTRUCTURE-ERROR: ${message}`);
+});
+
+limits('limits :: the command line says the refusal with the flag it was given (--memory), not the library\'s option name', () => {
+  const prlimit = resolveTool('prlimit');
+  assert.ok(prlimit, 'util-linux prlimit is needed to lower the data limit');
+  const hard = 1400 * MB;
+  const cli = fileURLToPath(new URL('../../orchestrator/bin/code-runtime.js', import.meta.url));
+  const r = spawnSync(prlimit!, [`--data=${hard}:${hard}`, '--', process.execPath, cli, '--memory', '256', fixturePath('hello.ts')], { encoding: 'utf8', timeout: 60_000 });
+  const need = dataLimitBytes(256) / MB;
+  const fits = (hard - dataLimitBytes(0)) / (dataLimitBytes(1) - dataLimitBytes(0));
+  assert.is(r.stderr, `code-runtime: --memory 256 needs a data-segment limit of ${need} MB, above this process's hard limit (RLIMIT_DATA, \`ulimit -d\`) of 1400 MB, which sandboxes cannot exceed: use --memory ≤ ${fits}, or start the orchestrator with a data limit of at least ${need} MB\n`);
+  assert.is(r.status, 70);
+  assert.is(r.stdout, '');
 });
 
 limits('limits :: only the hard data limit bounds the cap: a soft limit below it is raised for the child', () => {
