@@ -54,7 +54,7 @@ async function latency(scripts: Record<string, string>): Promise<Record<string, 
       progress(`latency: ${name}, ${LATENCY_RUNS} runs of each variant, interleaved`);
       const file = path.join(scratch, `${name}.ts`);
       writeFileSync(file, code);
-      const bare = bareCommand(command, resolveDeno(), resolveBootstrap(), file);
+      const bare = bareCommand(command, resolveBootstrap(), file);
       const samples = { bare: [] as number[], runCode: [] as number[], warm: [] as number[] };
       // One untimed round of each, so every variant starts with Deno's caches as in steady use.
       await timedSpawn(bare, cwd);
@@ -99,7 +99,7 @@ async function bareRunner(concurrency: number): Promise<{ batch(runs: number): P
   const file = path.join(scratch, 'trivial.ts');
   writeFileSync(file, TRIVIAL);
   const { command, cwd } = await sandboxFor(normalizeOptions({ code: TRIVIAL }));
-  const bare = bareCommand(command, resolveDeno(), resolveBootstrap(), file);
+  const bare = bareCommand(command, resolveBootstrap(), file);
   return {
     async batch(runs) {
       let next = 0;

@@ -12,15 +12,15 @@ import { currentSpawner } from '../orchestrator/run/spawner.js';
 import type { Runtime } from '../types/runtime.js';
 
 /**
- * The floor: a bare `deno run` of `file` with the sandbox's Deno flags and env, spawned directly, as
- * issue 12 defines it; so the wrappers the sandbox starts Deno through (sh, setpriv) count as the
- * sandbox's cost. Deno's emit cache is on, as a plain `deno run` has it (a sandbox may not keep a
- * script's transpiled code; the floor may, so it stays as strict as before the sandbox turned it off).
+ * The floor: a bare `deno run` of `file` with the sandbox's Deno flags and env (a sandbox command is
+ * Deno's own; launch.ts adds the spawner or the wrappers), spawned directly, as issue 12 defines it,
+ * so whatever starts the sandbox's Deno counts as the sandbox's cost. Deno's emit cache is on, as a
+ * plain `deno run` has it (a sandbox may not keep a script's transpiled code; the floor may, so it
+ * stays as strict as before the sandbox turned it off).
  */
-export function bareCommand(sandbox: SandboxCommand, denoPath: string, bootstrapPath: string, file: string): SandboxCommand {
+export function bareCommand(sandbox: SandboxCommand, bootstrapPath: string, file: string): SandboxCommand {
   const { DENO_EMIT_CACHE_MODE: _off, ...env } = sandbox.env;
-  const denoArgs = sandbox.file === denoPath ? sandbox.args : sandbox.args.slice(sandbox.args.indexOf(denoPath) + 1);
-  return { file: denoPath, env, args: denoArgs.map((arg) => (arg === bootstrapPath ? file : arg)), dataLimitBytes: sandbox.dataLimitBytes };
+  return { file: sandbox.file, env, args: sandbox.args.map((arg) => (arg === bootstrapPath ? file : arg)), dataLimitBytes: sandbox.dataLimitBytes };
 }
 
 /** Runs a command to its end, output discarded; resolves with the wall time in ms. */

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolveShell, resolveTool } from './deno.js';
+import { holdHandles } from './handles.js';
 import { readySpawner } from './spawner.js';
 import type { ChildInput, ChildOutput } from './socket-streams.js';
 import { wrapCommand, type SandboxCommand, type WrapperTools } from './sandbox.js';
@@ -49,7 +50,7 @@ export function sandboxTools(): WrapperTools {
 
 /** Starts `command`; `onEnd` hears once how it ended: after its exit and all of its output, or that it never started. */
 export function launch(command: SandboxCommand, cwd: string, onEnd: (exit: ChildExit) => void): Launched | undefined {
-  const spawner = readySpawner(resolveTool('perl'));
+  const spawner = readySpawner();
   if (spawner) return spawner.spawn(command, cwd, onEnd);
   return launchDirect(command, cwd, onEnd);
 }
@@ -74,6 +75,7 @@ function launchDirect(command: SandboxCommand, cwd: string, onEnd: (exit: ChildE
     // EPIPE on stdin (the child died before reading its envelope) and the like: the exit says it.
     stream?.on('error', () => {});
   }
+  const exited = () => child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
   return {
     get pid() {
       return child.pid;
@@ -82,17 +84,14 @@ function launchDirect(command: SandboxCommand, cwd: string, onEnd: (exit: ChildE
     stdout: child.stdout,
     stderr: child.stderr,
     get exited() {
-      return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+      return exited();
     },
     kill() {
-      // Never without a pid: Node would signal pid 0, the whole process group.
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // Never without a pid (exited then): Node would signal pid 0, the whole process group.
+      if (!exited()) child.kill('SIGKILL');
     },
     hold(held) {
-      for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null>) {
-        if (held) handle?.ref?.();
-        else handle?.unref?.();
-      }
+      holdHandles([child, child.stdin, child.stdout, child.stderr], held);
     },
   };
 }

@@ -13,6 +13,8 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, rmSync, unl
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveTool } from './deno.js';
+import { holdHandles } from './handles.js';
 import { SocketInput, SocketOutput } from './socket-streams.js';
 import { SPAWNER_SCRIPT } from './spawner-script.js';
 import type { ChildExit } from './child.js';
@@ -205,10 +207,7 @@ export class SpawnedChild {
     if (this.#held === held || this.#ended) return;
     this.#held = held;
     this.#spawner.hold(held ? 1 : -1);
-    for (const handle of [...this.#sockets, this.#grace, this.#watchdog]) {
-      if (held) handle?.ref();
-      else handle?.unref();
-    }
+    holdHandles([...this.#sockets, this.#grace, this.#watchdog], held);
   }
 
   /** A connection from the child, its header read: stdin, stdout or stderr. */
@@ -252,10 +251,10 @@ export class SpawnedChild {
         if (!this.#held) this.#grace.unref();
         return;
       }
-      setImmediate(() => setImmediate(() => {
+      afterPolls(() => {
         if (this.#ended || (this.#sockets[1] && this.#sockets[2])) return;
         this.#end({ exitCode: null, signal: null, lost: new Error('the sandbox process ran, but its output never reached the orchestrator: its connections were not accepted (was this process out of file descriptors?)') });
-      }));
+      });
     };
     this.#grace = setTimeout(check, CONNECT_GRACE_MS);
     if (!this.#held) this.#grace.unref();
@@ -427,11 +426,7 @@ export class Spawner {
 
   #refHandles(): void {
     const child = this.#process;
-    if (!child) return;
-    for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void } | null>) {
-      if (this.#held > 0) handle?.ref?.();
-      else handle?.unref?.();
-    }
+    if (child) holdHandles([child, child.stdin, child.stdout, child.stderr], this.#held > 0);
   }
 
   #message([verb, id, value, errno]: string[]): void {
@@ -530,10 +525,11 @@ let disabled: string | undefined = process.env.CODE_RUNTIME_SPAWNER === 'off' ? 
  * in the background from a process's second child on (a process that runs one script never pays for
  * Perl's start), and used once it is ready.
  */
-export function readySpawner(perlPath: string | null): Spawner | undefined {
+export function readySpawner(): Spawner | undefined {
   if (current?.ready) return current;
   spawnsSeen += 1;
   if (current || disabled || spawnsSeen < 2) return undefined;
+  const perlPath = resolveTool('perl');
   if (process.platform !== 'linux' || !SYSCALLS[process.arch] || !perlPath) {
     disabled = 'unsupported';
     return undefined;
@@ -543,15 +539,19 @@ export function readySpawner(perlPath: string | null): Spawner | undefined {
       current = undefined;
       deaths += 1;
       if (wasReady && deaths < MAX_DEATHS) return;
-      disabled = why;
-      process.emitWarning(`code-runtime: the sandbox spawner ${wasReady ? `died ${deaths} times` : 'could not start'} (${why}); sandboxes now start through setpriv and sh, which costs each ≈ 3 ms more CPU`);
+      giveUp(wasReady ? `died ${deaths} times` : 'could not start', why);
     });
     stopOnExit();
   } catch (error) {
-    disabled = error instanceof Error ? error.message : String(error);
-    process.emitWarning(`code-runtime: the sandbox spawner could not start (${disabled}); sandboxes start through setpriv and sh instead, which costs each ≈ 3 ms more CPU`);
+    giveUp('could not start', error instanceof Error ? error.message : String(error));
   }
   return undefined;
+}
+
+/** No spawner from now on in this process, said once: children start the slower way. */
+function giveUp(what: string, why: string): void {
+  disabled = why;
+  process.emitWarning(`code-runtime: the sandbox spawner ${what} (${why}); sandboxes now start through setpriv and sh, which costs each ≈ 3 ms more CPU`);
 }
 
 /** The current spawner, if one was started: its pid, socket and whether it takes children yet (benchmarks count its CPU; tests look). */

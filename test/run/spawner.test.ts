@@ -177,10 +177,15 @@ spawnerSuite('spawner :: an idle child does not keep Node alive (and dies with i
   assert.is(await result(true), 'ended 0\n');
 });
 
+/** Runs trivial scripts on `rt` until the process's spawner is ready (it starts from the second child on). */
+async function untilSpawnerReady(rt: ReturnType<typeof createRuntime>): Promise<void> {
+  for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await rt.run({ code: 'console.log(1)' });
+}
+
 spawnerSuite('spawner :: a runtime starts one from its second child on, and its runs go through it', async () => {
   const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 93 } });
   try {
-    for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await rt.run({ code: 'console.log(1)' });
+    await untilSpawnerReady(rt);
     // The idle child started before the spawner was ready is used up first.
     for (let i = 0; i < 2; i += 1) await rt.run({ code: 'console.log(1)' });
     const spawnerPid = currentSpawner()?.pid;
@@ -206,7 +211,7 @@ spawnerSuite('spawner :: a runtime starts one from its second child on, and its 
 spawnerSuite('spawner :: a script cannot reach the spawner\'s socket (no read or write permission for Unix sockets)', async () => {
   const rt = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { memoryMbytes: 94 } });
   try {
-    for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await rt.run({ code: 'console.log(1)' });
+    await untilSpawnerReady(rt);
     const socketPath = currentSpawner()?.socketPath;
     assert.ok(socketPath, 'a spawner is running');
     const r = await rt.run({
@@ -285,7 +290,7 @@ spawnerSuite('spawner :: its socket goes where its path fits in bytes, in a dire
 spawnerSuite('spawner :: its socket directory removed under it (a temp cleaner): only a start under way is lost, then a new spawner', async () => {
   const rt = createRuntime({ concurrency: 1, warmProcesses: 0, defaults: { memoryMbytes: 95 } });
   try {
-    for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await rt.run({ code: 'console.log(1)' });
+    await untilSpawnerReady(rt);
     const before = currentSpawner()!;
     rmSync(path.dirname(before.socketPath), { recursive: true, force: true });
     const outcomes: string[] = [];
