@@ -48,9 +48,13 @@ export interface RunResult {
   stdoutBytes: number;
   /** How many bytes it wrote to stderr in all, including any truncated. */
   stderrBytes: number;
-  /** `stdout` kept only its head and tail, with a `[… N bytes truncated …]` marker between. */
+  /**
+   * `stdout` kept only its head and tail (cut at line ends when a newline is near); between them one
+   * line, `[… N bytes cut; lineOffset L, byteOffset B …]`, says how many bytes were cut and where they
+   * start in the whole stream (line from 1, byte from 0).
+   */
   stdoutTruncated: boolean;
-  /** `stderr` kept only its head and tail, with a `[… N bytes truncated …]` marker between. */
+  /** `stderr` kept only its head and tail, with the same marker line as `stdoutTruncated`. */
   stderrTruncated: boolean;
   /** The Actor runs the script started through `apify`, in the order it started them. */
   actorRuns: ActorRunRef[];

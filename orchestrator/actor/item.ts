@@ -49,7 +49,7 @@ export function fitItem(item: ActorItem, limit = ITEM_LIMIT_BYTES): ActorItem {
     const name = Buffer.byteLength(fitted.stdout) >= Buffer.byteLength(fitted.stderr) ? 'stdout' : 'stderr';
     const size = Buffer.byteLength(fitted[name]);
     if (size <= 1024) throw new Error(`The result item does not fit the ${limit} byte limit even without its output`);
-    fitted = { ...fitted, [name]: capText(fitted[name], Math.floor(size / 2)).text, [`${name}Truncated`]: true };
+    fitted = { ...fitted, [name]: capText(fitted[name], Math.floor(size / 2), fitted[`${name}Bytes`]).text, [`${name}Truncated`]: true };
   }
   return fitted;
 }

@@ -62,7 +62,7 @@ export function resultFromItem(item: Record<string, unknown>, options: Normalize
   const stream = (name: 'stdout' | 'stderr', text: string) => {
     const record = item[`${name}Record`] as { bytes?: unknown } | null | undefined;
     const given = item[`${name}Bytes`] ?? record?.bytes;
-    const cut = capText(text, options.maxOutputBytes);
+    const cut = capText(text, options.maxOutputBytes, typeof given === 'number' ? given : undefined);
     return {
       text: cut.text,
       bytes: typeof given === 'number' ? given : Buffer.byteLength(text),

@@ -26,7 +26,7 @@ item('actor-item :: escaping past the limit cuts the larger stream first, keepin
   assert.ok(itemBytes(fitted) <= ITEM_LIMIT_BYTES);
   assert.ok(fitted.stdoutTruncated);
   assert.ok(fitted.stdout.startsWith('HEAD') && fitted.stdout.endsWith('TAIL'));
-  assert.match(fitted.stdout, /\[… \d+ bytes truncated …\]/);
+  assert.match(fitted.stdout, /\[… \d+ bytes cut; lineOffset \d+, byteOffset \d+ …\]/);
   assert.is(fitted.stderr, 'short');
   assert.not.ok(fitted.stderrTruncated);
   assert.equal(fitted.actorRuns, [{ id: 'run1', actorId: 'apify/hello-world', status: 'SUCCEEDED' }]);

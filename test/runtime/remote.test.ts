@@ -111,7 +111,7 @@ remote('remote :: the caller’s maxOutputBytes caps the streams of the item', (
   const result = await rt.run({ code: 'x', maxOutputBytes: 4096 });
   assert.ok(result.stdoutTruncated);
   assert.is(result.stdoutBytes, 20_000);
-  assert.match(result.stdout, /\[… \d+ bytes truncated …\]/);
+  assert.match(result.stdout, /\[… \d+ bytes cut; lineOffset \d+, byteOffset \d+ …\]/);
   assert.ok(Buffer.byteLength(result.stdout) < 4200);
   await rt.close();
 }));
