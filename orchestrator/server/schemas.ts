@@ -10,7 +10,7 @@ import { allowedNumber, CODE_ALLOWED, RUN_OPTIONS, type NumberOption } from '../
 import { PAGE_DEFAULTS } from './stream.js';
 
 export const WAIT_LIMITS = { min: 0, max: 50, toolDefault: 30 } as const;
-const PAGE_LIMITS = { lineLimitMax: 10_000, byteLimitMax: PAGE_DEFAULTS.maxPageBytes } as const;
+const PAGE_LIMITS = { lineLimitMax: 10_000, byteLimitMax: PAGE_DEFAULTS.maxByteLimit } as const;
 
 type Range = { readonly min: number; readonly max: number };
 

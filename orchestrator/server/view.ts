@@ -5,6 +5,7 @@
  * out and where to page from); the whole streams stay in the store.
  */
 import * as z from 'zod';
+import { headAndTail } from '../run/cut.js';
 import type { Execution } from './executions.js';
 import type { OutputStream } from './stream.js';
 
@@ -59,16 +60,9 @@ interface Bounded {
   truncated: boolean;
 }
 
-/** At most `budget` bytes of the stream: all of it, or its head and tail around a marker. */
-function headTail(stream: OutputStream, name: string, budget: number): Bounded {
-  const total = stream.totalBytes;
-  if (total <= budget && stream.complete) return { text: stream.page({ byteOffset: 0, byteLimit: Math.max(total, 1) }).text, truncated: false };
-  const half = Math.max(1, Math.floor(budget / 2));
-  const head = stream.page({ byteOffset: 0, byteLimit: half });
-  const tail = stream.page({ byteOffset: Math.max(head.nextByteOffset, total - half), byteLimit: half });
-  const left = tail.byteOffset - head.nextByteOffset;
-  const marker = `\n[… ${left} bytes of ${name} left out here; page them with byteOffset ${head.nextByteOffset} …]\n`;
-  return { text: head.text + marker + tail.text, truncated: true };
+/** At most `budget` bytes of the stream: all of it, or its head and tail around the marker (`../run/cut.ts`, the cut `runCode` makes). */
+function headTail(stream: OutputStream, budget: number): Bounded {
+  return headAndTail(stream.held, budget, { end: stream.readableEnd });
 }
 
 /** Splits the budget: each stream gets what it needs, up to half, and the other the rest. */
@@ -81,8 +75,8 @@ function shares(outBytes: number, errBytes: number, budget: number): [number, nu
 
 export function executionView(execution: Execution, outputChars = DEFAULT_OUTPUT_CHARS): ExecutionView {
   const [outShare, errShare] = shares(execution.stdout.totalBytes, execution.stderr.totalBytes, outputChars);
-  const stdout = headTail(execution.stdout, 'stdout', outShare);
-  const stderr = headTail(execution.stderr, 'stderr', errShare);
+  const stdout = headTail(execution.stdout, outShare);
+  const stderr = headTail(execution.stderr, errShare);
   const result = execution.result;
   return {
     executionId: execution.id,

@@ -223,6 +223,36 @@ overHttp('mcp http :: a client that disconnects mid-run: the run ends, another s
   }
 });
 
+overHttp('mcp http :: a page is at most 64 KiB as sent over REST and over MCP, though each control byte costs six', async () => {
+  const each = await httpClient();
+  try {
+    // 2 MiB of control bytes on one line, then a 1 MiB line: raw pages of 1 MiB were 6 MiB of JSON.
+    const run = await each.callTool({ name: 'run_code', arguments: { code: 'console.log("\\u0001".repeat(2 * 1024 * 1024)); console.log("x".repeat(1024 * 1024));' } });
+    const id = structured(run).executionId;
+    assert.is(structured(run).stdoutBytes, 3 * 1024 ** 2 + 2);
+    const bound = 64 * 1024;
+    for (const query of ['byteOffset=0&byteLimit=1048576', 'lineOffset=1', 'lineOffset=2', `byteOffset=${2 * 1024 ** 2 + 1}&byteLimit=1048576`]) {
+      const response = await fetch(`${serve.url}/v1/runs/${id}/output/stdout?${query}`);
+      const body = Buffer.from(await response.arrayBuffer());
+      assert.is(response.status, 200);
+      assert.ok(body.length <= bound + 1024, `REST ?${query}: ${body.length} bytes`);
+      const page = JSON.parse(body.toString()) as Structured;
+      assert.ok(page.nextByteOffset > page.byteOffset && page.hasMore === (page.nextByteOffset < page.totalBytes));
+      if (query.startsWith('line')) assert.equal([page.partialLine, page.nextLineOffset], [true, undefined], query);
+    }
+    for (const args of [{ byteOffset: 0, byteLimit: 1024 ** 2 }, { lineOffset: 1 }]) {
+      const answer = await each.callTool({ name: 'get_output', arguments: { executionId: id, stream: 'stdout', ...args } });
+      const sent = Buffer.byteLength(JSON.stringify(answer));
+      // The page's text may be in both the text block and structuredContent; each is bounded.
+      assert.ok(sent <= 2 * bound + 2048, `MCP ${JSON.stringify(args)}: ${sent} bytes`);
+      assert.ok(Buffer.byteLength(JSON.stringify(structured(answer).text)) <= bound + 2);
+      assert.ok(structured(answer).nextByteOffset > 10_000);
+    }
+  } finally {
+    await each.close();
+  }
+});
+
 overHttp('serve :: refuses a non-loopback address without a token', async () => {
   const { code, stderr } = await runCli(['serve', '--host', '0.0.0.0', '--port', '0'], { ...process.env, CODE_RUNTIME_AUTH_TOKEN: '' });
   assert.is(code, 2);

@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXECUTION_OVERHEAD_BYTES, ExecutionStore, UnknownExecutionError } from '../../orchestrator/server/executions.js';
-import { OutputStream } from '../../orchestrator/server/stream.js';
+import { CUT_MARKER } from '../../orchestrator/run/cut.js';
+import { OutputBuffer } from '../../orchestrator/run/output.js';
+import { OutputStream, PAGE_BYTES, PAGE_DEFAULTS } from '../../orchestrator/server/stream.js';
+import { executionView } from '../../orchestrator/server/view.js';
 
 const stream = suite('server stream');
 
@@ -135,23 +138,88 @@ stream('stream :: while it runs, a character not all printed yet waits for the n
   assert.is(out.page({ byteOffset: page.nextByteOffset }).text, '😀');
 });
 
-stream('stream :: a line page ends at a line end unless the line is the last', () => {
+stream('stream :: a page holds at most 64 KiB: a line page ends after its last whole line that fits, or says it cut a line', () => {
   const out = new OutputStream(64 * 1024 ** 2);
-  // Three lines of 600 KB: two of them do not fit a 1 MiB page.
+  // Three lines of 600 KB: none fits a page.
   for (let i = 0; i < 3; i += 1) out.append(Buffer.from(`${'x'.repeat(600_000)}\n`));
+  // Then 100 lines of 1,000 bytes: 65 fit a page (a newline costs two bytes as JSON).
+  for (let i = 0; i < 100; i += 1) out.append(Buffer.from(`${String(i).padStart(3, '0')}${'y'.repeat(996)}\n`));
   out.end();
   const first = out.page({ lineOffset: 1, lineLimit: 10 });
-  assert.equal([first.text.length, first.nextLineOffset, first.hasMore], [600_001, 2, true]);
-  const second = out.page({ lineOffset: 2, lineLimit: 10 });
-  assert.equal([second.nextLineOffset, second.nextByteOffset], [3, 1_200_002]);
-  const last = out.page({ lineOffset: 3, lineLimit: 10 });
-  assert.equal([last.text.length, last.hasMore], [600_001, false]);
+  assert.equal([first.text.length, first.nextLineOffset, first.partialLine, first.nextByteOffset, first.hasMore], [PAGE_BYTES, undefined, true, PAGE_BYTES, true]);
+  // The rest of the line, page by page from nextByteOffset.
+  let line = first.text;
+  for (let at = first.nextByteOffset; !line.endsWith('\n');) {
+    const page = out.page({ byteOffset: at, byteLimit: PAGE_DEFAULTS.maxByteLimit });
+    assert.ok(page.text.length <= PAGE_BYTES);
+    line += page.text.slice(0, page.text.indexOf('\n') + 1 || undefined);
+    at = page.nextByteOffset;
+  }
+  assert.is(line.length, 600_001);
+  const short = out.page({ lineOffset: 4, lineLimit: 1000 });
+  assert.equal([short.text.split('\n').length - 1, short.nextLineOffset, short.partialLine, short.nextByteOffset], [65, 69, undefined, 1_800_003 + 65_000]);
+  assert.ok(Buffer.byteLength(JSON.stringify(short.text)) <= PAGE_BYTES + 2);
+  const last = out.page({ lineOffset: 69, lineLimit: 1000 });
+  assert.equal([last.text.split('\n').length - 1, last.hasMore, last.partialLine], [35, false, undefined]);
 });
 
-stream('stream :: a flood of one-byte writes costs its bytes, not an object each', () => {
+stream('stream :: a page of control bytes is bounded by its JSON, not its raw bytes', () => {
+  const out = new OutputStream(64 * 1024 ** 2);
+  const bytes = Buffer.alloc(2 * 1024 ** 2, 1);
+  bytes[1_000_000] = 0x0a;
+  for (let at = 0; at < bytes.length; at += 65_521) out.append(bytes.subarray(at, at + 65_521));
+  out.end();
+  const pages = [out.page({ byteOffset: 0, byteLimit: PAGE_DEFAULTS.maxByteLimit }), out.page({ byteOffset: 3 }), out.page({ lineOffset: 1 }), out.page({ lineOffset: 2, lineLimit: 10_000 })];
+  for (const page of pages) {
+    const sent = Buffer.byteLength(JSON.stringify(page.text)) - 2;
+    assert.ok(sent <= PAGE_BYTES && sent > PAGE_BYTES - 6, `a page of ${page.nextByteOffset - page.byteOffset} control bytes is ${sent} bytes of JSON`);
+    assert.is(page.text.length, page.nextByteOffset - page.byteOffset);
+  }
+  assert.equal([pages[2]!.partialLine, pages[2]!.nextLineOffset], [true, undefined]);
+  // Walking by nextByteOffset still reads every byte once.
+  let read = 0;
+  for (let at = 0, page = out.page({ byteOffset: 0 }); ; page = out.page({ byteOffset: at })) {
+    read += Buffer.byteLength(page.text);
+    at = page.nextByteOffset;
+    if (!page.hasMore) break;
+  }
+  assert.is(read, bytes.length);
+});
+
+stream('stream :: an answer cuts output as runCode does: whole lines, one marker line pointing at the page', () => {
+  const lines = Array.from({ length: 5000 }, (_, i) => `line ${i + 1} é`);
+  const executions = new ExecutionStore({});
+  const execution = executions.create('a');
+  const bytes = Buffer.from(`${lines.join('\n')}\n`);
+  for (let at = 0; at < bytes.length; at += 7) execution.stdout.append(bytes.subarray(at, at + 7));
+  const answer = executionView(execution, 2000).stdout;
+  const shown = answer.split('\n');
+  const at = shown.findIndex((line) => CUT_MARKER.test(line));
+  assert.ok(at > 0, shown.join('\n'));
+  assert.equal(shown.slice(0, at), lines.slice(0, at));
+  assert.equal(shown.slice(at + 1, -1), lines.slice(-(shown.length - at - 2)));
+  const [, cut, lineOffset, byteOffset] = CUT_MARKER.exec(shown[at]!)!.map(Number);
+  // Paging from either offset the marker names gives the first line that was cut.
+  assert.is(execution.stdout.page({ lineOffset, lineLimit: 1 }).text, `${lines[at]}\n`);
+  assert.is(execution.stdout.page({ byteOffset, byteLimit: 100 }).text.split('\n')[0], lines[at]);
+  assert.is(execution.stdout.page({ byteOffset: byteOffset! + cut! }).text.split('\n')[0], shown[at + 1]);
+  // runCode's result kept to the same 2000 bytes is the same text: one cut, one marker.
+  const run = new OutputBuffer(2000);
+  for (let at = 0; at < bytes.length; at += 1000) run.push(bytes.subarray(at, at + 1000));
+  assert.is(run.finish().text, answer);
+  // A character still being printed is not shown in halves.
+  const running = executions.create('a');
+  running.stdout.append(Buffer.from('ab😀').subarray(0, 4));
+  const view = executionView(running, 2000);
+  assert.equal([view.stdout, view.stdoutTruncated], ['ab', false]);
+});
+
+stream('stream :: a flood of one-byte writes costs its bytes, not an object each; big writes hold the cap plus two blocks', () => {
   // Measured in a separate process with a real GC, so the test runner's heap cannot mask it.
   const module = fileURLToPath(new URL('../../orchestrator/server/stream.js', import.meta.url));
+  const runModule = fileURLToPath(new URL('../../orchestrator/run/output.js', import.meta.url));
   const script = `const { OutputStream } = await import(${JSON.stringify(module)});
+    const { OutputBuffer } = await import(${JSON.stringify(runModule)});
     gc(); const before = process.memoryUsage();
     const out = new OutputStream(64 * 1024 ** 2);
     const one = new Uint8Array([10]);
@@ -161,17 +229,36 @@ stream('stream :: a flood of one-byte writes costs its bytes, not an object each
     const many = Array.from({ length: 2000 }, () => new OutputStream(64 * 1024 ** 2));
     for (const each of many) each.append(new Uint8Array([111, 107, 10]));
     gc(); const small = process.memoryUsage();
-    console.log(JSON.stringify({ total: out.totalBytes, text: page.text, many: many.length,
+    // Writes far bigger than the cap, and writes that are not a multiple of a block.
+    const big = Buffer.alloc(3 * 1024 ** 2 + 7, 120);
+    const mid = Buffer.alloc(40000, 120);
+    function heldBy(make, push, chunk, times) {
+      gc(); gc(); const start = process.memoryUsage().arrayBuffers;
+      const kept = make();
+      for (let i = 0; i < times; i++) push(kept, chunk);
+      gc(); gc(); const bytes = process.memoryUsage().arrayBuffers - start;
+      return kept ? bytes : 0;
+    }
+    const stream = [() => new OutputStream(1024 ** 2), (o, c) => o.append(c)];
+    const buffer = [() => new OutputBuffer(1024 ** 2), (o, c) => o.push(c)];
+    const held = { 'stream big': heldBy(...stream, big, 20), 'stream mid': heldBy(...stream, mid, 100), 'buffer big': heldBy(...buffer, big, 20), 'buffer mid': heldBy(...buffer, mid, 100) };
+    console.log(JSON.stringify({ total: out.totalBytes, text: page.text, many: many.length, held,
       growth: after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers,
       smallGrowth: small.heapUsed + small.arrayBuffers - after.heapUsed - after.arrayBuffers }));`;
   const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   assert.is(child.status, 0, child.stderr);
-  const measured = JSON.parse(child.stdout) as { total: number; text: string; growth: number; smallGrowth: number };
+  const measured = JSON.parse(child.stdout) as { total: number; text: string; growth: number; smallGrowth: number; held: Record<string, number> };
   assert.equal([measured.total, measured.text], [300_000, '\n'.repeat(5)]);
   // It was ~34 MB (a Buffer per write) for these 300 KB.
   assert.ok(measured.growth < 8 * 1024 ** 2, `300,000 one-byte writes grew the heap by ${(measured.growth / 1024 ** 2).toFixed(1)} MB`);
   // And a stream that printed 3 bytes holds no big block.
   assert.ok(measured.smallGrowth < 8 * 1024 ** 2, `2,000 streams of 3 bytes grew the heap by ${(measured.smallGrowth / 1024 ** 2).toFixed(1)} MB`);
+  // A 1 MiB cap holds at most 1 MiB and two 64 KiB blocks (the server's stream held 3.3 MB: a view kept a whole write).
+  assert.equal(Object.keys(measured.held).length, 4);
+  for (const [name, bytes] of Object.entries(measured.held)) {
+    assert.ok(bytes <= 1024 ** 2 + 2 * 64 * 1024, `${name} writes into a 1 MiB cap hold ${(bytes / 1024 ** 2).toFixed(2)} MB`);
+    assert.ok(bytes >= 1024 ** 2 - 4, `${name}: ${bytes} bytes held, less than the cap: the measure is off`);
+  }
 });
 
 // ---
