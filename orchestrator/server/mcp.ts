@@ -148,10 +148,10 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
 
   server.registerTool('get_code_docs', {
     title: 'Read the docs',
-    description: `What to read before writing a script: the sandbox's rules and limits, and the \`apify\` binding. Topics: ${DOC_TOPICS.map((topic) => `${topic} (${TOPIC_TITLES[topic]})`).join('; ')}. Default: overview.`,
+    description: 'What to read before writing a script. Call it with no topic first: a short overview (the sandbox\'s rules, the limits, every `apify` method) that names the topics to ask for next.',
     inputSchema: z.strictObject({
       topic: z.enum(DOC_TOPICS, { error: (issue) => `Expected \`topic\` to be one of ${DOC_TOPICS.join(', ')}, got ${describe(issue.input)}` })
-        .optional().describe('Which part; default overview.'),
+        .optional().describe('Default: overview.'),
     }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown argument \`${String(issue.keys[0])}\`; allowed: topic` : undefined) }),
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, async ({ topic }) => textResult(codeDocs(topic)));

@@ -1,16 +1,16 @@
 // MCP through the SDK's own Client: over stdio against the `code-runtime mcp` command, and over
 // Streamable HTTP against a `code-runtime serve` process. Every tool, progress notifications,
-// tool errors vs script errors, paging, cancellation, the docs, a client that disconnects mid-run,
+// tool errors vs script errors, paging, cancellation, a client that disconnects mid-run,
 // and one execution store behind both MCP and REST. Each server is started once per suite.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, scratchDir } from '../helpers/helpers.js';
+import { scratchDir } from '../helpers/helpers.js';
 import { CLI, runCli, startServe, type ServeProcess } from './processes.js';
 
 type Structured = Record<string, any>;
@@ -106,20 +106,6 @@ stdio('mcp stdio :: cancel_execution aborts it, keeping what it printed', async 
   const cancelled = await client.callTool({ name: 'cancel_execution', arguments: { executionId: structured(run).executionId } });
   assert.equal([structured(cancelled).status, structured(cancelled).stdout], ['ABORTED', 'up\n']);
   assert.is(cancelled.isError, true);
-});
-
-stdio('mcp stdio :: get_code_docs is docs/API.md and types/apify.d.ts, not a copy', async () => {
-  const api = text(await client.callTool({ name: 'get_code_docs', arguments: { topic: 'api' } }));
-  assert.is(api, readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8'));
-  const types = text(await client.callTool({ name: 'get_code_docs', arguments: { topic: 'types' } }));
-  assert.ok(types.includes(readFileSync(path.join(ROOT, 'types', 'apify.d.ts'), 'utf8')));
-  const overview = text(await client.callTool({ name: 'get_code_docs', arguments: {} }));
-  assert.match(overview, /Inside the code-runtime sandbox[\s\S]*Denied: reading or writing files[\s\S]*The `apify` binding — reference/);
-  const wrong = await client.callTool({ name: 'get_code_docs', arguments: { topic: 'secrets' } });
-  assert.is(wrong.isError, true);
-  assert.match(text(wrong), /`topic` to be one of overview, rules, api, types, recipes, got "secrets"/);
-  const resource = await client.readResource({ uri: 'code-runtime://docs/rules' });
-  assert.match(String((resource.contents[0] as { text?: string }).text), /timeoutSecs/);
 });
 
 stdio('mcp stdio :: a client that vanishes mid-run (its stdout pipe gone) is a goodbye, not a crash', async () => {
