@@ -1,6 +1,6 @@
 /**
  * Every bound on what the sandbox can cost the orchestrator through the relay, in one place: the
- * README's security section and the tests read these numbers from here. A run's relay traffic
+ * docs/security.md and the tests read these numbers from here. A run's relay traffic
  * costs at most `connectionsPerRun` sockets, `requestsPerRun` requests in flight and
  * `bufferedBytesPerRun` of held request bodies, whatever the script sends, and all of it ends
  * with the run; the process as a whole is bounded too, so many runs cannot add up past it.

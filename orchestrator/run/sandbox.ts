@@ -18,7 +18,7 @@ const DENIED_IPV4 = PRIVATE_IPV4.filter((range) => !range.startsWith('127.'));
  * "Bad host:port pair"), so only these well-known ones are denied: the unspecified and loopback
  * addresses, AWS's IPv6 metadata endpoint, and IPv4-mapped loopback and metadata. Other ULA
  * (fc00::/7) and link-local (fe80::/10) addresses stay reachable, at the API's port only, when the
- * API hostname's DNS answers with them; README's security section says so.
+ * API hostname's DNS answers with them; docs/security.md says so.
  */
 const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:127.0.0.1]', '[::ffff:169.254.169.254]'];
 

@@ -351,7 +351,7 @@ limits.run();
 // ---
 const docs = suite('relay docs');
 
-/** A bound as the README writes it: bytes in KiB or MiB, milliseconds in seconds. */
+/** A bound as docs/security.md writes it: bytes in KiB or MiB, milliseconds in seconds. */
 function written(name: string, value: number): string {
   if (name.includes('Bytes')) return value < 1024 * 1024 ? `${value / 1024} KiB` : `${value / 1024 / 1024} MiB`;
   if (name.endsWith('Ms')) return `${value / 1000} s`;
@@ -359,11 +359,11 @@ function written(name: string, value: number): string {
   return String(value);
 }
 
-docs('relay docs :: the README states every relay bound as limits.ts defines it', () => {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+docs('relay docs :: docs/security.md states every relay bound as limits.ts defines it', () => {
+  const page = readFileSync(path.join(ROOT, 'docs', 'security.md'), 'utf8');
   for (const [name, value] of Object.entries(RELAY_LIMITS)) {
-    const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\``));
-    assert.ok(row, `README has no row for ${name}`);
+    const row = page.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+    assert.ok(row, `docs/security.md has no row for ${name}`);
     assert.is(row?.split('|')[2]?.trim(), written(name, value), name);
   }
 });

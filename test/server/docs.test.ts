@@ -89,7 +89,7 @@ docs('docs :: every topic is cut from docs/ and types/, not a copy, and those fi
     for (const heading of headings) assert.ok(answer.includes(section('docs/API.md', heading)), `${name}: ${heading}`);
   }
   // What `npm pack` ships, as npm itself lists it (no build: --ignore-scripts).
-  const packed = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
+  const packed = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--offline'], { cwd: ROOT });
   const files = (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((file) => file.path);
   for (const file of DOC_SOURCES) assert.ok(files.includes(file), `${file} is in the package`);
 });
