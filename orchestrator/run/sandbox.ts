@@ -16,11 +16,14 @@ const DENIED_IPV4 = PRIVATE_IPV4.filter((range) => !range.startsWith('127.'));
  * IPv6 addresses an API hostname must never resolve to. Deno 2.9.5's --deny-net takes single IPv6
  * addresses (checked against what a name resolves to) but no IPv6 ranges (`fc00::/7` is refused as
  * "Bad host:port pair"), so only these well-known ones are denied: the unspecified and loopback
- * addresses, AWS's IPv6 metadata endpoint, and IPv4-mapped loopback and metadata. Other ULA
- * (fc00::/7) and link-local (fe80::/10) addresses stay reachable, at the API's port only, when the
- * API hostname's DNS answers with them; docs/security.md says so.
+ * addresses, AWS's IPv6 metadata endpoint, and IPv4-mapped metadata. Other ULA (fc00::/7) and
+ * link-local (fe80::/10) addresses stay reachable, at the API's port only, when the API hostname's
+ * DNS answers with them; docs/security.md says so. IPv4-mapped loopback is not listed:
+ * Deno reads `[::ffff:127.0.0.1]` as 127.0.0.1 on every port, which denied the relay itself; the
+ * mapped form is denied at the API's port by `127.0.0.1:<port>` (loopbackExceptRelay), as Deno
+ * maps it the same way there.
  */
-const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:127.0.0.1]', '[::ffff:169.254.169.254]'];
+const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:169.254.169.254]'];
 
 /** The name the wrapping shell goes by (its `$0`), so its errors say whose they are. */
 export const SHELL_NAME = 'code-runtime-sandbox';

@@ -2,9 +2,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import path from 'node:path';
 import { resolveDeno, resolveShell, resolveTool } from '../../orchestrator/run/deno.js';
 import { dataLimitBytes, hostPort, SHELL_NAME, sandboxCommand, wrapCommand, type SandboxSettings, type WrapperTools } from '../../orchestrator/run/sandbox.js';
-import { fixturePath } from '../helpers/helpers.js';
+import { fixturePath, scratchDir, startServer } from '../helpers/helpers.js';
 
 const sandbox = suite('sandbox');
 
@@ -65,6 +68,21 @@ sandbox('sandbox :: Deno takes the whole deny list, but no IPv6 range (so the IP
   const ranges = run('fc00::/7');
   assert.is.not(ranges.status, 0);
   assert.match(ranges.stderr, /Bad host:port pair: fc00::\/7/);
+});
+
+sandbox('sandbox :: with an API hostname, the child still reaches the relay, and mapped loopback only there', async () => {
+  const server = await startServer('127.0.0.1', 'relay-reached');
+  try {
+    const deny = flag(sandboxCommand({ ...base, relayHostPort: `127.0.0.1:${server.port}` }).args, '--deny-net')!;
+    const probe = path.join(scratchDir('sandbox'), 'probe.ts');
+    writeFileSync(probe, ['http://127.0.0.1', 'http://[::ffff:127.0.0.1]'].map((origin) => `try { console.log(await (await fetch('${origin}:${server.port}/')).text()); } catch (e) { console.log(String(e.cause ?? e).slice(0, 60)); }`).join('\n')
+      + "\ntry { await fetch('http://[::ffff:7f00:1]:443/'); } catch (e) { console.log(String(e.cause ?? e).includes('Requires net access') ? 'mapped loopback denied' : String(e)); }");
+    // Not spawnSync: the server answering the probe runs in this process's event loop.
+    const run = await execa(resolveDeno(), ['run', '--quiet', '--no-prompt', `--allow-net=api.apify.com:443,127.0.0.1:${server.port}`, `--deny-net=${deny}`, probe], { reject: false });
+    assert.is(run.stdout, 'relay-reached\nrelay-reached\nmapped loopback denied', run.stderr);
+  } finally {
+    await server.close();
+  }
 });
 
 sandbox('sandbox :: the loopback split covers all of 127/8 except 127.0.0.1', () => {
