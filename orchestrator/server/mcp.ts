@@ -2,20 +2,26 @@
  * The MCP face of the server: one `McpServer` per session (stdio has one, Streamable HTTP one per
  * `Mcp-Session-Id`), its tools and doc resources, all over the shared `ExecutionService`. Schemas
  * are declared with the SDK's zod support; the SDK turns a bad argument into a tool error. A script
- * that fails is a normal result with `isError: true`, never a protocol error.
+ * that fails is a normal result with `isError: true`, never a protocol error. An answer holds the
+ * output once: as text by default (what every host shows a model), or as structuredContent with a
+ * one-line text for a client that declares the `code-runtime/structuredContent` capability.
+ * `run_code` may also be called as an MCP task (`tasks.ts`).
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { describe } from '../run/options.js';
-import { RUN_OPTIONS } from '../run/option-table.js';
 import { codeDocs, DOC_TOPICS, TOPIC_TITLES } from './docs.js';
-import { cancelSchema, getExecutionSchema, getOutputSchema, runToolSchema, WAIT_LIMITS } from './schemas.js';
+import { ANSWER_LIMITS, cancelSchema, getExecutionSchema, getOutputSchema, runToolSchema, WAIT_LIMITS } from './schemas.js';
 import type { ExecutionService } from './service.js';
-import { DEFAULT_OUTPUT_CHARS, executionText, executionView, executionViewShape, pageViewShape } from './view.js';
+import { registerTaskTool, SessionTasks, TASKS_CAPABILITY } from './tasks.js';
+import { answerHeadline, answerText, executionView, type AnswerContext } from './view.js';
 import type { Execution } from './executions.js';
 
 const SERVER_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
+
+/** The experimental client capability that asks for answers as structuredContent. */
+export const STRUCTURED_CAPABILITY = 'code-runtime/structuredContent';
 
 /** Progress notifications carry new output at most this often, and at most this much of it. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -23,22 +29,39 @@ const PROGRESS_CHARS = 2000;
 /** How long cancel_execution waits for the script to be gone before answering. */
 const CANCEL_WAIT_SECS = 10;
 
-const RUN_CODE_DESCRIPTION = `Run a TypeScript or JavaScript script in a locked-down Deno sandbox and get back exactly what it printed (stdout and stderr), its status and exit code.
+const INSTRUCTIONS = 'run_code runs a TypeScript/JavaScript script in a sandbox with an authenticated `apify` client and returns what it printed. '
+  + 'Nothing to read first: console.log what you want back. get_code_docs has the rules and the `apify` reference when you need them.';
 
-Inside the script a global \`apify\` object drives the Apify platform, already authenticated: search the Store (apify.actor.search), run Actors and get their results (apify.actor.runAndGetItems), read and write datasets and key-value stores. Call get_code_docs once before writing code: it lists every method and the sandbox's rules.
+const RUN_CODE_DESCRIPTION = 'Run a TypeScript/JavaScript script in a sandbox; get back what it printed, its status and exit code. '
+  + 'A global `apify` (authenticated Apify client) searches the Store, runs Actors and reads datasets; get_code_docs has its reference and the sandbox rules. '
+  + 'fetch reaches the Apify API only; no files, env, subprocesses or remote imports. Top-level await works. Print compact results.\n'
+  + 'If the script outlives waitSecs, the answer gives its executionId: call get_execution. Long output is cut to head and tail; get_output pages all of it.';
 
-The sandbox allows fetch to the Apify API only; no files, environment, subprocesses, npm:/jsr: or remote imports. Top-level await works. Print compact results (console.log), not raw datasets: what you print is what you get back.
+/** Hints for hosts, on every tool: what it changes and whether calling it twice is the same as once. */
+const ANNOTATIONS = {
+  // A script can do anything the operator's token allows on the Apify platform, deleting included.
+  run_code: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  get_execution: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  get_output: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  cancel_execution: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  get_code_docs: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+} satisfies Record<string, ToolAnnotations>;
 
-Limits: timeoutSecs default ${RUN_OPTIONS.timeoutSecs.default} (max ${RUN_OPTIONS.timeoutSecs.max}), memoryMbytes default ${RUN_OPTIONS.memoryMbytes.default}. The answer waits waitSecs (default ${WAIT_LIMITS.toolDefault}, max ${WAIT_LIMITS.max}); if the script is still running then, you get its executionId and it keeps running: call get_execution to wait for the result. Output in the answer is cut to about ${DEFAULT_OUTPUT_CHARS.toLocaleString('en-US')} characters (head and tail, with a marker); call get_output to page through all of it.`;
-
-function textResult(text: string, structured?: Record<string, unknown>, isError = false): CallToolResult {
-  return { content: [{ type: 'text', text }], ...(structured ? { structuredContent: structured } : {}), ...(isError ? { isError } : {}) };
+function textResult(text: string, isError = false): CallToolResult {
+  return { content: [{ type: 'text', text }], ...(isError ? { isError } : {}) };
 }
 
-function viewResult(execution: Execution, waitedSecs?: number): CallToolResult {
-  const view = executionView(execution);
-  const failed = view.state === 'ended' && (view.status !== 'SUCCEEDED' || view.error !== undefined);
-  return textResult(executionText(view, waitedSecs), view, failed);
+/** Whether this session's client asked for answers as structuredContent. */
+function wantsStructured(server: McpServer): boolean {
+  return server.server.getClientCapabilities()?.experimental?.[STRUCTURED_CAPABILITY] !== undefined;
+}
+
+/** An execution as a tool answers it: the output once, as text or as structuredContent. */
+function answer(server: McpServer, execution: Execution, context: AnswerContext = {}, maxAnswerChars: number = ANSWER_LIMITS.default): CallToolResult {
+  // A cancel that did what was asked is a success, whatever the script's own status.
+  const failed = context.cancel === undefined && execution.state === 'ended' && (execution.error !== undefined || execution.result?.status !== 'SUCCEEDED');
+  if (!wantsStructured(server)) return textResult(answerText(execution, context, maxAnswerChars), failed);
+  return { ...textResult(answerHeadline(execution, context), failed), structuredContent: executionView(execution, maxAnswerChars) };
 }
 
 type Extra = {
@@ -79,50 +102,55 @@ function streamProgress(service: ExecutionService, execution: Execution, extra: 
   };
 }
 
-/** Waits up to `waitSecs` for the execution to end, with progress while it runs, then shows it. */
-async function waitAndView(service: ExecutionService, execution: Execution, waitSecs: number, extra: Extra): Promise<CallToolResult> {
+/** Waits up to `waitSecs` for the execution to end, with progress while it runs. */
+async function waitWithProgress(service: ExecutionService, execution: Execution, waitSecs: number, extra: Extra): Promise<void> {
   const stopProgress = streamProgress(service, execution, extra);
   try {
     await service.wait(execution, waitSecs, extra.signal);
   } finally {
     stopProgress();
   }
-  return viewResult(execution, waitSecs);
 }
 
 export function createMcpServer(service: ExecutionService, client: string): McpServer {
-  const server = new McpServer(SERVER_INFO, {
-    capabilities: { logging: {} },
-    instructions: 'code-runtime runs TypeScript/JavaScript in a sandbox with an authenticated `apify` client. Read get_code_docs, then call run_code with a script that prints a compact answer.',
+  let server!: McpServer;
+  const tasks = new SessionTasks(service, (execution, maxAnswerChars) => answer(server, execution, {}, maxAnswerChars));
+  server = new McpServer(SERVER_INFO, {
+    capabilities: { logging: {}, tasks: TASKS_CAPABILITY },
+    taskStore: tasks,
+    instructions: INSTRUCTIONS,
   });
 
-  server.registerTool('run_code', {
+  registerTaskTool(server, tasks, 'run_code', {
     title: 'Run a script',
     description: RUN_CODE_DESCRIPTION,
     inputSchema: runToolSchema,
-    outputSchema: executionViewShape,
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-  }, async (args, extra) => {
-    const { waitSecs = WAIT_LIMITS.toolDefault, ...options } = args;
-    return waitAndView(service, service.start(client, options), waitSecs, extra as unknown as Extra);
+    annotations: ANNOTATIONS.run_code,
+  }, {
+    start: ({ waitSecs: _, maxAnswerChars, ...options }) => ({ execution: service.start(client, options), maxAnswerChars }),
+    direct: async ({ waitSecs = WAIT_LIMITS.toolDefault, maxAnswerChars, ...options }, extra) => {
+      const execution = service.start(client, options);
+      await waitWithProgress(service, execution, waitSecs, extra as unknown as Extra);
+      return answer(server, execution, { waitedSecs: waitSecs }, maxAnswerChars);
+    },
   });
 
   server.registerTool('get_execution', {
     title: 'Get an execution',
-    description: `The status of a script started by run_code and, once it ended, its result (the same shape as run_code). waitSecs (default 0, at most ${WAIT_LIMITS.max}) waits for it to end first. Executions are kept for an hour after they end.`,
+    description: `A script run_code started: still running, or its answer as run_code gives it. Kept ${Math.round(service.store.ttlSecs / 60)} min after it ends.`,
     inputSchema: getExecutionSchema,
-    outputSchema: executionViewShape,
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  }, async ({ executionId, waitSecs = 0 }, extra) => {
-    return waitAndView(service, service.get(executionId), waitSecs, extra as unknown as Extra);
+    annotations: ANNOTATIONS.get_execution,
+  }, async ({ executionId, waitSecs = WAIT_LIMITS.default, maxAnswerChars }, extra) => {
+    const execution = service.get(executionId);
+    await waitWithProgress(service, execution, waitSecs, extra as unknown as Extra);
+    return answer(server, execution, { waitedSecs: waitSecs }, maxAnswerChars);
   });
 
   server.registerTool('get_output', {
     title: 'Read output',
-    description: 'Page through everything a script printed to one stream, also while it still runs. By lines (default: 100 lines from line 1; lineOffset counts from 1) or by bytes (byteOffset from 0 and byteLimit; byte offsets win when given). The answer is the page text; structuredContent has nextLineOffset/nextByteOffset to ask for next and hasMore. Pages never split a character.',
+    description: 'Page through all a script printed to one stream, also while it runs, by lines or by bytes. The answer starts with where to go on from.',
     inputSchema: getOutputSchema,
-    outputSchema: pageViewShape,
-    annotations: { readOnlyHint: true, openWorldHint: false },
+    annotations: ANNOTATIONS.get_output,
   }, async ({ executionId, stream, ...request }) => {
     const execution = service.get(executionId);
     const page = service.page(execution, stream, request);
@@ -130,20 +158,23 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
       : execution.state === 'ended' ? 'end of the stream' : 'nothing more yet; the script is still running';
     const skipped = page.skippedBytes > 0 ? `; ${page.skippedBytes} bytes before it were over the per-stream cap and not kept` : '';
     const header = `[${stream} bytes ${page.byteOffset}–${page.nextByteOffset} of ${page.totalBytes}${page.lineOffset ? `, from line ${page.lineOffset}` : ''}${skipped}; ${next}]`;
-    return textResult(`${header}\n${page.text}`, { executionId, stream, state: execution.state, ...page });
+    if (wantsStructured(server)) return { ...textResult(header), structuredContent: { executionId, stream, state: execution.state, ...page } };
+    return textResult(`${header}\n${page.text}`);
   });
 
   server.registerTool('cancel_execution', {
     title: 'Cancel an execution',
-    description: 'Stops a running or queued script. Its result then says ABORTED (exit code 130) and keeps what it printed.',
+    description: 'Stop a running or queued script; its answer then says ABORTED and keeps what it printed.',
     inputSchema: cancelSchema,
-    outputSchema: executionViewShape,
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    annotations: ANNOTATIONS.cancel_execution,
   }, async ({ executionId }, extra) => {
     const execution = service.get(executionId);
-    service.cancel(execution);
-    await service.wait(execution, CANCEL_WAIT_SECS, extra.signal);
-    return viewResult(execution);
+    const ended = execution.state === 'ended';
+    if (!ended) {
+      service.cancel(execution);
+      await service.wait(execution, CANCEL_WAIT_SECS, extra.signal);
+    }
+    return answer(server, execution, { cancel: ended ? 'already-ended' : 'stopped' });
   });
 
   server.registerTool('get_code_docs', {
@@ -153,7 +184,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
       topic: z.enum(DOC_TOPICS, { error: (issue) => `Expected \`topic\` to be one of ${DOC_TOPICS.join(', ')}, got ${describe(issue.input)}` })
         .optional().describe('Default: overview.'),
     }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown argument \`${String(issue.keys[0])}\`; allowed: topic` : undefined) }),
-    annotations: { readOnlyHint: true, openWorldHint: false },
+    annotations: ANNOTATIONS.get_code_docs,
   }, async ({ topic }) => textResult(codeDocs(topic)));
 
   for (const topic of DOC_TOPICS) {

@@ -9,7 +9,10 @@ import { describe } from '../run/options.js';
 import { allowedNumber, CODE_ALLOWED, RUN_OPTIONS, type NumberOption } from '../run/option-table.js';
 import { PAGE_DEFAULTS } from './stream.js';
 
-export const WAIT_LIMITS = { min: 0, max: 50, toolDefault: 30 } as const;
+/** Seconds a call may wait for a script to end. `run_code` waits by default (a model pays a turn per poll); REST and get_execution answer at once. */
+export const WAIT_LIMITS = { min: 0, max: 50, toolDefault: 30, default: 0 } as const;
+/** Characters an MCP answer may hold (`maxAnswerChars`). */
+export const ANSWER_LIMITS = { min: 1000, max: 100_000, default: 10_000 } as const;
 const PAGE_LIMITS = { lineLimitMax: 10_000, byteLimitMax: PAGE_DEFAULTS.maxByteLimit } as const;
 
 type Range = { readonly min: number; readonly max: number };
@@ -37,7 +40,7 @@ const CODE = RUN_OPTIONS.code;
 const code = z.string({ error: rejected('code', CODE_ALLOWED) })
   .min(CODE.minLength, { error: rejected('code', CODE_ALLOWED) })
   .max(CODE.maxLength, { error: (issue) => `Expected \`code\` to be ${CODE_ALLOWED}, got ${(issue.input as string).length.toLocaleString('en-US')} characters` })
-  .describe(`${CODE.description} Read get_code_docs first.`);
+  .describe(CODE.description);
 
 /** The run options a caller of the server may set; the token, API URL and output cap are the server's own. */
 const runOptionsShape = {
@@ -68,24 +71,38 @@ function strict<T extends z.ZodRawShape>(shape: T, what: string) {
 export const runOptionsSchema = strict(runOptionsShape, 'option');
 export type ServerRunOptions = z.infer<typeof runOptionsSchema>;
 
-const waitSecs = bounded('waitSecs', WAIT_LIMITS, false, `Seconds to wait for the script to end before answering (default ${WAIT_LIMITS.toolDefault}, at most ${WAIT_LIMITS.max}). If it is still running then, the answer gives its executionId and it keeps running.`);
+/** An option's description cut to its first clause, for a tool's input schema (a model pays for every word). */
+function brief(description: string, fallback: number | string | undefined): string {
+  const [what] = description.split(' Default: ');
+  const clause = what!.replace(/\.?\s*[;(:].*$/s, '').replace(/\.$/, '');
+  return fallback === undefined ? clause : `${clause}; default ${fallback}`;
+}
+
+/** The run options as a model sees them: the same checks, briefer words. */
+const runToolOptions = Object.fromEntries(Object.entries(runOptionsShape).map(([name, schema]) => {
+  const spec = RUN_OPTIONS[name as keyof typeof runOptionsShape];
+  return [name, schema.describe(brief(spec.description, name === 'scriptName' ? undefined : (spec as { default?: number }).default))];
+})) as typeof runOptionsShape;
+
+const waitSecs = bounded('waitSecs', WAIT_LIMITS, false, `Seconds to wait for the end before answering; default ${WAIT_LIMITS.toolDefault}`);
+const maxAnswerChars = bounded('maxAnswerChars', ANSWER_LIMITS, true, `Answer size; longer output is cut; default ${ANSWER_LIMITS.default}`);
 
 const executionId = z.string({ error: rejected('executionId', 'the id a run returned') }).min(1).max(200, { error: rejected('executionId', 'the id a run returned') })
-  .describe('The id run_code returned, e.g. `exe_…`.');
+  .describe('From run_code');
 
-const runToolShape = { ...runOptionsShape, waitSecs };
+const runToolShape = { ...runToolOptions, waitSecs, maxAnswerChars };
 export const runToolSchema = strict(runToolShape, 'argument');
 
-const getExecutionShape = { executionId, waitSecs: waitSecs.describe(`Seconds to wait for it to end (default 0: answer at once, at most ${WAIT_LIMITS.max}).`) };
+const getExecutionShape = { executionId, waitSecs: waitSecs.describe(`Seconds to wait for the end; default ${WAIT_LIMITS.default}`), maxAnswerChars };
 export const getExecutionSchema = strict(getExecutionShape, 'argument');
 
-const stream = z.enum(['stdout', 'stderr'], { error: rejected('stream', '"stdout" or "stderr"') }).describe('Which stream to read.');
+const stream = z.enum(['stdout', 'stderr'], { error: rejected('stream', '"stdout" or "stderr"') });
 
 export const pageShape = {
-  lineOffset: bounded('lineOffset', { min: 1, max: Number.MAX_SAFE_INTEGER }, true, 'First line to return, counting from 1 (default 1).'),
-  lineLimit: bounded('lineLimit', { min: 1, max: PAGE_LIMITS.lineLimitMax }, true, `How many lines (default ${PAGE_DEFAULTS.lineLimit}).`),
-  byteOffset: bounded('byteOffset', { min: 0, max: Number.MAX_SAFE_INTEGER }, true, 'First byte, counting from 0; when given, paging is by bytes and the line options are ignored.'),
-  byteLimit: bounded('byteLimit', { min: 1, max: PAGE_LIMITS.byteLimitMax }, true, `How many bytes (default ${PAGE_DEFAULTS.byteLimit}).`),
+  lineOffset: bounded('lineOffset', { min: 1, max: Number.MAX_SAFE_INTEGER }, true, 'First line, from 1; default 1'),
+  lineLimit: bounded('lineLimit', { min: 1, max: PAGE_LIMITS.lineLimitMax }, true, `Lines; default ${PAGE_DEFAULTS.lineLimit}`),
+  byteOffset: bounded('byteOffset', { min: 0, max: Number.MAX_SAFE_INTEGER }, true, 'First byte, from 0; when given, pages by bytes'),
+  byteLimit: bounded('byteLimit', { min: 1, max: PAGE_LIMITS.byteLimitMax }, true, `Bytes; default ${PAGE_DEFAULTS.byteLimit}`),
 };
 export const pageQuerySchema = strict(pageShape, 'query parameter');
 
@@ -95,7 +112,8 @@ export const getOutputSchema = strict(getOutputShape, 'argument');
 const cancelShape = { executionId };
 export const cancelSchema = strict(cancelShape, 'argument');
 
-export const waitQuerySchema = strict({ wait: bounded('wait', WAIT_LIMITS, false, 'Seconds to wait for the script to end before answering (default 0).') }, 'query parameter');
+/** REST's `?wait=`: the same seconds, bounds and messages as the tools' `waitSecs`. */
+export const waitQuerySchema = strict({ wait: bounded('wait', WAIT_LIMITS, false, `Seconds to wait for the script to end before answering (default ${WAIT_LIMITS.default}, at most ${WAIT_LIMITS.max}); the answer is 202 while it runs.`) }, 'query parameter');
 
 /** The first problem of a failed parse, as one sentence. */
 export function firstIssue(error: z.ZodError): string {

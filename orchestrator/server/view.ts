@@ -1,15 +1,21 @@
 /**
- * How an execution is shown to a caller: one JSON shape (the `RunResult` fields plus the execution's
- * id and state; MCP's structuredContent and REST's body) and one text block an agent reads at a
- * glance. Output in both is bounded (head and tail, with a marker that says how many bytes were left
- * out and where to page from); the whole streams stay in the store.
+ * How an execution is shown to a caller. Two forms, each holding the output once:
+ * - the view: one JSON shape (the `RunResult` fields plus the execution's id and state), REST's body
+ *   and, for MCP clients that ask for it, structuredContent;
+ * - the answer text an agent reads: a headline it can act on, then what the script printed.
+ * Output in both is bounded (head and tail around a marker that says what was cut and where to page
+ * from); the whole streams stay in the store.
  */
 import * as z from 'zod';
 import { headAndTail } from '../run/cut.js';
+import { ANSWER_LIMITS } from './schemas.js';
 import type { Execution } from './executions.js';
 import type { OutputStream } from './stream.js';
 
-export const DEFAULT_OUTPUT_CHARS = 20_000;
+/** Characters of output a REST view holds. */
+export const VIEW_OUTPUT_CHARS = 20_000;
+/** Characters an MCP answer holds unless the call asks for another size (`maxAnswerChars`). */
+export const DEFAULT_OUTPUT_CHARS = ANSWER_LIMITS.default;
 
 const status = z.enum(['SUCCEEDED', 'FAILED', 'TIMED-OUT', 'OUT-OF-MEMORY', 'ABORTED']);
 
@@ -73,7 +79,7 @@ function shares(outBytes: number, errBytes: number, budget: number): [number, nu
   return [out, err];
 }
 
-export function executionView(execution: Execution, outputChars = DEFAULT_OUTPUT_CHARS): ExecutionView {
+export function executionView(execution: Execution, outputChars = VIEW_OUTPUT_CHARS): ExecutionView {
   const [outShare, errShare] = shares(execution.stdout.totalBytes, execution.stderr.totalBytes, outputChars);
   const stdout = headTail(execution.stdout, outShare);
   const stderr = headTail(execution.stderr, errShare);
@@ -101,22 +107,73 @@ export function executionView(execution: Execution, outputChars = DEFAULT_OUTPUT
   };
 }
 
-function section(name: string, text: string, bytes: number): string {
-  return bytes === 0 ? `--- ${name}: (empty) ---` : `--- ${name} (${bytes} bytes) ---\n${text}`;
+/** What an MCP answer says before the output: set by the tool that answers. */
+export interface AnswerContext {
+  /** Seconds the call waited, for an execution still going. */
+  waitedSecs?: number;
+  /** An answer to cancel_execution: whether it stopped the script or found it ended already. */
+  cancel?: 'stopped' | 'already-ended';
 }
 
-/** The text block: a headline an agent can act on, then both streams. */
-export function executionText(view: ExecutionView, waitedSecs?: number): string {
-  const id = view.executionId;
-  if (view.state !== 'ended') {
-    const waited = waitedSecs ? ` after ${waitedSecs} s` : '';
-    const headline = `Execution ${id} is still ${view.state}${waited}; it keeps running. `
-      + `Call get_execution { executionId: "${id}", waitSecs: 30 } for its result, get_output to read what it printed so far, or cancel_execution to stop it.`;
-    return [headline, section('stdout so far', view.stdout, view.stdoutBytes), section('stderr so far', view.stderr, view.stderrBytes)].join('\n');
+/** One line an agent can act on: how it ended (or that it goes on, and what to call next). */
+export function answerHeadline(execution: Execution, context: AnswerContext = {}): string {
+  const id = execution.id;
+  if (execution.state !== 'ended') {
+    const waited = context.waitedSecs ? ` after ${context.waitedSecs} s` : '';
+    const where = context.cancel ? `was told to stop but has not ended yet${waited}`
+      : execution.state === 'queued' ? `is waiting for a free slot${waited}; it starts by itself`
+      : `is still running${waited}`;
+    return `Execution ${id} ${where}. Call get_execution {"executionId":"${id}","waitSecs":30} for its result, get_output for what it printed so far${context.cancel ? '' : ', or cancel_execution to stop it'}.`;
   }
-  if (view.error) return `Execution ${id} could not run: ${view.error}`;
-  const headline = `${view.status} (exit code ${view.exitCode}): ${view.statusMessage} · ${view.durationMillis} ms · execution ${id}`;
-  const paging = view.stdoutTruncated || view.stderrTruncated
-    ? `\n(Output above was cut; call get_output { executionId: "${id}", stream, byteOffset } or lineOffset to read all of it.)` : '';
-  return [headline, section('stdout', view.stdout, view.stdoutBytes), section('stderr', view.stderr, view.stderrBytes)].join('\n') + paging;
+  const before = context.cancel === 'already-ended' ? `Execution ${id} had already ended; nothing was cancelled. ` : context.cancel === 'stopped' ? 'Cancelled: ' : '';
+  if (execution.error) return `${before}Execution ${id} could not run: ${execution.error}`;
+  const result = execution.result!;
+  const why = result.status === 'SUCCEEDED' ? '' : `: ${result.statusMessage}`;
+  return `${before}${result.status} (exit code ${result.exitCode})${why} · ${result.durationMillis} ms · executionId ${id}`;
+}
+
+function actorRunLines(execution: Execution): string[] {
+  return (execution.result?.actorRuns ?? []).map((run) => `Actor run ${run.id} (${run.actorId}): ${run.status}`
+    + `${run.defaultDatasetId ? `, dataset ${run.defaultDatasetId}` : ''}${run.defaultKeyValueStoreId ? `, key-value store ${run.defaultKeyValueStoreId}` : ''}`);
+}
+
+/** The answer text with `budget` bytes of output shared between the streams. */
+function render(execution: Execution, context: AnswerContext, budget: number): string {
+  const { stdout, stderr } = execution;
+  const [outShare, errShare] = shares(stdout.totalBytes, stderr.totalBytes, Math.max(0, budget));
+  const lines = [answerHeadline(execution, context), ...actorRunLines(execution)];
+  const cut: string[] = [];
+  for (const [name, stream, share] of [['stdout', stdout, outShare], ['stderr', stderr, errShare]] as const) {
+    if (stream.totalBytes === 0) continue;
+    const shown = headTail(stream, share);
+    if (shown.truncated || !stream.complete) cut.push(name);
+    lines.push(`--- ${name} ---`, shown.text.endsWith('\n') ? shown.text.slice(0, -1) : shown.text);
+    if (!stream.complete) lines.push(`[${name} went over the per-stream cap; its middle was not kept]`);
+  }
+  if (stdout.totalBytes === 0 && stderr.totalBytes === 0 && execution.state === 'ended' && !execution.error) lines.push('(it printed nothing)');
+  if (cut.length > 0) lines.push(`(Cut to fit the answer: get_output {"executionId":"${execution.id}","stream":"${cut[0]}"} pages all of it, or ask again with a larger maxAnswerChars.)`);
+  return lines.join('\n');
+}
+
+/**
+ * The answer an agent reads: the headline, then each stream that printed anything, all in at most
+ * `maxChars` characters (the output is cut to its head and tail to fit).
+ */
+export function answerText(execution: Execution, context: AnswerContext = {}, maxChars: number = DEFAULT_OUTPUT_CHARS): string {
+  const printed = execution.stdout.totalBytes + execution.stderr.totalBytes;
+  let budget = Math.min(printed, maxChars);
+  let text = render(execution, context, budget);
+  let best = text.length <= maxChars ? text : undefined;
+  // Budgets are bytes and the limit is characters, and what the headline and the markers take is
+  // known only once rendered: a few passes move the budget by the gap, scaled by bytes per character.
+  for (let tries = 0; tries < 6; tries += 1) {
+    const gap = maxChars - text.length;
+    if (gap >= 0 && (budget >= printed || gap < maxChars / 50)) break;
+    const next = Math.max(0, Math.min(printed, budget + Math.floor(gap * (Buffer.byteLength(text) / text.length))));
+    if (next === budget) break;
+    budget = next;
+    text = render(execution, context, budget);
+    if (text.length <= maxChars && text.length > (best?.length ?? -1)) best = text;
+  }
+  return best ?? text;
 }

@@ -61,7 +61,7 @@ standby('actor-standby :: serves MCP and REST on the port, answers the probe, dr
     const client = new Client({ name: 'standby-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
     const tool = await client.callTool({ name: 'run_code', arguments: { code: 'console.log(6 * 7)' } });
-    assert.is((tool.structuredContent as Record<string, unknown>).stdout, '42\n');
+    assert.match((tool.content as Array<{ text: string }>)[0]!.text, /^SUCCEEDED .*\n--- stdout ---\n42$/);
     // Over the per-script memory the run can give: refused, naming the limit.
     const big = await client.callTool({ name: 'run_code', arguments: { code: 'console.log(1)', memoryMbytes: 32_768 } });
     assert.is(big.isError, true);
