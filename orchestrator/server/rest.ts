@@ -46,9 +46,10 @@ function clientOf(c: Context<Env>): string {
   return `rest:${c.env?.incoming?.socket?.remoteAddress ?? 'unknown'}`;
 }
 
+/** `?wait=SECS`, as the tools' `waitSecs`; anything else is a 400 naming it and its bounds. */
 function waitOf(c: Context<Env>): number | Response {
   const parsed = waitQuerySchema.safeParse(queryValues(c.req.query()));
-  return parsed.success ? parsed.data.wait ?? 0 : invalid(c, firstIssue(parsed.error));
+  return parsed.success ? parsed.data.wait ?? WAIT_LIMITS.default : invalid(c, firstIssue(parsed.error));
 }
 
 export function restRoutes(service: ExecutionService): Hono<Env> {
@@ -143,6 +144,7 @@ function openApiDocument(): Record<string, unknown> {
     paths: {
       '/v1/runs': {
         post: {
+          operationId: 'startRun',
           summary: 'Start a script; with ?wait=SECS answer with its result if it ends in time',
           parameters: WAIT_PARAMETER,
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RunOptions' } } } },
@@ -153,19 +155,30 @@ function openApiDocument(): Record<string, unknown> {
         },
       },
       '/v1/runs/{id}': {
-        get: { summary: 'An execution; with ?wait=SECS wait for it to end first', parameters: [ID_PARAMETER, ...WAIT_PARAMETER], responses: { 200: VIEW_RESPONSE('The execution'), 404: ERROR_RESPONSE } },
+        get: {
+          operationId: 'getRun',
+          summary: 'An execution; with ?wait=SECS wait for it to end first',
+          parameters: [ID_PARAMETER, ...WAIT_PARAMETER],
+          responses: { 200: VIEW_RESPONSE('The execution (ended, or still running when `wait` ran out)'), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE },
+        },
       },
       '/v1/runs/{id}/output/{stream}': {
         get: {
+          operationId: 'getRunOutput',
           summary: 'A page of one stream, by lines (lineOffset from 1) or bytes (byteOffset from 0; wins when given)',
           parameters: [ID_PARAMETER, { name: 'stream', in: 'path', required: true, schema: { enum: ['stdout', 'stderr'] } }, ...queryParameters(pageShape)],
           responses: { 200: { description: 'The page', content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } } }, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE },
         },
       },
       '/v1/runs/{id}/abort': {
-        post: { summary: 'Abort it; its result says ABORTED', parameters: [ID_PARAMETER], responses: { 200: VIEW_RESPONSE('The aborted execution'), 404: ERROR_RESPONSE } },
+        post: {
+          operationId: 'abortRun',
+          summary: 'Abort it; its result says ABORTED (an execution that had already ended is answered as it is)',
+          parameters: [ID_PARAMETER],
+          responses: { 200: VIEW_RESPONSE('The aborted (or already ended) execution'), 404: ERROR_RESPONSE },
+        },
       },
-      '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/v1/openapi.json': { get: { operationId: 'getOpenApi', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     },
     components: {
       schemas: {
