@@ -50,7 +50,11 @@ export function pruneOrphans(root, folder) {
   }
 }
 
-export function build() {
+/**
+ * Builds dist/. `stdout: 'stderr'` sends the compilers' output to stderr, for a caller whose stdout
+ * belongs to something else (`npm start -- mcp`, where stdout is the MCP protocol).
+ */
+export function build({ stdout = 'inherit' } = {}) {
   let tsc;
   try {
     tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -63,7 +67,7 @@ export function build() {
   // Stamped with the time the build began, so an edit made during the build still counts as newer.
   const began = new Date();
   for (const args of [[tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], [path.join(ROOT, 'scripts', 'bundle-guest.mjs')]]) {
-    const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: ROOT });
+    const r = spawnSync(process.execPath, args, { stdio: ['inherit', stdout === 'stderr' ? 2 : 'inherit', 'inherit'], cwd: ROOT });
     if (r.status !== 0) return r.status ?? 1;
   }
   for (const folder of COMPILED) pruneOrphans(ROOT, folder);

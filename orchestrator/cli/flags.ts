@@ -26,14 +26,21 @@ function allowed(spec: Flagged): string {
   return allowedNumber(spec, spec.type === 'integer');
 }
 
+/**
+ * The value of a numeric `--<flag>` within `range`: the one check, and the one message (`--flag
+ * expects <range>, got "<value>"`), for every numeric flag of every command.
+ */
+export function numericFlag(flag: string, raw: string, range: { min: number; max: number }, integer: boolean, hint = ''): number {
+  const value = NUMERIC.test(raw.trim()) ? Number(raw) : undefined;
+  if (!inRange(value, range, integer)) throw new UsageError(`--${flag} expects ${allowedNumber(range, integer)}, got ${JSON.stringify(raw)}${hint}`);
+  return value;
+}
+
 /** The value of `--<flag>`, checked against the option's range; a file name where a number belongs gets a hint. */
 export function flagValue(spec: Flagged, raw: string): number {
-  const value = NUMERIC.test(raw.trim()) ? Number(raw) : undefined;
-  if (!inRange(value, spec, spec.type === 'integer')) {
-    const hint = value === undefined && /[./\\]|^-$/.test(raw) ? ` (did you forget the value? e.g. --${spec.flag.name} ${spec.default ?? spec.min} file.ts)` : '';
-    throw new UsageError(`--${spec.flag.name} expects ${allowed(spec)}, got ${JSON.stringify(raw)}${hint}`);
-  }
-  return value;
+  const forgot = !NUMERIC.test(raw.trim()) && /[./\\]|^-$/.test(raw);
+  const hint = forgot ? ` (did you forget the value? e.g. --${spec.flag.name} ${spec.default ?? spec.min} file.ts)` : '';
+  return numericFlag(spec.flag.name, raw, spec, spec.type === 'integer', hint);
 }
 
 /** The run options the given flag values set (unset flags are left out, so defaults apply). */

@@ -20,9 +20,11 @@ const ACTOR_ENTRY = '../actor/main.js';
 
 function usage(): string {
   const commands = Object.keys(SUBCOMMANDS);
+  const flags = [...RUN_FLAGS.map(([, spec]) => `[--${spec.flag.name} ${spec.flag.placeholder}]`), '[--json]'].join(' ');
   return [
-    'Usage: code-runtime [flags] <file.ts | ->',
-    ...commands.map((name) => `       code-runtime ${name} [--help]`),
+    `Usage: code-runtime ${flags} <file.ts | ->`,
+    ...commands.map((name) => `       code-runtime ${name} [flags]   (code-runtime help ${name} lists them)`),
+    '       code-runtime help [command] | --help | --version',
     '',
     'Runs one TypeScript/JavaScript file in the code-runtime sandbox ("-" reads the script from stdin).',
     ...runFlagHelp(),
@@ -157,6 +159,18 @@ function writeFailed(error: NodeJS.ErrnoException): number {
   return 1;
 }
 
+/** `code-runtime help [command]`: the usage of the CLI, or of one subcommand, on stdout. */
+async function help(argv: string[]): Promise<number> {
+  const [name, ...more] = argv;
+  if (name === undefined) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  if (!subcommand || more.length > 0) throw new UsageError(`help takes one command name, one of ${Object.keys(SUBCOMMANDS).join(', ')}; got ${argv.join(' ')}`);
+  return (await subcommand()).main(['--help']);
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0) {
     // Loaded only here, so the script runner never pays for the Apify SDK.
@@ -164,6 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     await actor.main();
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   }
+  if (argv[0] === 'help') return help(argv.slice(1));
   const subcommand = Object.hasOwn(SUBCOMMANDS, argv[0]!) ? SUBCOMMANDS[argv[0]!] : undefined;
   if (subcommand) return (await subcommand()).main(argv.slice(1));
   return runScript(argv);

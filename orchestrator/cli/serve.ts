@@ -7,27 +7,46 @@ import { parseArgs } from 'node:util';
 import { createServer } from '../server/http.js';
 import { SERVER_LIMITS } from '../server/options.js';
 import { serveStdio } from '../server/stdio.js';
-import { UsageError } from './flags.js';
+import { numericFlag, UsageError } from './flags.js';
 import type { Subcommand } from './commands.js';
 
-export const SERVE_USAGE = `Usage: code-runtime serve [--host 127.0.0.1] [--port 3000] [--auth-token TOKEN] [--concurrency N] [--max-queue N] [--allowed-hosts a,b]
-       code-runtime mcp [--concurrency N] [--max-queue N]
+const PORTS = { min: 0, max: 65_535 };
+const range = (limits: { min: number; max: number }) => `${limits.min}–${limits.max.toLocaleString('en-US')}`;
+
+export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--concurrency N] [--max-queue N] [--grace SECS]
+       code-runtime mcp [--concurrency N] [--max-queue N] [--grace SECS]
 
 serve: one HTTP server with MCP (Streamable HTTP) at /mcp, a REST API under /v1 and GET /healthz.
 mcp:   MCP over stdin/stdout, for clients configured with a command (Claude Desktop, Cursor, VS Code).
+       Give clients \`npx code-runtime mcp\` (in a checkout: \`npm -s start -- mcp\`); plain \`npm start\`
+       prints npm's banner on stdout, which carries the protocol.
   --host HOST           address to bind (default 127.0.0.1); any non-loopback address needs a token
-  --port PORT           port (default 3000; 0 picks a free one)
+  --port PORT           port, ${range(PORTS)} (default 3000; 0 picks a free one)
   --auth-token TOKEN    clients must send Authorization: Bearer TOKEN (or set CODE_RUNTIME_AUTH_TOKEN)
   --allowed-hosts LIST  host names the Host/Origin headers may carry (default: localhost names)
-  --concurrency N       scripts running at once, ${SERVER_LIMITS.concurrency.min}–${SERVER_LIMITS.concurrency.max} (default ${SERVER_LIMITS.concurrency.default})
-  --max-queue N         scripts waiting, beyond it HTTP 429 (default ${SERVER_LIMITS.maxQueue.default})
-  --grace SECS          on shutdown, how long running scripts may finish (default ${SERVER_LIMITS.graceSecs.default})
+  --concurrency N       scripts running at once, ${range(SERVER_LIMITS.concurrency)} (default ${SERVER_LIMITS.concurrency.default})
+  --max-queue N         scripts waiting, ${range(SERVER_LIMITS.maxQueue)}; beyond it HTTP 429 (default ${SERVER_LIMITS.maxQueue.default})
+  --grace SECS          on shutdown, how long running scripts may finish, ${range(SERVER_LIMITS.graceSecs)} (default ${SERVER_LIMITS.graceSecs.default})
+Scripts' \`apify\` client uses APIFY_TOKEN from this process's environment.
 A script file named "mcp" or "serve" runs as ./mcp.`;
 
-function integerFlag(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`--${flag} expects a whole number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
+/** Every flag of serve and mcp (the usage lines above name each one; test/cli checks). */
+export const SERVE_FLAGS = {
+  host: { type: 'string' }, port: { type: 'string' }, 'auth-token': { type: 'string' }, 'allowed-hosts': { type: 'string' },
+  concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+/** The flags only serve takes. */
+export const SERVE_ONLY_FLAGS = ['host', 'port', 'auth-token', 'allowed-hosts'] as const;
+
+/** A whole-number flag within its bounds, or undefined when not given. */
+function integerFlag(flag: string, raw: string | undefined, limits: { min: number; max: number }): number | undefined {
+  return raw === undefined ? undefined : numericFlag(flag, raw, limits, true);
+}
+
+/** Said once at start: without a token, scripts run but their `apify` calls that need one fail. */
+function warnWithoutToken(): void {
+  if (process.env.APIFY_TOKEN) return;
+  process.stderr.write('code-runtime: APIFY_TOKEN is not set: scripts run, but their `apify` calls that need a token will fail; set it in this process\'s environment\n');
 }
 
 /** Library messages name options; here they name the flags. */
@@ -47,35 +66,31 @@ function untilSignal(): Promise<string> {
 async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        host: { type: 'string' }, port: { type: 'string' }, 'auth-token': { type: 'string' }, 'allowed-hosts': { type: 'string' },
-        concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values } = parseArgs({ args: argv, options: SERVE_FLAGS }));
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '([^']*)'/.exec(message)?.[1];
+    throw new UsageError(unknown ? `unknown flag ${unknown} for ${command}; see code-runtime ${command} --help` : message.split('\n')[0]!);
   }
   if (values.help) {
-    process.stderr.write(`${SERVE_USAGE}\n`);
+    process.stdout.write(`${SERVE_USAGE}\n`);
     return 0;
   }
   const common = {
-    concurrency: integerFlag('concurrency', values.concurrency),
-    maxQueue: integerFlag('max-queue', values['max-queue']),
-    graceSecs: integerFlag('grace', values.grace),
+    concurrency: integerFlag('concurrency', values.concurrency, SERVER_LIMITS.concurrency),
+    maxQueue: integerFlag('max-queue', values['max-queue'], SERVER_LIMITS.maxQueue),
+    graceSecs: integerFlag('grace', values.grace, SERVER_LIMITS.graceSecs),
   };
   try {
     if (command === 'mcp') {
-      if (values.host || values.port || values['auth-token'] || values['allowed-hosts']) throw new UsageError('mcp speaks over stdin/stdout: --host, --port, --auth-token and --allowed-hosts are for serve');
+      if (SERVE_ONLY_FLAGS.some((flag) => values[flag] !== undefined)) throw new UsageError(`mcp speaks over stdin/stdout: ${SERVE_ONLY_FLAGS.map((flag) => `--${flag}`).join(', ')} are for serve`);
       const server = await serveStdio(common);
+      warnWithoutToken();
       const signal = untilSignal().then(() => server.close());
       await Promise.race([server.closed, signal]);
       return 0;
     }
-    const port = integerFlag('port', values.port) ?? 3000;
-    if (port > 65_535) throw new UsageError(`--port must be 0–65535, got ${port}`);
+    const port = integerFlag('port', values.port, PORTS) ?? 3000;
     const server = createServer({
       ...common,
       authToken: values['auth-token'] ?? (process.env.CODE_RUNTIME_AUTH_TOKEN || undefined),
@@ -91,6 +106,7 @@ async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<numb
     }
     const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     process.stderr.write(`code-runtime: serving on http://${shown}:${address.port} (MCP at /mcp, REST at /v1, GET /healthz)\n`);
+    warnWithoutToken();
     const signal = await untilSignal();
     process.stderr.write(`code-runtime: ${signal}: finishing running scripts, then stopping\n`);
     await server.close();

@@ -1,4 +1,5 @@
 // The command line, as a user runs it: real Node, real Deno, exit codes, --json, live streaming.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -7,6 +8,8 @@ import * as assert from 'uvu/assert';
 import { fixturePath, ROOT, scratchDir } from '../helpers/helpers.js';
 import type { RunResult } from '../../types/result.js';
 import { NUMBER_OPTIONS, RUN_OPTIONS, type NumberOption } from '../../orchestrator/run/option-table.js';
+import { RUN_FLAGS } from '../../orchestrator/cli/flags.js';
+import { SERVE_FLAGS, SERVE_ONLY_FLAGS } from '../../orchestrator/cli/serve.js';
 
 const cli = suite('cli');
 const CLI = path.join(ROOT, 'dist', 'orchestrator', 'bin', 'code-runtime.js');
@@ -116,6 +119,12 @@ const usage: Array<[string, string[], RegExp]> = [
   ['a negative run budget', ['--max-total-charge-usd', '-0.5', fixturePath('hello.ts')], /^code-runtime: --max-total-charge-usd expects a number from 0 to 1,000,000, got "-0\.5"\n$/],
   ['an unknown flag', ['--fast', fixturePath('hello.ts')], /^code-runtime: unknown flag --fast; the flags are --timeout, --memory, --max-output, .*--json, --help, --version \(see --help\)/],
   ['no script', ['--json'], /^code-runtime: no script given: name a file, or - for stdin\n$/],
+  ['serve: a grace out of range', ['serve', '--grace', '9999'], /^code-runtime: --grace expects an integer from 0 to 3,600, got "9999"\n$/],
+  ['mcp: a concurrency that is not a number', ['mcp', '--concurrency', 'two'], /^code-runtime: --concurrency expects an integer from 1 to 256, got "two"\n$/],
+  ['serve: a port out of range', ['serve', '--port', '70000'], /^code-runtime: --port expects an integer from 0 to 65,535, got "70000"\n$/],
+  ['serve: an unknown flag', ['serve', '--fast'], /^code-runtime: unknown flag --fast for serve; see code-runtime serve --help\n$/],
+  ['mcp: a flag of serve', ['mcp', '--port', '3000'], /^code-runtime: mcp speaks over stdin\/stdout: --host, --port, --auth-token, --allowed-hosts are for serve\n$/],
+  ['help for no such command', ['help', 'bogus'], /^code-runtime: help takes one command name, one of mcp, serve; got bogus\n$/],
   ['two scripts', [fixturePath('hello.ts'), fixturePath('throws.ts')], /^code-runtime: one script at a time, got 2/],
 ];
 
@@ -153,6 +162,50 @@ cli('cli :: --help lists every run flag with the option table\'s range and defau
   assert.is(flags, 6);
 });
 
+cli('cli :: help, serve --help and mcp --help print to stdout, and their usage lines name every flag', async () => {
+  const general = await run(['help']);
+  assert.equal([general.exitCode, general.stderr], [0, '']);
+  assert.is(general.stdout, (await run(['--help'])).stdout);
+  for (const [, spec] of RUN_FLAGS) assert.ok(general.stdout.split('\n')[0]!.includes(`[--${spec.flag.name} ${spec.flag.placeholder}]`), `--${spec.flag.name} in the usage line`);
+  const flags = Object.keys(SERVE_FLAGS).filter((flag) => flag !== 'help');
+  for (const args of [['serve', '--help'], ['mcp', '--help'], ['help', 'serve'], ['help', 'mcp']]) {
+    const r = await run(args);
+    assert.equal([r.exitCode, r.stderr], [0, ''], args.join(' '));
+    const [serveLine, mcpLine] = r.stdout.split('\n') as [string, string];
+    for (const flag of flags) {
+      assert.match(serveLine, new RegExp(`\\[--${flag} [A-Z]+\\]`), `serve's usage line names --${flag}`);
+      assert.is(mcpLine.includes(`[--${flag} `), !(SERVE_ONLY_FLAGS as readonly string[]).includes(flag), `mcp's usage line and --${flag}`);
+      assert.match(r.stdout, new RegExp(`\\n  --${flag} `), `--${flag} has its help line`);
+    }
+  }
+});
+
+cli('cli :: mcp writes only the protocol to stdout, and says once on stderr when APIFY_TOKEN is not set', async () => {
+  for (const token of [undefined, 'apify_api_test-token']) {
+    const env: NodeJS.ProcessEnv = { ...process.env, APIFY_TOKEN: token };
+    if (token === undefined) delete env.APIFY_TOKEN;
+    const child = spawn(process.execPath, [CLI, 'mcp'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const answered = new Promise<void>((resolve) => child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.split('\n').length > 2) resolve();
+    }));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'cli-test', version: '1' } } })}\n`);
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })}\n`);
+    await answered;
+    child.stdin.end();
+    assert.is(await exited, 0);
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines.map((line) => (JSON.parse(line) as { id: number }).id), [1, 2], 'every stdout line is a protocol message');
+    const said = stderr.split('\n').filter((line) => line.includes('APIFY_TOKEN is not set')).length;
+    assert.is(said, token === undefined ? 1 : 0, stderr);
+  }
+});
+
 cli('cli :: --version prints package.json\'s version', async () => {
   const r = await run(['--version']);
   assert.is(r.exitCode, 0);
@@ -171,7 +224,7 @@ cli('cli :: the budget flags reach the run: --max-actor-runs 0 refuses a start',
 });
 
 cli('cli :: a script file named like a subcommand runs as ./name', async () => {
-  for (const name of ['mcp', 'serve']) {
+  for (const name of ['mcp', 'serve', 'help']) {
     scriptFile(name, `console.log("ran ${name}")`);
     const r = await execa(process.execPath, [CLI, `./${name}`], { reject: false, cwd: scratch });
     assert.is(r.exitCode, 0, r.stderr);
