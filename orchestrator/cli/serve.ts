@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createServer } from '../server/http.js';
+import { allowedNumber } from '../run/option-table.js';
 import { SERVER_LIMITS } from '../server/options.js';
 import { serveStdio } from '../server/stdio.js';
 import { numericFlag, UsageError } from './flags.js';
@@ -49,6 +50,24 @@ function warnWithoutToken(): void {
   process.stderr.write('code-runtime: APIFY_TOKEN is not set: scripts run, but their `apify` calls that need a token will fail; set it in this process\'s environment\n');
 }
 
+/** The numeric flags and their bounds, for messages. */
+const NUMERIC_FLAGS: Record<string, { min: number; max: number }> = {
+  port: PORTS, concurrency: SERVER_LIMITS.concurrency, 'max-queue': SERVER_LIMITS.maxQueue, grace: SERVER_LIMITS.graceSecs,
+};
+
+/** `parseArgs`' messages said as the run flags say theirs: the flag, what is allowed, what was given. */
+function parseMessage(command: string, message: string, argv: string[]): string {
+  const unknown = /^Unknown option '([^']*)'/.exec(message)?.[1];
+  if (unknown) return `unknown flag ${unknown} for ${command}; see code-runtime ${command} --help`;
+  const flag = /^Option '--([\w-]+)(?: <value>)?' argument (missing|is ambiguous)/.exec(message);
+  if (!flag) return message.split('\n')[0]!;
+  const limits = NUMERIC_FLAGS[flag[1]!];
+  const next = argv[argv.indexOf(`--${flag[1]}`) + 1];
+  // `--grace -1`: a value that looks like a flag, said as any other value out of range.
+  if (flag[2] === 'is ambiguous' && limits && next !== undefined && !next.startsWith('--')) return `--${flag[1]} expects ${allowedNumber(limits, true)}, got ${JSON.stringify(next)}`;
+  return `--${flag[1]} needs a value${limits ? `: ${allowedNumber(limits, true)}` : ''}`;
+}
+
 /** Library messages name options; here they name the flags. */
 function flagMessage(message: string): string {
   const flags: Record<string, string> = { concurrency: 'concurrency', maxQueue: 'max-queue', graceSecs: 'grace', allowedHosts: 'allowed-hosts', authToken: 'auth-token' };
@@ -68,9 +87,7 @@ async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<numb
   try {
     ({ values } = parseArgs({ args: argv, options: SERVE_FLAGS }));
   } catch (error) {
-    const message = (error as Error).message;
-    const unknown = /^Unknown option '([^']*)'/.exec(message)?.[1];
-    throw new UsageError(unknown ? `unknown flag ${unknown} for ${command}; see code-runtime ${command} --help` : message.split('\n')[0]!);
+    throw new UsageError(parseMessage(command, (error as Error).message, argv));
   }
   if (values.help) {
     process.stdout.write(`${SERVE_USAGE}\n`);

@@ -121,6 +121,8 @@ const usage: Array<[string, string[], RegExp]> = [
   ['no script', ['--json'], /^code-runtime: no script given: name a file, or - for stdin\n$/],
   ['serve: a grace out of range', ['serve', '--grace', '9999'], /^code-runtime: --grace expects an integer from 0 to 3,600, got "9999"\n$/],
   ['mcp: a concurrency that is not a number', ['mcp', '--concurrency', 'two'], /^code-runtime: --concurrency expects an integer from 1 to 256, got "two"\n$/],
+  ['serve: a grace with no value', ['serve', '--grace'], /^code-runtime: --grace needs a value: an integer from 0 to 3,600\n$/],
+  ['mcp: a negative grace', ['mcp', '--grace', '-1'], /^code-runtime: --grace expects an integer from 0 to 3,600, got "-1"\n$/],
   ['serve: a port out of range', ['serve', '--port', '70000'], /^code-runtime: --port expects an integer from 0 to 65,535, got "70000"\n$/],
   ['serve: an unknown flag', ['serve', '--fast'], /^code-runtime: unknown flag --fast for serve; see code-runtime serve --help\n$/],
   ['mcp: a flag of serve', ['mcp', '--port', '3000'], /^code-runtime: mcp speaks over stdin\/stdout: --host, --port, --auth-token, --allowed-hosts are for serve\n$/],
