@@ -7,7 +7,7 @@
  * from); the whole streams stay in the store.
  */
 import * as z from 'zod';
-import { headAndTail } from '../run/cut.js';
+import { CUT_MARKER, headAndTail } from '../run/cut.js';
 import { ANSWER_LIMITS } from './schemas.js';
 import type { Execution } from './executions.js';
 import type { OutputStream } from './stream.js';
@@ -142,16 +142,20 @@ function render(execution: Execution, context: AnswerContext, budget: number): s
   const { stdout, stderr } = execution;
   const [outShare, errShare] = shares(stdout.totalBytes, stderr.totalBytes, Math.max(0, budget));
   const lines = [answerHeadline(execution, context), ...actorRunLines(execution)];
-  const cut: string[] = [];
+  // The first stream cut, and the line its cut starts on (from the marker): the get_output call to suggest.
+  let cut: { name: string; lineOffset?: string } | undefined;
   for (const [name, stream, share] of [['stdout', stdout, outShare], ['stderr', stderr, errShare]] as const) {
     if (stream.totalBytes === 0) continue;
     const shown = headTail(stream, share);
-    if (shown.truncated || !stream.complete) cut.push(name);
+    if ((shown.truncated || !stream.complete) && !cut) cut = { name, lineOffset: CUT_MARKER.exec(shown.text)?.[2] };
     lines.push(`--- ${name} ---`, shown.text.endsWith('\n') ? shown.text.slice(0, -1) : shown.text);
     if (!stream.complete) lines.push(`[${name} went over the per-stream cap; its middle was not kept]`);
   }
   if (stdout.totalBytes === 0 && stderr.totalBytes === 0 && execution.state === 'ended' && !execution.error) lines.push('(it printed nothing)');
-  if (cut.length > 0) lines.push(`(Cut to fit the answer: get_output {"executionId":"${execution.id}","stream":"${cut[0]}"} pages all of it, or ask again with a larger maxAnswerChars.)`);
+  if (cut) {
+    const from = cut.lineOffset ? `,"lineOffset":${cut.lineOffset}` : '';
+    lines.push(`(Cut to fit the answer: get_output {"executionId":"${execution.id}","stream":"${cut.name}"${from}} reads on from the cut, or ask again with a larger maxAnswerChars.)`);
+  }
   return lines.join('\n');
 }
 

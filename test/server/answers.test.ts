@@ -61,7 +61,9 @@ shape('answers :: long output fits maxAnswerChars with its head, its tail and ho
     assert.ok(answer.length <= max, `${answer.length} characters for maxAnswerChars ${max}`);
     assert.ok(answer.length > max * 0.8, `${answer.length} characters leave most of ${max} unused`);
     assert.match(answer, /--- stdout ---\nline 0000\n/);
-    assert.match(answer, /line 4999\n--- stderr ---\na warning\n\(Cut to fit the answer: get_output \{"executionId":"exe_[\w-]+","stream":"stdout"\}/);
+    assert.match(answer, /line 4999\n--- stderr ---\na warning\n\(Cut to fit the answer: get_output \{"executionId":"exe_[\w-]+","stream":"stdout","lineOffset":\d+\} reads on from the cut/);
+    const [, cutLine] = /\[… \d+ bytes cut; lineOffset (\d+),/.exec(answer)!;
+    assert.ok(answer.includes(`"lineOffset":${cutLine}}`), 'the call suggested starts where the cut does');
   }
   assert.is(answerText(execution, {}, ANSWER_LIMITS.max).includes(lines.slice(0, -1)), true, 'all of it when it fits');
   // Characters of several bytes: the cut still fits, in characters.
