@@ -29,8 +29,8 @@ const PROGRESS_CHARS = 2000;
 /** How long cancel_execution waits for the script to be gone before answering. */
 const CANCEL_WAIT_SECS = 10;
 
-const INSTRUCTIONS = 'run_code runs a TypeScript/JavaScript script in a sandbox with an authenticated `apify` client and returns what it printed. '
-  + 'Nothing to read first: console.log what you want back. get_code_docs has the rules and the `apify` reference when you need them.';
+const INSTRUCTIONS = 'run_code runs a TypeScript/JavaScript script in a sandbox with an authenticated `apify` client and returns what it printed: '
+  + 'console.log what you want back. Before a script uses `apify`, call get_code_docs once: a short overview of the rules and every method.';
 
 const RUN_CODE_DESCRIPTION = 'Run a TypeScript/JavaScript script in a sandbox; get back what it printed, its status and exit code. '
   + 'A global `apify` (authenticated Apify client) searches the Store, runs Actors and reads datasets; get_code_docs has its reference and the sandbox rules. '
