@@ -121,7 +121,8 @@ async function useServer(script: string, args: string[], env: Record<string, str
     const { tools } = await client.listTools();
     assert.ok(['run_code', 'get_code_docs'].every((name) => tools.some((tool) => tool.name === name)), JSON.stringify(tools.map((tool) => tool.name)));
     const result = await client.callTool({ name: 'run_code', arguments: { code: 'console.log(6 * 7)' } });
-    assert.is((result.structuredContent as { stdout?: string }).stdout, '42\n');
+    // The answer is one text block: the headline, then the output (docs/mcp.md).
+    assert.match((result.content as Array<{ text: string }>)[0]!.text, /^SUCCEEDED .*\n--- stdout ---\n42$/);
   } finally {
     await client.close();
   }
