@@ -3,9 +3,10 @@
 // fetched), and `bootstrap.js`, the small module Deno runs, which reads that line from stdin (the
 // orchestrator writes it first) and runs the code with `new Function`. Why not a module: Deno parses
 // a module's whole text for its imports, and the sandbox keeps no analysis cache, so a 20 KB guest
-// module cost every child ~3.5 ms of CPU, and even as string literals ~1.5 ms. Why two strings: the
-// core (bootstrap.ts, host.ts, exit.ts, install.ts, builtins.ts) runs in every child, while the
-// `apify` binding (binding.ts and its modules) is compiled only when a script first touches `apify`
+// module cost every child ~3.5 ms of CPU, and even as string literals ~1.5 ms. Why three strings: the
+// core (bootstrap.ts, run.ts, exit.ts, install.ts, …) runs in every child; the realm code (realm/)
+// runs first in the main realm and in every Worker, which gets it as text; and the `apify` binding
+// (binding.ts and its modules) is compiled only when a script first touches `apify`
 // (lazy-binding.ts), ~1 ms saved per run that never does.
 // Part of `npm run build`; never committed; a test checks it is the build of the sources.
 // Usage: node scripts/bundle-guest.mjs [outDir]   (default: dist/guest)
@@ -32,7 +33,7 @@ function swap(file, contents) {
   };
 }
 
-async function bundle(entry, format, plugins) {
+async function bundle(entry, format, plugins, { keepNames = true } = {}) {
   const result = await build({
     // Relative to the package, so the module comments (and so the bytes) do not depend on where it is.
     absWorkingDir: root,
@@ -45,7 +46,7 @@ async function bundle(entry, format, plugins) {
     // Less for V8 to scan in every child; names are kept, so `apify.ApifyApiError.name` and
     // printed functions read as in the sources.
     minify: true,
-    keepNames: true,
+    keepNames,
     // The core runs as a function body, not a module: the loader hands it the module's URL.
     define: { 'import.meta.url': 'guestModuleUrl' },
     plugins,
@@ -81,11 +82,26 @@ if (/__esModule|\bObject\.|\bfor\s*\(\s*var\b/.test(binding.slice(0, binding.ind
   throw new Error('bundle-guest: the binding\'s prologue reads globals the script may have patched by the time it runs');
 }
 
+// The realm code: a function body returning the prepared realm (as ESM with no exports, its top
+// level is the body's own: no wrapper function for V8 to parse twice). It runs before any code of the
+// script's in its realm, and after that calls only builtins it captured, so esbuild's keepNames
+// helper (a descriptor object literal, which a script's Object.prototype.get would spoil) is left out;
+// the one name a script sees, Worker's, is set by hand.
+const realmEntry = 'realm-entry.ts';
+const realm = await bundle(realmEntry, 'esm', [swap(realmEntry, [
+  "import { prepareRealm } from './realm/realm.ts';",
+  'declare const guestRealmSource: string;',
+  'declare const guestHiddenUrls: readonly string[];',
+  'declare let guestRealm: unknown;',
+  'guestRealm = prepareRealm(guestRealmSource, guestHiddenUrls);',
+].join('\n'))], { keepNames: false });
+
 // Strict, as a module would be; async, for the core's top-level await. The loader names each by
 // sourceURL, so their frames are recognisably the guest's (bootstrap.ts drops them from stacks).
 const guestCode = JSON.stringify({
   core: `"use strict";return(async()=>{${core}})();`,
   binding: `"use strict";let guestBinding;${binding}return guestBinding;`,
+  realm: `"use strict";let guestRealm;${realm}return guestRealm;`,
 });
 // The module Deno loads: small, because Deno parses a module's whole text; the code comes on stdin.
 const loader = `// Built by scripts/bundle-guest.mjs from guest/; do not edit.
@@ -101,9 +117,9 @@ while ((end = head.indexOf(10)) < 0) {
   next.set(buffer.subarray(0, n), head.length);
   head = next;
 }
-const { core, binding } = JSON.parse(new TextDecoder().decode(head.subarray(0, end)));
+const { core, binding, realm } = JSON.parse(new TextDecoder().decode(head.subarray(0, end)));
 const named = (name) => "\\n//# sourceURL=code-runtime-guest:" + name;
-new Function("guestModuleUrl", "guestBindingSource", "guestStdinHead", core + named("guest.js"))(import.meta.url, binding + named("guest-binding.js"), head.subarray(end + 1));
+new Function("guestModuleUrl", "guestBindingSource", "guestRealmSource", "guestStdinHead", core + named("guest.js"))(import.meta.url, binding + named("guest-binding.js"), realm, head.subarray(end + 1));
 `;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, 'bootstrap.js'), loader);

@@ -33,9 +33,17 @@ export interface Sandbox {
   denoDir: string;
 }
 
-/** The stdin envelope the guest bootstrap reads. */
+/**
+ * The origins a script may reach over the network, as its denials name them (the guest's words for
+ * a refused connection say `allowed: …`). The one place that list is made; sandbox.ts grants the same.
+ */
+export function allowedOrigins(options: Pick<NormalizedOptions, 'apiBaseUrl'>): string[] {
+  return [options.apiBaseUrl.origin];
+}
+
+/** The stdin envelope the guest bootstrap reads (guest/envelope.ts). */
 export function envelope(options: NormalizedOptions, secret: string, relayUrl: string): string {
-  return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, apify: { url: relayUrl } });
+  return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, allowedOrigins: allowedOrigins(options), apify: { url: relayUrl } });
 }
 
 const MB = 1024 * 1024;

@@ -49,7 +49,7 @@ pack('package :: npm pack ships the build, its types, guest/, types/, README and
     'dist/orchestrator/index.js', 'dist/orchestrator/index.d.ts', 'dist/orchestrator/bin/code-runtime.js',
     'dist/orchestrator/bin/actor.js', 'dist/guest/bootstrap.js', 'dist/guest/guest.json', 'dist/types/result.d.ts', 'dist/types/options.d.ts', 'dist/types/runtime.d.ts',
   ]) assert.ok(files.includes(needed), `${needed} is in the tarball`);
-  const stray = files.filter((file) => !/^(dist\/(orchestrator|types)\/.*\.(js|d\.ts)|dist\/guest\/(bootstrap\.js|guest\.json)|guest\/[\w-]+\.ts|types\/[\w.]+\.ts|docs\/[\w.-]+\.md|README\.md|package\.json)$/.test(file));
+  const stray = files.filter((file) => !/^(dist\/(orchestrator|types)\/.*\.(js|d\.ts)|dist\/guest\/(bootstrap\.js|guest\.json)|guest\/(realm\/)?[\w-]+\.ts|types\/[\w.]+\.ts|docs\/[\w.-]+\.md|README\.md|package\.json)$/.test(file));
   assert.equal(stray, [], 'nothing else: no tests, bench, sourcemaps, scripts or .actor');
   // Every compiled module has its source in the tree: nothing stale from an older layout ships.
   for (const file of files.filter((f) => f.startsWith('dist/orchestrator/') && f.endsWith('.js'))) {

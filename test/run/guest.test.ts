@@ -135,7 +135,52 @@ guest('guest :: a failing new Worker(…) shows the script\'s frames only, not t
   ].join('\n');
   const r = await runCode({ code });
   assert.is(r.status, 'SUCCEEDED', r.stderr);
-  assert.is(r.stdout, 'URIError: invalid URL: relative URL without a base\n    at script.ts:1:7\nnull undefined\n');
+  assert.is(r.stdout, 'URIError: running a Worker from a relative path is not available in this sandbox (tried "relative.js"): the script is one module, with no files beside it; a Worker can run only data: and blob: URLs\n    at script.ts:1:7\nnull undefined\n');
+});
+
+guest('guest :: a Worker running the script\'s own module names it in its stacks, and its uncaught error fails the run, named', async () => {
+  const code = [
+    'if ((self as any).name === "w") { console.log(new Error("in worker").stack); console.trace("traced"); throw new RangeError("from the worker"); }',
+    'const w = new Worker(import.meta.url, { type: "module", name: "w" });',
+    'await new Promise((resolve) => setTimeout(resolve, 5_000));',
+  ].join('\n');
+  const r = await runCode({ code, timeoutSecs: 20 });
+  assert.is(r.status, 'FAILED');
+  assert.is(r.statusMessage, 'Script threw: RangeError: from the worker');
+  assert.is(r.stdout, 'Error: in worker\n    at script.ts:1:47\n');
+  assert.is(r.stderr, 'Trace: traced\n    at script.ts:1:86\nerror: Uncaught (in worker "w") RangeError: from the worker\n    at script.ts:1:109\n');
+});
+
+guest('guest :: a Worker\'s error the script handles on the Worker object ends nothing', async () => {
+  const code = [
+    'const w = new Worker(URL.createObjectURL(new Blob(["throw new Error(\'boom\');"], { type: "application/javascript" })), { type: "module" });',
+    'console.log(await new Promise((resolve) => { w.onerror = (e) => { e.preventDefault(); resolve(`${e.message} | ${e.error}`); }; }));',
+  ].join('\n');
+  const r = await runCode({ code, timeoutSecs: 20 });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'Uncaught Error: boom | null\n');
+  assert.is(r.stderr, '');
+});
+
+guest('guest :: stacks name the script even after it replaced the global Error', async () => {
+  const r = await runCode({ code: 'const E = Error;\n(globalThis as any).Error = class NotError {};\nconsole.log(new E("made").stack);\nconsole.log(new RangeError("r").stack);' });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, 'Error: made\n    at script.ts:3:13\nRangeError: r\n    at script.ts:4:13\n');
+});
+
+guest('guest :: the failure report is whole when the script patched the string, array and regexp methods it would use', async () => {
+  const code = [
+    'for (const name of ["split", "slice", "replace", "replaceAll", "match", "startsWith", "indexOf"]) (String.prototype as any)[name] = () => { throw new Error(name); };',
+    'for (const name of ["join", "filter", "map"]) (Array.prototype as any)[name] = () => { throw new Error(name); };',
+    'RegExp.prototype.test = () => { throw new Error("test"); };',
+    'RegExp.prototype.exec = () => { throw new Error("exec"); };',
+    'Object.defineProperty(Object.prototype, "get", { get() { throw new Error("get"); }, configurable: true });',
+    'throw new TypeError("reported whole");',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'FAILED');
+  assert.is(r.statusMessage, 'Script threw: TypeError: reported whole');
+  assert.is(r.stderr, 'error: Uncaught TypeError: reported whole\n    at script.ts:6:7\n');
 });
 
 guest('guest :: a stack\'s first line is V8\'s name: message, for console.trace and captureStackTrace on plain objects too', async () => {
