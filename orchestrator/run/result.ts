@@ -7,6 +7,7 @@
  * only words the message; no text the script prints or throws decides a status.
  */
 import type { ChildFacts } from './child.js';
+import { nameStall, TLA_STALL } from './tla-stall.js';
 import { HEAP_FATAL, V8_TRACE_STARTS } from './v8-trace.js';
 import type { ActorRunRef, RunResult, RunStatus } from '../../types/result.js';
 
@@ -36,11 +37,9 @@ export interface ResultInput {
   actorRuns: ActorRunRef[];
 }
 
-const TLA_STALL = 'error: Top-level await promise never resolved';
 /** What a refused allocation throws; only worded, never a status (the script can throw the same). */
 const ALLOCATION_REFUSED = /^RangeError: (Array buffer allocation failed|WebAssembly\.Memory\(\): could not allocate memory)/;
 const MB = 1024 * 1024;
-const BLOB_URL = /blob:null\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 function parseRecord(raw: string | undefined): GuestRecord | undefined {
   if (raw === undefined) return undefined;
@@ -89,7 +88,8 @@ export function toResult(input: ResultInput): RunResult {
   const stdout = facts.stdout.finish();
   const stderr = facts.stderr.finish();
   const record = parseRecord(facts.report);
-  let stderrText = stderr.text;
+  // As the live listener saw it (run.ts): Deno's own report of a stalled top-level await names the script.
+  let stderrText = nameStall(stderr.text, input.scriptName);
 
   let status: RunStatus;
   let exitCode: number;
@@ -122,9 +122,6 @@ export function toResult(input: ResultInput): RunResult {
         statusMessage += ' (allocations past the memory limit are refused)';
       }
     } else if (facts.exitCode === 1 && stderrText.includes(TLA_STALL)) {
-      // Deno's own report; name the script instead of the module's internal URL.
-      const at = stderrText.lastIndexOf(TLA_STALL);
-      stderrText = stderrText.slice(0, at) + stderrText.slice(at).replace(BLOB_URL, input.scriptName);
       statusMessage = 'Script never finished: its top-level await waits on a promise that nothing will settle';
     } else if (facts.signal) {
       statusMessage = `Script was killed by ${facts.signal}`;

@@ -12,7 +12,8 @@ import { OutputBuffer } from './output.js';
 import { openRelaySession, relayHostPort } from '../relay/relay.js';
 import { reportPrefix, toResult } from './result.js';
 import { dataLimitBytes, sandboxCommand, type SandboxCommand } from './sandbox.js';
-import type { RunOptions } from '../../types/options.js';
+import { StallNaming } from './tla-stall.js';
+import type { OutputListener, RunOptions } from '../../types/options.js';
 import type { ActorRunRef, RunResult } from '../../types/result.js';
 
 /** Memory Deno itself needs besides the script's own, counted into the resident-memory limit. */
@@ -122,6 +123,35 @@ function resultFor(options: NormalizedOptions, facts: ChildFacts, actorRuns: Act
   return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns });
 }
 
+/**
+ * The caller's live listener, shown stderr as the result will have it: Deno's report of a stalled
+ * top-level await names the script (tla-stall.ts). `end` gives the listener what was still held.
+ */
+function liveNaming(listener: OutputListener, scriptName: string): { listener: OutputListener; end(): void } {
+  const naming = new StallNaming(scriptName);
+  // Once the listener threw, the run core stops calling it (child.ts); so does the final flush.
+  let failed = false;
+  const call = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => {
+    if (failed || chunk.length === 0) return;
+    try {
+      listener(stream, chunk);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  };
+  return {
+    listener: (stream, chunk) => call(stream, stream === 'stderr' ? naming.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)) : chunk),
+    end() {
+      try {
+        call('stderr', naming.end());
+      } catch (error) {
+        process.emitWarning(`code-runtime: onOutput threw, so the run's live output stopped (the result keeps it all): ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  };
+}
+
 /** Runs validated options to a result. `source` supplies the child (default: a fresh spawn). */
 export async function runNormalized(options: NormalizedOptions, source: ChildSource = spawnChild): Promise<RunResult> {
   // Aborted before it started: nothing to spawn, nothing to kill.
@@ -135,6 +165,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     defaultTimeoutSecs: options.defaultTimeoutSecs,
   });
   const secret = randomBytes(16).toString('hex');
+  const live = options.onOutput && liveNaming(options.onOutput, options.scriptName);
   let facts;
   try {
     const startedAt = performance.now();
@@ -144,7 +175,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
       timeoutMs: options.timeoutSecs * 1000,
       rssLimitBytes: rssLimitBytes(options),
       maxOutputBytes: options.maxOutputBytes,
-      onOutput: options.onOutput,
+      onOutput: live ? live.listener : undefined,
       // The guest's failure report is for result.ts, not for the output or whoever watches it live.
       reportPrefix: reportPrefix(secret),
       signal: options.signal,
@@ -153,6 +184,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     await session.close({ abortRunning: true });
     throw error;
   } finally {
+    live?.end();
     pruneScriptEmits(denoDir);
   }
   const succeeded = facts.exitCode === 0 && !facts.killedFor;

@@ -138,6 +138,14 @@ guest('guest :: a failing new Worker(…) shows the script\'s frames only, not t
   assert.is(r.stdout, 'URIError: running a Worker from a relative path is not available in this sandbox (tried "relative.js"): the script is one module, with no files beside it; a Worker can run only data: and blob: URLs\n    at script.ts:1:7\nnull undefined\n');
 });
 
+guest('guest :: Deno\'s own report of a never-settling top-level await names the script live, as in the result', async () => {
+  const live: string[] = [];
+  const r = await runCode({ code: 'console.error("waiting");\nawait new Promise(() => {});', onOutput: (stream, chunk) => { if (stream === 'stderr') live.push(Buffer.from(chunk).toString()); } });
+  assert.is(r.statusMessage, 'Script never finished: its top-level await waits on a promise that nothing will settle');
+  assert.is(r.stderr, 'waiting\nerror: Top-level await promise never resolved\nawait new Promise(() => {});\n^\n    at <anonymous> (script.ts:2:1)\n');
+  assert.is(live.join(''), r.stderr);
+});
+
 guest('guest :: a Worker running the script\'s own module names it in its stacks, and its uncaught error fails the run, named', async () => {
   const code = [
     'if ((self as any).name === "w") { console.log(new Error("in worker").stack); console.trace("traced"); throw new RangeError("from the worker"); }',
