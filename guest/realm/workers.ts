@@ -16,12 +16,13 @@ import {
   createObjectUrl,
   defineProperty,
   dispatchTo,
+  ErrorClass,
   ErrorEventClass,
-  errorToString,
   exec,
   hasOwn,
   indexOf,
   inspect,
+  isPrototypeOf,
   own,
   ownValue,
   postToParent,
@@ -143,11 +144,10 @@ export function reportToCreator(kind: Kind, error: unknown, event?: Event): void
     const recorded = error === null && event !== undefined ? workerFailure(event) : undefined;
     if (recorded !== undefined) {
       text = recorded.text;
-    } else if (error !== null && typeof error === 'object') {
-      const stack = reflectGet(error, 'stack');
-      text = typeof stack === 'string' && stack !== '' ? stack : errorToString(error);
     } else {
-      text = inspect(error);
+      // As the run's report describes an error (guest/run.ts): its stack, or what Deno shows of other values.
+      const stack = isPrototypeOf(ErrorClass.prototype, error) ? reflectGet(error as object, 'stack') : undefined;
+      text = typeof stack === 'string' && stack !== '' ? stack : inspect(error);
     }
   } catch {
     text = '(a thrown value that could not be described)';
