@@ -23,8 +23,14 @@ COPY package.json package-lock.json ./
 # non-root user could not write. Perl with POSIX and Socket (perl-base, essential in Debian) runs the
 # spawner that forks every sandbox; `setpriv` (util-linux, also essential) starts them without it.
 # --ignore-scripts: `prepare` would build, which needs the dev dependencies; dist/ comes from stage 1.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+# The Apify SDK (`apify`, with crawlee) is for the Actor alone: the package lists it as an optional
+# peer, so embedders never install it, and as a dev dependency, so the lockfile pins it. The image
+# makes it a production dependency first, and installs it at the locked version with the rest.
+RUN npm pkg set "dependencies.apify=$(npm pkg get devDependencies.apify | tr -d '"')" \
+ && npm pkg delete devDependencies.apify \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
+ && test -f node_modules/apify/package.json \
  && node -e "require('deno/install_api.cjs').runInstall()" \
  && node_modules/deno/deno --version \
  && setpriv --version \

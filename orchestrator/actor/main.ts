@@ -5,13 +5,16 @@
  * and in `input.ts`, `output.ts` and `item.ts` here.
  */
 import { createReadStream } from 'node:fs';
-import { Actor, log } from 'apify';
 import { ActorInputError, parseActorInput, runLimitsFromEnv } from './input.js';
 import { fitItem, ITEM_STREAM_BYTES, toItem, type ActorItem, type StreamRecord } from './item.js';
 import { OutputCapture, type StreamName } from './output.js';
 import { runCode } from '../run/run.js';
+import { loadSdk } from './sdk.js';
 import { isStandby } from './standby-mode.js';
 import type { RunResult } from '../../types/result.js';
+
+// Top-level: this module is loaded only to run the Actor, and a missing SDK is said with its fix (sdk.ts).
+const { Actor, log } = await loadSdk();
 
 const SAVE_ATTEMPTS = 3;
 

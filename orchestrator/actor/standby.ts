@@ -6,12 +6,15 @@
  * `migrating` or SIGTERM: stop accepting, give running scripts a short grace, abort the rest.
  */
 import { availableParallelism } from 'node:os';
-import { Actor, log } from 'apify';
 import { runLimitsFromEnv } from './input.js';
+import { loadSdk } from './sdk.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES } from '../runtime/actor-sizing.js';
 import { createServer } from '../server/http.js';
+
+// Top-level: this module is loaded only to run the Actor, and a missing SDK is said with its fix (sdk.ts).
+const { Actor, log } = await loadSdk();
 
 /** The memory a Standby run gets when the platform does not say. */
 const FALLBACK_MEMORY_MBYTES = 1024;

@@ -102,21 +102,22 @@ function replayCopies(stage: Stage, dir: string, built?: string): void {
   }
 }
 
-/** node_modules holding only what `npm ci --omit=dev` installs, as links to the repository's packages. */
+/** node_modules holding only what `npm ci --omit=dev` installs in `dir` (its package.json as the stage left it, its lockfile), as links to the repository's packages. */
 async function productionModules(dir: string): Promise<void> {
-  const listed = await execa('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, reject: false });
+  const listed = await execa('npm', ['ls', '--omit=dev', '--all', '--parseable', '--package-lock-only'], { cwd: dir, reject: false });
   for (const full of listed.stdout.split('\n')) {
-    const relative = path.relative(ROOT, full);
+    const relative = path.relative(dir, full);
     if (!/^node_modules\/(@[^/]+\/)?[^/]+$/.test(relative)) continue;
     mkdirSync(path.dirname(path.join(dir, relative)), { recursive: true });
-    symlinkSync(full, path.join(dir, relative));
+    symlinkSync(path.join(ROOT, relative), path.join(dir, relative));
   }
 }
 
-/** Runs a stage's RUN commands in `dir`, except installs (offline, they are stood in for) and cache cleaning. */
-async function replayRuns(stage: Stage, dir: string): Promise<void> {
+/** Runs a stage's RUN commands in `dir`, except installs (offline: `install` stands in for them) and cache cleaning. */
+async function replayRuns(stage: Stage, dir: string, install = async () => {}): Promise<void> {
   for (const step of stage.steps.filter((s) => s.op === 'RUN')) {
     for (const command of step.args.split('&&').map((part) => part.trim())) {
+      if (/^npm ci\b/.test(command)) await install();
       if (/^npm (ci|cache)\b/.test(command)) continue;
       const r = await execa('sh', ['-c', command], { cwd: dir, reject: false, all: true });
       assert.is(r.exitCode, 0, `${command}: ${r.all}`);
@@ -132,12 +133,13 @@ docker('actor-docker :: the image\'s files and production dependencies alone bui
   await replayRuns(stages[0]!, built);
   assert.ok(existsSync(path.join(built, 'dist', 'orchestrator', 'bin', 'actor.js')), 'the build made the Actor entry');
 
-  // Final stage: its COPY steps, production dependencies only (`npm ci --omit=dev`), its RUN checks.
+  // Final stage: its COPY steps, then its RUN steps, production dependencies only (`npm ci --omit=dev`, with the SDK the image adds).
   const image = scratchDir('docker-image');
   replayCopies(final, image, built);
-  await productionModules(image);
-  assert.not.ok(existsSync(path.join(image, 'node_modules', 'apify-cli')), 'no dev dependencies');
-  await replayRuns(final, image);
+  await replayRuns(final, image, async () => {
+    await productionModules(image);
+    assert.not.ok(existsSync(path.join(image, 'node_modules', 'apify-cli')), 'no dev dependencies');
+  });
 
   // CMD, as the platform starts the container.
   const storage = scratchDir('docker-storage');

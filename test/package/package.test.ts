@@ -3,7 +3,7 @@
 // project installs it, imports it (and type-checks that under nodenext), and runs scripts with
 // `npx code-runtime`. Offline: the consumer's lockfile is the project's production part of
 // package-lock.json, so `npm ci --offline` takes every dependency from the npm cache `npm ci` filled.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { suite } from 'uvu';
@@ -29,6 +29,7 @@ function consumerLock(spec: string): Json {
     '': { name: 'consumer', dependencies: { 'code-runtime': spec } },
     'node_modules/code-runtime': {
       version: project.version, resolved: spec, dependencies: project.dependencies, engines: project.engines, bin: project.bin,
+      peerDependencies: project.peerDependencies, peerDependenciesMeta: project.peerDependenciesMeta,
     },
   };
   for (const [key, entry] of Object.entries(lock.packages as Json)) {
@@ -39,8 +40,10 @@ function consumerLock(spec: string): Json {
 }
 
 pack('package :: npm pack ships the build, its types, guest/, types/, README and docs, and nothing else', async () => {
+  const manifest = readFileSync(path.join(ROOT, 'package.json'));
   const r = await execa('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, reject: false });
   assert.is(r.exitCode, 0, r.stderr);
+  assert.ok(readFileSync(path.join(ROOT, 'package.json')).equals(manifest), 'the repository\'s package.json is as it was');
   const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Json[];
   tarball = path.join(work, info!.filename as string);
   const files = (info!.files as Json[]).map((file) => file.path as string).sort();
@@ -51,6 +54,14 @@ pack('package :: npm pack ships the build, its types, guest/, types/, README and
   ]) assert.ok(files.includes(needed), `${needed} is in the tarball`);
   const stray = files.filter((file) => !/^(dist\/(orchestrator|types)\/.*\.(js|d\.ts)|dist\/guest\/(bootstrap\.js|guest\.json)|guest\/(realm\/)?[\w-]+\.ts|types\/[\w.]+\.ts|docs\/[\w.-]+\.md|README\.md|package\.json)$/.test(file));
   assert.equal(stray, [], 'nothing else: no tests, bench, sourcemaps, scripts or .actor');
+  // No lifecycle script (they need scripts/, which does not ship) for an embedder to approve; the
+  // Apify SDK is the Actor's alone: an optional peer, never installed with the package.
+  const shipped = JSON.parse((await execa('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as Json;
+  assert.is(shipped.scripts, undefined, `no scripts: ${JSON.stringify(shipped.scripts)}`);
+  assert.is(shipped.devDependencies, undefined);
+  assert.is(shipped.dependencies.apify, undefined);
+  assert.equal(shipped.peerDependenciesMeta, { apify: { optional: true } });
+  assert.equal({ ...shipped, scripts: project.scripts, devDependencies: project.devDependencies }, project, 'nothing else differs');
   // Every compiled module has its source in the tree: nothing stale from an older layout ships.
   for (const file of files.filter((f) => f.startsWith('dist/orchestrator/') && f.endsWith('.js'))) {
     const source = path.join(ROOT, file.slice('dist/'.length).replace(/\.js$/, '.ts'));
@@ -66,6 +77,7 @@ pack('package :: a new project installs the tarball offline, imports it and type
   writeFileSync(path.join(consumer, 'package-lock.json'), JSON.stringify(consumerLock(spec)));
   const install = await execa('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: consumer, reject: false, all: true });
   assert.is(install.exitCode, 0, `npm ci --offline (the npm cache must hold the dependencies, as after \`npm ci\`): ${install.all}`);
+  assert.not.ok(existsSync(path.join(consumer, 'node_modules', 'apify')), 'the Apify SDK is not installed for the library');
 
   const uses = `import { createRuntime, EXIT_CODES, LIMITS, RUNTIME_LIMITS, runCode } from 'code-runtime';
 import type { RunOptions, RunResult, Runtime } from 'code-runtime';
@@ -132,6 +144,10 @@ pack('package :: npx code-runtime runs a file, --help and --version through the 
   assert.is(version.stdout, project.version);
   assert.is(usage.exitCode, 2);
   assert.match(usage.stderr, /^code-runtime: --timeout expects a number from 1 to 3,600, got ".*hello\.ts"/);
+  // With no arguments it runs the Actor, which needs the SDK this install does not have: the fix is named.
+  const actor = await npx([]);
+  assert.is(actor.exitCode, 70, actor.stderr);
+  assert.match(actor.stderr, /^code-runtime: the Actor needs the Apify SDK, the optional peer dependency `apify`, which is not installed: run `npm install apify@\^3\.\d+\.\d+`/);
   const viaNpmStart = await execa('npm', ['start', '--silent', '--', fixturePath('exit-code.ts')], { cwd: ROOT, reject: false });
   assert.is(viaNpmStart.exitCode, failing.exitCode, 'the same exit code as npm start');
 });
