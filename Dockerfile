@@ -39,6 +39,8 @@ COPY --from=build /app/dist/orchestrator ./dist/orchestrator
 COPY --from=build /app/dist/types ./dist/types
 COPY --from=build /app/dist/guest ./dist/guest
 COPY types ./types
+# The spawner's Perl program (beside the compiled code) compiles with this image's perl and modules.
+RUN perl -c dist/orchestrator/run/spawner.pl
 # `node` (uid 1000) comes with the base image; the script's sandbox inherits this user.
 USER node
 CMD ["node", "dist/orchestrator/bin/actor.js"]

@@ -4,7 +4,7 @@
  * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
  * Every child also gets, before Deno starts, a data-segment cap (Linux), SIGTRAP ignored (so only V8
  * can end it with that signal) and a death signal tied to the orchestrator's life: from the spawner
- * (spawner-script.ts) between its fork and exec, or, where there is none, from the two small execs
+ * (spawner.pl) between its fork and exec, or, where there is none, from the two small execs
  * `wrapCommand` puts before Deno's (a POSIX `sh`, and util-linux `setpriv`).
  */
 import { PRIVATE_IPV4 } from '../relay/private-net.js';

@@ -1,5 +1,5 @@
 /**
- * The orchestrator's side of the spawner (spawner-script.ts): one long-lived Perl process per
+ * The orchestrator's side of the spawner (spawner.pl, beside this module once built): one long-lived Perl process per
  * orchestrator that forks every sandbox child, so Node never forks its own ≈100 MB (1.5–2 ms of CPU
  * and a 3–4 ms stall of the event loop per child) and Deno starts with no wrapper exec before it.
  * Children's stdio reach Node as connections to a Unix socket in a private (0700) directory.
@@ -13,12 +13,15 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, rmSync, unl
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolveTool } from './deno.js';
 import { holdHandles } from './handles.js';
 import { SocketInput, SocketOutput } from './socket-streams.js';
-import { SPAWNER_SCRIPT } from './spawner-script.js';
 import type { ChildExit } from './child.js';
 import type { SandboxCommand } from './sandbox.js';
+
+/** The spawner's Perl program: copied beside the compiled module by the build (scripts/build-lib.mjs), shipped in the package. */
+const SPAWNER_PROGRAM = fileURLToPath(new URL('./spawner.pl', import.meta.url));
 
 /** Syscall numbers the spawner needs (prctl, prlimit64), per architecture; elsewhere there is no spawner. */
 const SYSCALLS: Partial<Record<string, { prctl: number; prlimit64: number }>> = {
@@ -310,7 +313,7 @@ export class Spawner {
       if (this.#closing) return;
       let child: ChildProcess;
       try {
-        child = spawn(perlPath, ['-e', SPAWNER_SCRIPT, socketPath, String(process.pid), String(syscalls.prctl), String(syscalls.prlimit64)], {
+        child = spawn(perlPath, [SPAWNER_PROGRAM, socketPath, String(process.pid), String(syscalls.prctl), String(syscalls.prlimit64)], {
           stdio: ['pipe', 'pipe', 'pipe'],
           env: {},
         });

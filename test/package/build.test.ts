@@ -1,7 +1,7 @@
 // `npm start`, `prepare` and `prepack` build only when something that ships changed: the staleness
 // check of scripts/build-lib.mjs over a throwaway tree (sources, configs, dist/ and its stamp), and
 // the pruning that keeps outputs of deleted modules out of dist/ and so out of the tarball.
-import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
@@ -13,6 +13,7 @@ const build = suite('build');
 interface BuildLib {
   isStale(root: string): boolean;
   pruneOrphans(root: string, folder: string): void;
+  copyAssets(root: string): void;
 }
 const lib = await import(pathToFileURL(path.join(ROOT, 'scripts', 'build-lib.mjs')).href) as BuildLib;
 
@@ -27,6 +28,7 @@ function builtTree(): string {
     'package.json', 'tsconfig.json', 'tsconfig.build.json', 'orchestrator/index.ts', 'orchestrator/run/run.ts', 'types/result.ts',
     'dist/orchestrator/index.js', 'dist/orchestrator/index.d.ts', 'dist/orchestrator/bin/code-runtime.js', 'dist/orchestrator/bin/actor.js',
     'dist/orchestrator/run/run.js', 'guest/bootstrap.ts', 'dist/guest/bootstrap.js', 'dist/guest/guest.json',
+    'orchestrator/run/spawner.pl', 'dist/orchestrator/run/spawner.pl',
   ];
   for (const file of files) {
     mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
@@ -71,13 +73,23 @@ build('build :: no stamp, or a missing entry, is stale', () => {
 
 build('build :: outputs whose source is gone are pruned, the rest kept', () => {
   const root = builtTree();
-  for (const orphan of ['old.js', 'old.d.ts', 'old.js.map', 'old.d.ts.map']) writeFileSync(path.join(root, 'dist/orchestrator/run', orphan), '');
+  for (const orphan of ['old.js', 'old.d.ts', 'old.js.map', 'old.d.ts.map', 'old.pl']) writeFileSync(path.join(root, 'dist/orchestrator/run', orphan), '');
   rmSync(path.join(root, 'orchestrator/index.ts'));
   lib.pruneOrphans(root, 'orchestrator');
-  for (const gone of ['run/old.js', 'run/old.d.ts', 'run/old.js.map', 'run/old.d.ts.map', 'index.js', 'index.d.ts']) {
+  for (const gone of ['run/old.js', 'run/old.d.ts', 'run/old.js.map', 'run/old.d.ts.map', 'run/old.pl', 'index.js', 'index.d.ts']) {
     assert.not.ok(existsSync(path.join(root, 'dist/orchestrator', gone)), `${gone} pruned`);
   }
   assert.ok(existsSync(path.join(root, 'dist/orchestrator/run/run.js')), 'run.js kept');
+  assert.ok(existsSync(path.join(root, 'dist/orchestrator/run/spawner.pl')), 'an asset whose source is there kept');
+});
+
+build('build :: assets (the spawner\'s Perl program) are copied beside the compiled code; a missing one is stale', () => {
+  const root = builtTree();
+  writeFileSync(path.join(root, 'orchestrator/run/spawner.pl'), 'print 1;\n');
+  lib.copyAssets(root);
+  assert.is(readFileSync(path.join(root, 'dist/orchestrator/run/spawner.pl'), 'utf8'), 'print 1;\n');
+  rmSync(path.join(root, 'dist/orchestrator/run/spawner.pl'));
+  assert.is(lib.isStale(root), true);
 });
 
 build.run();

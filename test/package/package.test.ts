@@ -50,9 +50,9 @@ pack('package :: npm pack ships the build, its types, guest/, types/, README and
   for (const needed of [
     'package.json', 'README.md', 'docs/API.md', 'guest/bootstrap.ts', 'types/apify.d.ts',
     'dist/orchestrator/index.js', 'dist/orchestrator/index.d.ts', 'dist/orchestrator/bin/code-runtime.js',
-    'dist/orchestrator/bin/actor.js', 'dist/guest/bootstrap.js', 'dist/guest/guest.json', 'dist/types/result.d.ts', 'dist/types/options.d.ts', 'dist/types/runtime.d.ts',
+    'dist/orchestrator/bin/actor.js', 'dist/orchestrator/run/spawner.pl', 'dist/guest/bootstrap.js', 'dist/guest/guest.json', 'dist/types/result.d.ts', 'dist/types/options.d.ts', 'dist/types/runtime.d.ts',
   ]) assert.ok(files.includes(needed), `${needed} is in the tarball`);
-  const stray = files.filter((file) => !/^(dist\/(orchestrator|types)\/.*\.(js|d\.ts)|dist\/guest\/(bootstrap\.js|guest\.json)|guest\/(realm\/)?[\w-]+\.ts|types\/[\w.]+\.ts|docs\/[\w.-]+\.md|README\.md|package\.json)$/.test(file));
+  const stray = files.filter((file) => !/^(dist\/(orchestrator|types)\/.*\.(js|d\.ts)|dist\/orchestrator\/run\/spawner\.pl|dist\/guest\/(bootstrap\.js|guest\.json)|guest\/(realm\/)?[\w-]+\.ts|types\/[\w.]+\.ts|docs\/[\w.-]+\.md|README\.md|package\.json)$/.test(file));
   assert.equal(stray, [], 'nothing else: no tests, bench, sourcemaps, scripts or .actor');
   // No lifecycle script (they need scripts/, which does not ship) for an embedder to approve; the
   // Apify SDK is the Actor's alone: an optional peer, never installed with the package.

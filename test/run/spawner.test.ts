@@ -57,6 +57,15 @@ function run(cmd: SandboxCommand, input = '', cwd = '/', via = spawner, started?
   });
 }
 
+spawnerSuite('spawner :: its Perl program, built beside the code that starts it, compiles cleanly (perl -c)', () => {
+  const built = path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner.pl');
+  const r = spawnSync(perl!, ['-c', built], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  // Nothing but the verdict: a compile-time warning would be printed here too.
+  assert.is(r.stderr, `${built} syntax OK\n`);
+  assert.is(readFileSync(built, 'utf8'), readFileSync(path.join(ROOT, 'orchestrator', 'run', 'spawner.pl'), 'utf8'), 'the build copied the source');
+});
+
 spawnerSuite('spawner :: stdin reaches its end, stdout and stderr stay apart, the exit code comes back', async () => {
   const r = await run(command('/bin/sh', ['-c', 'cat; echo oops >&2; exit 7']), 'hello\nworld');
   assert.equal(r.exit, { exitCode: 7, signal: null });

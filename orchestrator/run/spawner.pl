@@ -1,22 +1,24 @@
-/**
- * The spawner's own code: a small Perl program (perl-base is essential in Debian, so every image we
- * ship has it) that forks sandbox processes for the orchestrator, so Node never forks itself. Between
- * fork and exec each child gets what Node cannot give it: the death signal (SIGKILL when the spawner
- * dies, which dies with the orchestrator), its data-segment cap, and SIGTRAP ignored. Its stdin,
- * stdout and stderr are connections to the orchestrator's socket, each opened with a header line
- * naming the stream and the spawn before Deno's exec, so nothing the script writes can come first.
- *
- * Protocol, one line each way, fields split by tabs, every text field hex-encoded (paths and
- * arguments may hold any byte but NUL). A command (≈ 2 KB) is sent once and named by a number:
- *   in:  `command CMD ARGV ENV` (ARGV and ENV NUL-joined), `forget CMD`,
- *        `spawn ID CMD DATA_BYTES CWD`, `kill ID`
- *        `ping N` (answered from the main loop: the spawner is not hung)
- *   out: `ready`, `pid ID PID`, `fail ID STEP ERRNO`, `exit ID WAIT_STATUS`, `pong N`
- * A child whose set-up failed never execs: its step and errno come back on a close-on-exec pipe.
- * Invariants: the spawner never signals a process it has reaped (so never a reused pid); it exits,
- * killing every child, when the orchestrator closes its stdin or dies.
- */
-export const SPAWNER_SCRIPT = String.raw`
+# The sandbox spawner: a small Perl program (perl-base is essential in Debian, so every image we
+# ship has it) that forks sandbox processes for the orchestrator, so Node never forks itself. Node
+# starts one per orchestrator (spawner-process.ts) and finds this file next to its own code. Between
+# fork and exec each child gets what Node cannot give it: the death signal (SIGKILL when the spawner
+# dies, which dies with the orchestrator), its data-segment cap, and SIGTRAP ignored. Its stdin,
+# stdout and stderr are connections to the orchestrator's socket, each opened with a header line
+# naming the stream and the spawn before Deno's exec, so nothing the script writes can come first.
+#
+# Usage: perl spawner.pl SOCKET_PATH ORCHESTRATOR_PID PRCTL_NR PRLIMIT64_NR
+#
+# Protocol (spawner-protocol.ts is Node's side), one line each way, fields split by tabs, every text
+# field hex-encoded (paths and arguments may hold any byte but NUL). A command (~2 KB) is sent once
+# and named by a number:
+#   in:  `command CMD ARGV ENV` (ARGV and ENV NUL-joined), `forget CMD`,
+#        `spawn ID CMD DATA_BYTES CWD`, `kill ID`,
+#        `ping N` (answered from the main loop: the spawner is not hung)
+#   out: `ready`, `pid ID PID`, `fail ID STEP ERRNO`, `exit ID WAIT_STATUS`, `pong N`
+#   each connection of a child: `STREAM ID\n` (STREAM 0, 1 or 2), then the stream's bytes.
+# A child whose set-up failed never execs: its step and errno come back on a close-on-exec pipe.
+# Invariants: the spawner never signals a process it has reaped (so never a reused pid); it exits,
+# killing every child, when the orchestrator closes its stdin or dies.
 use strict;
 use warnings;
 no warnings 'exec';
@@ -173,4 +175,3 @@ for (;;) {
     elsif ($verb eq 'kill') { my $pid = $pid_of{$fields[0]}; kill($SIGKILL, $pid) if defined $pid }
   }
 }
-`;
