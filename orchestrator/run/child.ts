@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { OutputBuffer } from './output.js';
 import { doneExitCode, RecordFilter } from './record-filter.js';
 import { HEAP_FATAL, V8TraceHold } from './v8-trace.js';
-import { launch, type Launched } from './launch.js';
+import { launch } from './launch.js';
+import type { ChildExit, Launched } from './process-handle.js';
 import type { SandboxCommand } from './sandbox.js';
 import type { OutputListener } from '../../types/options.js';
 
@@ -49,16 +50,6 @@ export interface ChildFacts {
   stderr: OutputBuffer;
   /** The guest's last failure report (the line after `reportPrefix`), when it wrote one. */
   report?: string;
-}
-
-/** How a process ended: its exit code or signal, or the error that kept it from starting. */
-export interface ChildExit {
-  exitCode: number | null;
-  signal: string | null;
-  /** Set when the process never started (then exitCode and signal are null). */
-  startError?: NodeJS.ErrnoException;
-  /** Set when the process was lost to an infrastructure failure after it started (its spawner died): the run has no result. */
-  lost?: Error;
 }
 
 const MEMORY_POLL_MS = 50;

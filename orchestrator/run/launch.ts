@@ -8,24 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolveShell, resolveTool } from './deno.js';
 import { holdHandles } from './handles.js';
 import { readySpawner } from './spawner.js';
-import type { ChildInput, ChildOutput } from './socket-streams.js';
 import { wrapCommand, type SandboxCommand, type WrapperTools } from './sandbox.js';
-import type { ChildExit } from './child.js';
-
-/** A started sandbox process, as the supervisor drives it. */
-export interface Launched {
-  /** Known once the process exists (for a spawner's child, a moment after `launch` returns). */
-  readonly pid: number | undefined;
-  readonly stdin: ChildInput | null;
-  readonly stdout: ChildOutput | null;
-  readonly stderr: ChildOutput | null;
-  /** True once the process has exited (its output may still be arriving). */
-  readonly exited: boolean;
-  /** SIGKILL, unless it has already exited. */
-  kill(): void;
-  /** Whether it keeps Node's event loop alive (an idle warm child should not). */
-  hold(held: boolean): void;
-}
+import type { Launched, OnChildEnd } from './process-handle.js';
 
 let tools: WrapperTools | undefined;
 
@@ -49,13 +33,13 @@ export function sandboxTools(): WrapperTools {
 }
 
 /** Starts `command`; `onEnd` hears once how it ended: after its exit and all of its output, or that it never started. */
-export function launch(command: SandboxCommand, cwd: string, onEnd: (exit: ChildExit) => void): Launched | undefined {
+export function launch(command: SandboxCommand, cwd: string, onEnd: OnChildEnd): Launched | undefined {
   const spawner = readySpawner();
   if (spawner) return spawner.spawn(command, cwd, onEnd);
   return launchDirect(command, cwd, onEnd);
 }
 
-function launchDirect(command: SandboxCommand, cwd: string, onEnd: (exit: ChildExit) => void): Launched | undefined {
+function launchDirect(command: SandboxCommand, cwd: string, onEnd: OnChildEnd): Launched | undefined {
   let child: ChildProcess;
   try {
     const wrapped = wrapCommand(command, sandboxTools());

@@ -6,19 +6,7 @@
  * unread child is held back by its socket, not buffered here; every chunk reaches every listener once.
  */
 import type { Socket } from 'node:net';
-
-/** What the supervisor uses of a child's stdin. */
-export interface ChildInput {
-  write(chunk: string | Buffer): unknown;
-  end(chunk?: string | Buffer): unknown;
-}
-
-/** What the supervisor uses of a child's stdout or stderr. */
-export interface ChildOutput {
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  /** Reads on with nobody listening: the data is dropped, and the end can be seen. */
-  resume(): unknown;
-}
+import type { ChildInput, ChildOutput } from './process-handle.js';
 
 export class SocketInput implements ChildInput {
   #socket: Socket | undefined;

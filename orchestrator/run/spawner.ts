@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveTool } from './deno.js';
 import { holdHandles } from './handles.js';
 import { SocketInput, SocketOutput } from './socket-streams.js';
-import type { ChildExit } from './child.js';
+import type { ChildExit, OnChildEnd } from './process-handle.js';
 import type { SandboxCommand } from './sandbox.js';
 
 /** The spawner's Perl program: copied beside the compiled module by the build (scripts/build-lib.mjs), shipped in the package. */
@@ -160,7 +160,7 @@ export class SpawnedChild {
   pid: number | undefined;
   readonly #id: string;
   readonly #spawner: Spawner;
-  readonly #onEnd: (exit: ChildExit) => void;
+  readonly #onEnd: OnChildEnd;
   readonly #sockets: Array<Socket | undefined> = [undefined, undefined, undefined];
   #status: { exitCode: number | null; signal: string | null } | undefined;
   /** Output streams not yet at their end. */
@@ -170,7 +170,7 @@ export class SpawnedChild {
   #grace: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
 
-  constructor(id: string, spawner: Spawner, onEnd: (exit: ChildExit) => void) {
+  constructor(id: string, spawner: Spawner, onEnd: OnChildEnd) {
     this.#id = id;
     this.#spawner = spawner;
     this.#onEnd = onEnd;
@@ -350,7 +350,7 @@ export class Spawner {
   }
 
   /** Starts `command` in a fresh child; `onEnd` hears once how it ended (or that it never started). */
-  spawn(command: SandboxCommand, cwd: string, onEnd: (exit: ChildExit) => void): SpawnedChild {
+  spawn(command: SandboxCommand, cwd: string, onEnd: OnChildEnd): SpawnedChild {
     const id = String(this.#nextId++);
     const child = new SpawnedChild(id, this, onEnd);
     this.#children.set(id, child);

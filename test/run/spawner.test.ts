@@ -14,7 +14,7 @@ import { createRuntime } from '../../orchestrator/index.js';
 import { resolveTool } from '../../orchestrator/run/deno.js';
 import { currentSpawner, errnoName, Spawner, type SpawnedChild } from '../../orchestrator/run/spawner.js';
 import { dataLimitBytes, type SandboxCommand } from '../../orchestrator/run/sandbox.js';
-import type { ChildExit } from '../../orchestrator/run/child.js';
+import type { ChildExit } from '../../orchestrator/run/process-handle.js';
 import { processesMatching, ROOT } from '../helpers/helpers.js';
 import { waitUntil } from '../helpers/sandboxes.js';
 

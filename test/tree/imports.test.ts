@@ -61,6 +61,41 @@ tree('tree :: the relay imports nothing of the orchestrator; the run core never 
   assert.ok(all.some((edge) => edge.from === 'cli' && edge.to === 'actor'), 'the lazily loaded Actor entry is seen');
 });
 
+/** The modules of orchestrator/`folder` that `file` imports (type-only imports too: they are read the same way). */
+function moduleImports(folder: string): Map<string, string[]> {
+  const dir = path.join(ORCHESTRATOR, folder);
+  const graph = new Map<string, string[]>();
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    graph.set(file, [...text.matchAll(/['"`]\.\/([\w-]+)\.js['"`]/g)].map(([, name]) => `${name}.ts`));
+  }
+  return graph;
+}
+
+/** Every import cycle in `graph`, as `a.ts → b.ts → a.ts`. */
+function cycles(graph: Map<string, string[]>): string[] {
+  const found: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (file: string, stack: string[]) => {
+    state.set(file, 'open');
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === 'open') found.push([...stack.slice(stack.indexOf(next)), file, next].join(' → '));
+      else if (!state.has(next)) visit(next, [...stack, file]);
+    }
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file, []);
+  return found;
+}
+
+tree('tree :: run/ reads one way: no module imports one that imports it back, directly or through others', () => {
+  const graph = moduleImports('run');
+  assert.ok(graph.size > 10 && [...graph.values()].flat().length > 20, 'the run core\'s imports are read');
+  assert.equal(cycles(graph), []);
+  // The check can fail: a cycle of two is found.
+  assert.equal(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['a.ts']]])), ['a.ts → b.ts → a.ts']);
+});
+
 tree('tree :: nothing imports a process entry in bin/', () => {
   assert.equal(edges().filter((edge) => edge.to === 'bin' && edge.from !== 'bin').map((edge) => edge.file), []);
 });
