@@ -12,7 +12,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRuntime } from '../../orchestrator/index.js';
 import { resolveTool } from '../../orchestrator/run/deno.js';
-import { currentSpawner, errnoName, Spawner, type SpawnedChild } from '../../orchestrator/run/spawner.js';
+import { currentSpawner } from '../../orchestrator/run/spawner.js';
+import { Spawner } from '../../orchestrator/run/spawner-process.js';
+import { errnoName } from '../../orchestrator/run/spawner-protocol.js';
+import type { SpawnedChild } from '../../orchestrator/run/spawned-child.js';
 import { dataLimitBytes, type SandboxCommand } from '../../orchestrator/run/sandbox.js';
 import type { ChildExit } from '../../orchestrator/run/process-handle.js';
 import { processesMatching, ROOT } from '../helpers/helpers.js';
@@ -34,7 +37,7 @@ let gone: string | undefined;
 
 spawnerSuite.before(async () => {
   assert.ok(perl, 'perl (perl-base) is needed');
-  spawner = new Spawner(perl!, (_ready, why) => { gone = why; });
+  spawner = new Spawner(perl!, (end) => { gone = end.why; });
   assert.ok(await waitUntil(() => spawner.ready, 10_000), 'the spawner said ready');
 });
 
@@ -144,8 +147,8 @@ spawnerSuite('spawner :: a data cap above this process\'s hard limit is a start 
   const prlimit = resolveTool('prlimit');
   assert.ok(prlimit, 'util-linux prlimit is needed');
   const code = `
-    import { Spawner } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner.js')).href)};
-    const spawner = new Spawner(${JSON.stringify(perl)}, (ready, why) => { console.log('gone', why); process.exit(1); });
+    import { Spawner } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner-process.js')).href)};
+    const spawner = new Spawner(${JSON.stringify(perl)}, (end) => { console.log('gone', end.why); process.exit(1); });
     const wait = setInterval(() => {
       if (!spawner.ready) return;
       clearInterval(wait);
@@ -165,7 +168,7 @@ spawnerSuite('spawner :: a data cap above this process\'s hard limit is a start 
 
 spawnerSuite('spawner :: an idle child does not keep Node alive (and dies with it); a held one does, until its end', async () => {
   const code = (held: boolean) => `
-    import { Spawner } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner.js')).href)};
+    import { Spawner } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner-process.js')).href)};
     const spawner = new Spawner(${JSON.stringify(perl)}, () => {});
     process.on('exit', () => spawner.close());
     const wait = setInterval(() => {
@@ -233,7 +236,7 @@ spawnerSuite('spawner :: a script cannot reach the spawner\'s socket (no read or
   }
 });
 
-const SPAWNER_JS = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner.js')).href);
+const SPAWNER_JS = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner-process.js')).href);
 const INDEX_JS = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'index.js')).href);
 
 /** Runs `code` as an ES module in a fresh Node, in a process group of its own (so a stray kill(0) could hurt nobody else). */
