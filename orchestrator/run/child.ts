@@ -1,16 +1,17 @@
 /**
  * One sandbox process, used once. `spawnChild` starts it; it then waits for its envelope on stdin,
- * so it can be started ahead of time. `superviseChild` sends the envelope, collects stdout and stderr
- * into capped buffers, and enforces the limits from outside (SIGKILL at the deadline, counted from
- * the envelope, on a resident-memory overrun, or on abort). Records *why* it killed before killing,
- * and reports the exit facts; it never decides the run's status.
+ * so it can be started ahead of time. `superviseChild` sends the envelope, takes stdout and stderr
+ * (one captured-stream.ts each; the run ends at the guest's `done` record on both), and enforces
+ * the limits from outside (SIGKILL at the deadline, counted from the envelope, on a
+ * resident-memory overrun, or on abort). Records *why* it killed before killing, and reports the
+ * exit facts; it never decides the run's status.
  * Invariant: nothing here can throw or emit an unhandled 'error' because a process could not be
  * started (EMFILE, EAGAIN, ENOENT…): that is one run's rejected promise, never a crash of this process.
  */
 import { readFile } from 'node:fs/promises';
-import { OutputBuffer } from './output.js';
-import { doneExitCode, RecordFilter } from './record-filter.js';
-import { HEAP_FATAL, V8TraceHold } from './v8-trace.js';
+import { CapturedStream, liveListener } from './captured-stream.js';
+import { HEAP_FATAL } from './v8-trace.js';
+import type { OutputBuffer } from './output.js';
 import { launch } from './launch.js';
 import type { ChildExit, Launched } from './process-handle.js';
 import type { SandboxCommand } from './sandbox.js';
@@ -183,29 +184,30 @@ function watchMemory(pidOf: () => number | undefined, limit: number, kill: (reas
   return { stop: () => clearInterval(timer), peak: () => peak };
 }
 
-/**
- * The caller's live listener, called from a pipe's 'data' event where a throw would be uncaught and
- * end the whole process: a listener that throws is dropped for the rest of the run (the result
- * still has every byte) and its error becomes one process warning.
- */
-function liveListener(listener: OutputListener | undefined): OutputListener {
-  let active = listener;
-  return (stream, chunk) => {
-    if (!active) return;
-    try {
-      active(stream, chunk);
-    } catch (error) {
-      active = undefined;
-      process.emitWarning(`code-runtime: onOutput threw, so the run's live output stopped (the result keeps it all): ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-}
-
 /** Gives a started child its run and supervises it to its end. Rejects only when it never started. */
 export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec): Promise<ChildFacts> {
   const child = sandbox.claim();
-  const stdout = new OutputBuffer(spec.maxOutputBytes);
-  const stderr = new OutputBuffer(spec.maxOutputBytes);
+  // The guest's `done` record on both streams means every byte is in: the run ends there, without
+  // waiting for the process to be torn down (it exits on its own right after; killed to be sure).
+  let finishEarly!: (exit: ChildExit) => void;
+  const doneEarly = new Promise<ChildExit>((resolve) => { finishEarly = resolve; });
+  const onDone = () => {
+    if (stdout.done !== undefined && stdout.done === stderr.done) finishEarly({ exitCode: stdout.done, signal: null });
+  };
+  const show = liveListener(spec.onOutput);
+  const capture = (name: 'stdout' | 'stderr') => new CapturedStream(name, {
+    maxOutputBytes: spec.maxOutputBytes,
+    show,
+    reportPrefix: spec.reportPrefix,
+    // V8's out-of-memory report never reaches a live listener (result.ts cuts it from the buffer).
+    holdV8Trace: name === 'stderr' && spec.onOutput !== undefined,
+    onDone,
+  });
+  const stdout = capture('stdout');
+  const stderr = capture('stderr');
+  child?.stdout?.on('data', stdout.push);
+  child?.stderr?.on('data', stderr.push);
+
   let killedFor: KillReason | undefined;
   const kill = (reason: KillReason) => {
     // Already gone on its own: a limit that fires now did not end it.
@@ -213,41 +215,6 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     killedFor ??= reason;
     sandbox.kill();
   };
-  // V8's out-of-memory report never reaches a live listener (result.ts cuts it from the buffer).
-  const trace = spec.onOutput && new V8TraceHold();
-  const show = liveListener(spec.onOutput);
-  // Set once the facts are taken: a chunk after that (a Worker racing the kill that follows the
-  // guest's done record) reaches neither the result nor a listener that saw the run end.
-  let settled = false;
-  const collect = (name: 'stdout' | 'stderr', buffer: OutputBuffer) => (chunk: Buffer) => {
-    if (chunk.length === 0 || settled) return;
-    buffer.push(chunk);
-    const shown = name === 'stderr' && trace ? trace.push(chunk) : chunk;
-    if (shown.length > 0) show(name, shown);
-  };
-  const toStdout = collect('stdout', stdout);
-  const toStderr = collect('stderr', stderr);
-  // The guest's `done` record on both streams means every byte is in: the run ends there, without
-  // waiting for the process to be torn down (it exits on its own right after; killed to be sure).
-  let report: string | undefined;
-  const done: { stdout?: number; stderr?: number } = {};
-  let finishEarly!: (exit: ChildExit) => void;
-  const doneEarly = new Promise<ChildExit>((resolve) => { finishEarly = resolve; });
-  const onRecord = (name: 'stdout' | 'stderr') => (text: string) => {
-    const code = doneExitCode(text);
-    if (code === undefined) {
-      // Failure reports come on stderr only.
-      if (name === 'stderr') report = text;
-      return;
-    }
-    done[name] = code;
-    if (done.stdout === code && done.stderr === code) finishEarly({ exitCode: code, signal: null });
-  };
-  const outRecords = spec.reportPrefix && new RecordFilter(spec.reportPrefix, onRecord('stdout'));
-  const errRecords = spec.reportPrefix && new RecordFilter(spec.reportPrefix, onRecord('stderr'));
-  child?.stdout?.on('data', outRecords ? (chunk: Buffer) => toStdout(outRecords.push(chunk)) : toStdout);
-  child?.stderr?.on('data', errRecords ? (chunk: Buffer) => toStderr(errRecords.push(chunk)) : toStderr);
-
   const started = spec.startedAt ?? performance.now();
   const deadline = setTimeout(() => kill('timeout'), spec.timeoutMs);
   // Not after the exit: the pid may be another process's by then.
@@ -261,21 +228,19 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
     const failure = sandbox.failure(exit);
     if (failure) throw failure;
     if (!sandbox.exited) sandbox.kill();
-    // Bytes held back as a possible record start that never completed are the script's own.
-    if (outRecords) toStdout(outRecords.end());
-    if (errRecords) toStderr(errRecords.end());
-    const held = trace?.end((text) => exit.signal === 'SIGTRAP' && HEAP_FATAL.test(text));
-    if (held && held.length > 0) show('stderr', held);
-    settled = true;
+    const diedOfHeap = (held: string) => exit.signal === 'SIGTRAP' && HEAP_FATAL.test(held);
+    stdout.settle(diedOfHeap);
+    stderr.settle(diedOfHeap);
     return {
       exitCode: exit.exitCode,
       signal: exit.signal,
       killedFor,
       peakRssBytes: memory.peak(),
       durationMillis: Math.round(performance.now() - started),
-      stdout,
-      stderr,
-      report,
+      stdout: stdout.buffer,
+      stderr: stderr.buffer,
+      // Failure reports come on stderr only.
+      report: stderr.report,
     };
   } finally {
     clearTimeout(deadline);
