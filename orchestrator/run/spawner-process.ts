@@ -33,11 +33,19 @@ const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
 
 /** How a spawner ended, said once to whoever started it. */
 export type SpawnerEnd =
-  /** It ended unasked after it said `ready` (crashed, killed, hung), or failed to start for a reason that may pass (EMFILE…). */
+  /**
+   * It ended unasked after it said `ready` (crashed, killed, hung), failed to start for a reason
+   * that may pass (EMFILE…), or its children cannot connect to its socket though the socket is in
+   * place (then it retires, as below). Counted: spawner.ts gives up after MAX_DEATHS.
+   */
   | { kind: 'died'; why: string }
   /** It could not start here (no usable Perl, no socket directory), or ended before it said `ready`. */
   | { kind: 'never-started'; why: string }
-  /** It takes no new children (its socket cannot be reached), and closes once its own have ended. */
+  /**
+   * Its socket was removed or replaced under it (a temp cleaner, an operator), so no child of it
+   * can connect again: it takes no new children and closes once its own have ended, and the next
+   * child starts a new spawner. Not a death: nothing is wrong with spawners here.
+   */
   | { kind: 'retired'; why: string };
 
 /** Every spawner not yet closed (retired ones whose children still run included), for the exit hook. */
@@ -207,16 +215,19 @@ export class Spawner implements ChildHost {
     else if (message.verb === 'exit') child.exit(message.status);
     else {
       child.failed(stepFailure(message.step, message.errno));
-      // Its socket is gone (a temp cleaner, an operator): no child of this spawner could start again.
-      if (socketUnreachable(message.step, message.errno)) this.#retire(`its socket ${this.#socket.path} cannot be connected to (${errnoName(message.errno)})`);
+      // No child of this spawner could connect again: it retires, a death unless its socket is gone.
+      if (socketUnreachable(message.step, message.errno)) {
+        const why = `its socket ${this.#socket.path} cannot be connected to (${errnoName(message.errno)})`;
+        this.#retire(this.#socket.inPlace() ? { kind: 'died', why } : { kind: 'retired', why: `${why}: it was removed or replaced` });
+      }
     }
   }
 
-  /** Takes no new children (the next ones start a new spawner), and closes once its own have ended. */
-  #retire(why: string): void {
+  /** Takes no new children (the next ones start a new spawner), and closes once its own have ended; `end` says why. */
+  #retire(end: SpawnerEnd): void {
     if (this.#retiring || this.#closing) return;
     this.#retiring = true;
-    this.#onEnd({ kind: 'retired', why });
+    this.#onEnd(end);
     if (this.#children.size === 0) this.close();
   }
 

@@ -6,7 +6,7 @@
  * Invariant: `unnamed` counts the connections accepted whose header has not been read yet, so a
  * child's end can wait for output connections that are still being named (spawned-child.ts).
  */
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { socketDirectory } from './spawner-socket-dir.js';
 import { MAX_HEADER_BYTES, parseHeader } from './spawner-protocol.js';
@@ -21,6 +21,8 @@ export class SpawnerSocket {
   readonly #take: TakeConnection;
   /** Connections accepted whose header line has not been read yet. */
   unnamed = 0;
+  /** The socket file as it was made, to tell it from one put in its place. */
+  #made: { dev: number; ino: number } | undefined;
 
   /** Makes its directory (throws, saying why, when it cannot); `failed` hears once if the listening socket fails. */
   constructor(take: TakeConnection, failed: (error: Error) => void) {
@@ -35,7 +37,25 @@ export class SpawnerSocket {
 
   /** Starts listening; `listening` runs once it does. */
   listen(listening: () => void): void {
-    this.#server.listen(this.path, listening);
+    this.#server.listen(this.path, () => {
+      try {
+        const { dev, ino } = lstatSync(this.path);
+        this.#made = { dev, ino };
+      } catch {
+        // Removed already: `inPlace` says so.
+      }
+      listening();
+    });
+  }
+
+  /** Whether its path still leads to this socket: not removed (a temp cleaner), nor replaced. */
+  inPlace(): boolean {
+    try {
+      const now = lstatSync(this.path);
+      return now.isSocket() && now.dev === this.#made?.dev && now.ino === this.#made.ino;
+    } catch {
+      return false;
+    }
   }
 
   /** Stops listening and removes the directory. Synchronous, for an 'exit' hook. */

@@ -3,13 +3,14 @@
  * (spawner-process.ts), which one, and when to stop trying. One is started in the background from a
  * process's second child on (a process that runs one script never pays for Perl's start) and used
  * once it is ready; until then, and where there is none, launch.ts starts children directly.
- * Invariant: the spawner is given up, said once in a warning, when it cannot start here or has ended
- * unasked MAX_DEATHS times (a retirement counts as one).
+ * Invariant: the spawner is given up, said once in a warning, when it cannot start here or has died
+ * MAX_DEATHS times; one retired because its socket was removed (a temp cleaner) is not a death, and
+ * costs at most the one run that was starting through it.
  */
 import { resolveTool } from './deno.js';
 import { Spawner, SYSCALLS, type SpawnerEnd } from './spawner-process.js';
 
-/** A spawner that dies unasked this many times is not started again: children then start directly. */
+/** A spawner that dies this many times (SpawnerEnd 'died') is not started again: children then start directly. */
 const MAX_DEATHS = 3;
 
 let current: Spawner | undefined;
@@ -39,6 +40,7 @@ export function readySpawner(): Spawner | undefined {
 /** The current spawner has ended: the next child starts another, unless this end gives it up. */
 function ended(end: SpawnerEnd): void {
   current = undefined;
+  if (end.kind === 'retired') return;
   if (end.kind === 'never-started') {
     giveUp('could not start', end.why);
     return;
@@ -50,7 +52,7 @@ function ended(end: SpawnerEnd): void {
 /** No spawner from now on in this process, said once: children start the slower way. */
 function giveUp(what: string, why: string): void {
   disabled = why;
-  process.emitWarning(`code-runtime: the sandbox spawner ${what} (${why}); sandboxes now start through setpriv and sh, which costs each ≈ 3 ms more CPU`);
+  process.emitWarning(`code-runtime: the sandbox spawner ${what} (${why}); sandboxes now start through setpriv and sh, which costs each ≈ 2.4 ms more CPU`);
 }
 
 /** The current spawner, if one was started: its pid, socket and whether it takes children yet (benchmarks count its CPU; tests look). */

@@ -238,6 +238,7 @@ spawnerSuite('spawner :: a script cannot reach the spawner\'s socket (no read or
 
 const SPAWNER_JS = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner-process.js')).href);
 const INDEX_JS = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'index.js')).href);
+const POLICY_JS = JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'orchestrator', 'run', 'spawner.js')).href);
 
 /** Runs `code` as an ES module in a fresh Node, in a process group of its own (so a stray kill(0) could hurt nobody else). */
 function node(code: string, wrapper: string[] = []): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null }> {
@@ -315,6 +316,45 @@ spawnerSuite('spawner :: its socket directory removed under it (a temp cleaner):
   } finally {
     await rt.close();
   }
+});
+
+spawnerSuite('spawner :: a temp cleaner removing its socket again and again never turns it off; three deaths do, with one warning', async () => {
+  const r = await node(`
+    import { rmSync } from 'node:fs';
+    import path from 'node:path';
+    import { createRuntime } from ${INDEX_JS};
+    import { currentSpawner } from ${POLICY_JS};
+    const warnings = [];
+    process.on('warning', (warning) => warnings.push(warning.message));
+    const rt = createRuntime({ concurrency: 1, warmProcesses: 0 });
+    const run = () => rt.run({ code: 'console.log(1)' }).then((r) => r.status, () => 'rejected');
+    const untilReady = async () => { for (let i = 0; i < 40 && !currentSpawner()?.ready; i += 1) await run(); return currentSpawner()?.ready === true; };
+    const outcomes = [];
+    for (let round = 0; round < 4; round += 1) {
+      if (!(await untilReady())) break;
+      rmSync(path.dirname(currentSpawner().socketPath), { recursive: true, force: true });
+      for (let i = 0; i < 2; i += 1) outcomes.push(await run());
+    }
+    const afterRemovals = { ready: await untilReady(), warnings: [...warnings], lost: outcomes.filter((o) => o !== 'SUCCEEDED').length };
+    for (let death = 0; death < 3; death += 1) {
+      if (!(await untilReady())) break;
+      const pid = currentSpawner().pid;
+      process.kill(pid, 'SIGKILL');
+      while (currentSpawner()?.pid === pid) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (let i = 0; i < 3; i += 1) await run();
+    console.log(JSON.stringify({ afterRemovals, afterDeaths: { spawner: currentSpawner() ?? null, warnings } }));
+    await rt.close();
+  `);
+  assert.is(r.code, 0, r.stderr);
+  const { afterRemovals, afterDeaths } = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(afterRemovals.warnings, []);
+  assert.ok(afterRemovals.ready, 'a spawner is in use after four removals');
+  // At most the one run starting through it as its socket vanished, per removal.
+  assert.ok(afterRemovals.lost <= 4, JSON.stringify(afterRemovals));
+  assert.is(afterDeaths.spawner, null, 'no spawner after three deaths');
+  assert.is(afterDeaths.warnings.length, 1, afterDeaths.warnings.join('\n'));
+  assert.match(afterDeaths.warnings[0], /^code-runtime: the sandbox spawner died 3 times \(perl ended \(SIGKILL\)\); sandboxes now start through setpriv and sh, which costs each ≈ 2\.4 ms more CPU$/);
 });
 
 spawnerSuite('spawner :: children take the orchestrator\'s resource limits as they are now, not as they were when it started', async () => {
