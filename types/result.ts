@@ -42,7 +42,14 @@ export interface RunResult {
   stderr: string;
   /** One line a person or an agent can act on, e.g. `Script threw: Error: boom`. */
   statusMessage: string;
-  /** Wall-clock milliseconds from when the run got its sandbox (spawned, or a warm one handed its code) to the exit. */
+  /**
+   * Wall-clock milliseconds the run took: from when it got its sandbox process (just before a fresh
+   * one is spawned; a warm one: when it is handed the script) to the guest's `done` record on both
+   * output streams (written once the script's event loop is empty, just before the process exits),
+   * or, when none came (a kill, or an end the guest does not see), to the process's exit and the
+   * end of its output. Not the process's lifetime: a warm child's idle wait and Deno's teardown
+   * after `done` are left out.
+   */
   durationMillis: number;
   /** How many bytes the script wrote to stdout in all, including any truncated. */
   stdoutBytes: number;

@@ -44,7 +44,7 @@ export interface ChildFacts {
   killedFor?: KillReason;
   /** The highest resident memory the watch measured, in bytes (0 when it never sampled). */
   peakRssBytes: number;
-  /** From `startedAt` (a fresh child: its spawn; a warm one: its envelope) to the exit. */
+  /** From `startedAt` (a fresh child: its spawn; a warm one: its envelope) to the guest's `done` record on both streams, else to the exit (RunResult.durationMillis). */
   durationMillis: number;
   stdout: OutputBuffer;
   /** Stderr without the guest's records. */
