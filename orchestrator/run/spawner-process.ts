@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { holdHandles } from './handles.js';
 import { SpawnedChild, type ChildHost } from './spawned-child.js';
-import { CommandTable, errnoName, parseMessage, say, socketUnreachable, startError, stepFailure } from './spawner-protocol.js';
+import { CommandTable, errnoName, newSpawnId, parseMessage, say, socketUnreachable, startError, stepFailure } from './spawner-protocol.js';
 import { SpawnerSocket } from './spawner-socket.js';
 import { KILL_ANSWER_MS, Probe } from './spawner-watchdog.js';
 import type { OnChildEnd } from './process-handle.js';
@@ -73,7 +73,6 @@ export class Spawner implements ChildHost {
   #closing = false;
   /** Set once it takes no new children; it closes when its last child ends. */
   #retiring = false;
-  #nextId = 1;
   /** Children held (running a script): while any is, its pipes keep Node's event loop alive. */
   #held = 0;
 
@@ -113,7 +112,7 @@ export class Spawner implements ChildHost {
 
   /** Starts `command` in a fresh child; `onEnd` hears once how it ended (or that it never started). */
   spawn(command: SandboxCommand, cwd: string, onEnd: OnChildEnd): SpawnedChild {
-    const id = String(this.#nextId++);
+    const id = newSpawnId();
     const child = new SpawnedChild(id, this, onEnd);
     this.#children.set(id, child);
     this.hold(1);

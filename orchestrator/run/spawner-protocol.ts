@@ -2,12 +2,24 @@
  * The spawner's wire protocol, Node's side (spawner.pl's header states it): the lines Node sends it,
  * the messages it sends back, the header each child connection opens with, and what a failure
  * report and a wait status mean. Pure: no process, no socket, no timer.
+ * Invariant: a spawn's ID is random (`newSpawnId`), and a connection's header must carry it: it is
+ * the one proof a connection is that spawn's, since Node cannot read a Unix socket's peer
+ * credentials (SO_PEERCRED) and the ID travels only over the spawner's pipes and, from the child,
+ * to a listener the child checked is the orchestrator.
  */
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { SandboxCommand } from './sandbox.js';
 
+/** Bytes of randomness in a spawn's ID (hex in the protocol). */
+const ID_BYTES = 16;
 /** Longest header a connection may open with (`2 <id>\n`). */
-export const MAX_HEADER_BYTES = 32;
+export const MAX_HEADER_BYTES = 2 + 2 * ID_BYTES + 1;
+
+/** A new spawn's ID: nobody can name its connections who was not told it. */
+export function newSpawnId(): string {
+  return randomBytes(ID_BYTES).toString('hex');
+}
 /** Distinct commands the spawner keeps (a few per memory size and API host in use); past it, it forgets them all. */
 const MAX_COMMANDS = 32;
 
@@ -41,7 +53,7 @@ export function parseMessage(line: string): SpawnerMessage | undefined {
 
 /** The header a child's connection opens with: which of its streams, of which spawn; undefined when it is anything else. */
 export function parseHeader(line: string): { stream: 0 | 1 | 2; id: string } | undefined {
-  const match = /^([012]) (\d+)$/.exec(line);
+  const match = /^([012]) ([0-9a-f]+)$/.exec(line);
   return match ? { stream: Number(match[1]) as 0 | 1 | 2, id: match[2]! } : undefined;
 }
 
@@ -81,6 +93,7 @@ const STEPS: Record<string, { words: string; code?: boolean }> = {
   datalimit: { words: 'setting its data-segment limit' },
   socket: { words: 'connecting its stdio', code: true },
   connect: { words: "connecting its stdio to the spawner's socket" },
+  peer: { words: "checking that the orchestrator itself listens on the spawner's socket" },
   header: { words: 'naming its stdio to the orchestrator (were its connections dropped for lack of file descriptors?)', code: true },
   dup2: { words: 'connecting its stdio' },
   fds: { words: 'listing its file descriptors', code: true },
@@ -107,9 +120,9 @@ export function stepFailure(step: string, errno: number): NodeJS.ErrnoException 
   return startError(`the spawner failed ${known?.words ?? step} (${code ?? `errno ${errno}`})`, known?.code ? code : undefined);
 }
 
-/** Whether a failed step says the spawner's socket cannot be reached at all (so no later child of it could start either). */
+/** Whether a failed step says the spawner's socket cannot be reached, or is not its own (so no later child of it could start either). */
 export function socketUnreachable(step: string, errno: number): boolean {
-  return step === 'connect' && ['ENOENT', 'ECONNREFUSED', 'ENOTDIR', 'EACCES'].includes(errnoName(errno) ?? '');
+  return step === 'peer' || (step === 'connect' && ['ENOENT', 'ECONNREFUSED', 'ENOTDIR', 'EACCES'].includes(errnoName(errno) ?? ''));
 }
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));

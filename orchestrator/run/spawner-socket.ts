@@ -2,14 +2,19 @@
  * The spawner's socket, Node's side: a Unix socket in a private directory (spawner-socket-dir.ts)
  * that each child connects its stdin, stdout and stderr to, before Deno's exec. A connection is
  * handed on only once its header (spawner-protocol.ts) names a stream of a spawn that takes it;
- * anything else is dropped.
+ * anything else is dropped, and so is one that has not named itself within HEADER_TIMEOUT_MS.
  * Invariant: `unnamed` counts the connections accepted whose header has not been read yet, so a
- * child's end can wait for output connections that are still being named (spawned-child.ts).
+ * child's end can wait for output connections that are still being named (spawned-child.ts); the
+ * header timeout bounds that wait, and what a connection that never names itself can hold.
  */
 import { lstatSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { socketDirectory } from './spawner-socket-dir.js';
 import { MAX_HEADER_BYTES, parseHeader } from './spawner-protocol.js';
+import { afterPolls } from './spawner-watchdog.js';
+
+/** How long a connection may take to name itself (in event-loop time); a child writes its header right after connecting. */
+export const HEADER_TIMEOUT_MS = 2000;
 
 /** Hands a named connection to its spawn; false when none takes it (then it is dropped). */
 export type TakeConnection = (stream: 0 | 1 | 2, id: string, socket: Socket) => boolean;
@@ -75,6 +80,12 @@ export class SpawnerSocket {
       this.unnamed -= 1;
     };
     socket.once('close', name);
+    // Judged after two more polls: a header that came while the loop was blocked is read first.
+    const timeout = setTimeout(() => afterPolls(() => {
+      if (!named) socket.destroy();
+    }), HEADER_TIMEOUT_MS);
+    timeout.unref();
+    socket.once('close', () => clearTimeout(timeout));
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -84,6 +95,7 @@ export class SpawnerSocket {
         return;
       }
       name();
+      clearTimeout(timeout);
       socket.off('data', onData);
       socket.pause();
       const header = parseHeader(head.subarray(0, end).toString('latin1'));

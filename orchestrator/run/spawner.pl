@@ -10,7 +10,7 @@
 #
 # Protocol (spawner-protocol.ts is Node's side), one line each way, fields split by tabs, every text
 # field hex-encoded (paths and arguments may hold any byte but NUL). A command (~2 KB) is sent once
-# and named by a number:
+# and named by a number; ID is a spawn's random name, which its connections' headers carry:
 #   in:  `command CMD ARGV ENV` (ARGV and ENV NUL-joined), `forget CMD`,
 #        `spawn ID CMD DATA_BYTES CWD`, `kill ID`,
 #        `ping N` (answered from the main loop: the spawner is not hung)
@@ -18,13 +18,14 @@
 #   each connection of a child: `STREAM ID\n` (STREAM 0, 1 or 2), then the stream's bytes.
 # A child whose set-up failed never execs: its step and errno come back on a close-on-exec pipe.
 # Invariants: the spawner never signals a process it has reaped (so never a reused pid); it exits,
-# killing every child, when the orchestrator closes its stdin or dies.
+# killing every child, when the orchestrator closes its stdin or dies; a child names itself only to
+# the orchestrator's own listening socket (SO_PEERCRED), so a spawn's ID never reaches another process.
 use strict;
 use warnings;
 no warnings 'exec';
 use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
 use POSIX ();
-use Socket qw(AF_UNIX SOCK_STREAM pack_sockaddr_un);
+use Socket qw(AF_UNIX SOCK_STREAM SOL_SOCKET SO_PEERCRED pack_sockaddr_un);
 
 my ($socket_path, $orchestrator, $PRCTL, $PRLIMIT) = @ARGV;
 my ($PR_SET_PDEATHSIG, $RLIMIT_DATA, $RLIM_NLIMITS, $SIGKILL) = (1, 2, 16, 9);
@@ -72,6 +73,17 @@ sub follow_limits {
   return 1;
 }
 
+# Whether the socket's other end is the orchestrator itself (struct ucred: pid, uid, gid), not a
+# process of the same user that put its own listener at the socket's path; if not, $! says why
+# (EPERM for a stranger).
+sub peer_is_orchestrator {
+  my ($s) = @_;
+  my $cred = getsockopt($s, SOL_SOCKET, SO_PEERCRED) or return 0;
+  my ($pid, $uid) = unpack('iI', $cred);
+  $! = POSIX::EPERM();
+  return $pid == $orchestrator && $uid == $<;
+}
+
 sub child {
   my ($report, $data_bytes, $cwd, $argv, $env, $id) = @_;
   my $fail = sub { syswrite($report, "$_[0]\t" . ($! + 0)); POSIX::_exit(127) };
@@ -90,6 +102,8 @@ sub child {
   for my $stream (0, 1, 2) {
     socket(my $s, AF_UNIX, SOCK_STREAM, 0) or $fail->('socket');
     connect($s, pack_sockaddr_un($socket_path)) or $fail->('connect');
+    # Whoever else listens there must learn nothing, not even the ID.
+    peer_is_orchestrator($s) or $fail->('peer');
     my $head = "$stream $id\n";
     (syswrite($s, $head) // -1) == length($head) or $fail->('header');
     # dup2 clears close-on-exec on the copy; every other descriptor of this process has it (Perl's default above 2).

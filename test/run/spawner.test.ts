@@ -3,8 +3,10 @@
  * Deno, so what they see of themselves is what Deno starts with), and what comes back (output,
  * exit, start failures, its own death) is checked as the supervisor would see it.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +15,8 @@ import * as assert from 'uvu/assert';
 import { createRuntime } from '../../orchestrator/index.js';
 import { resolveTool } from '../../orchestrator/run/deno.js';
 import { currentSpawner } from '../../orchestrator/run/spawner.js';
-import { Spawner } from '../../orchestrator/run/spawner-process.js';
+import { Spawner, type SpawnerEnd } from '../../orchestrator/run/spawner-process.js';
+import { HEADER_TIMEOUT_MS } from '../../orchestrator/run/spawner-socket.js';
 import { errnoName } from '../../orchestrator/run/spawner-protocol.js';
 import type { SpawnedChild } from '../../orchestrator/run/spawned-child.js';
 import { dataLimitBytes, type SandboxCommand } from '../../orchestrator/run/sandbox.js';
@@ -355,6 +358,80 @@ spawnerSuite('spawner :: a temp cleaner removing its socket again and again neve
   assert.is(afterDeaths.spawner, null, 'no spawner after three deaths');
   assert.is(afterDeaths.warnings.length, 1, afterDeaths.warnings.join('\n'));
   assert.match(afterDeaths.warnings[0], /^code-runtime: the sandbox spawner died 3 times \(perl ended \(SIGKILL\)\); sandboxes now start through setpriv and sh, which costs each ≈ 2\.4 ms more CPU$/);
+});
+
+spawnerSuite('spawner :: a connection that never names itself is dropped after the header timeout, and the spawner goes on', async () => {
+  const closed = (socket: Socket) => new Promise<number>((resolve) => {
+    const opened = Date.now();
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(Date.now() - opened));
+  });
+  const silent = createConnection(spawner.socketPath);
+  const partial = createConnection(spawner.socketPath);
+  // A header begun, never ended.
+  partial.write('1 ');
+  const waited = await Promise.race([
+    Promise.all([closed(silent), closed(partial)]),
+    new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), HEADER_TIMEOUT_MS + 5_000).unref()),
+  ]);
+  silent.destroy();
+  partial.destroy();
+  assert.ok(Array.isArray(waited), 'both connections were closed by the orchestrator');
+  for (const ms of waited as number[]) assert.ok(ms >= HEADER_TIMEOUT_MS - 100, `closed after ${ms} ms, not before the timeout`);
+  assert.ok(await waitUntil(() => spawner.unnamed === 0, 1_000), 'no connection left unnamed');
+  assert.equal((await run(command('/bin/true'))).exit, { exitCode: 0, signal: null });
+});
+
+spawnerSuite('spawner :: a process of the same user that names a spawn it guesses gets nothing, and the child gets its own stdin', async () => {
+  const heard: Buffer[] = [];
+  const impostors: Socket[] = [];
+  const r = await new Promise<Ran>((resolve) => {
+    let stdout = '';
+    const child = spawner.spawn(command('/bin/cat'), '/', (exit) => resolve({ exit, stdout, stderr: '', pid: child.pid }));
+    // Before the child connects: as its stdin, every ID a counter could have given so far.
+    for (let guess = 1; guess <= 200; guess += 1) {
+      const impostor = createConnection(spawner.socketPath);
+      impostor.on('error', () => {});
+      impostor.on('data', (chunk: Buffer) => heard.push(chunk));
+      impostor.write(`0 ${guess}\n`);
+      impostors.push(impostor);
+    }
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.resume();
+    child.stdin.end('the envelope, with its secret');
+  });
+  for (const impostor of impostors) impostor.destroy();
+  assert.is(Buffer.concat(heard).toString(), '', 'no impostor read the child\'s stdin');
+  assert.equal(r.exit, { exitCode: 0, signal: null });
+  assert.is(r.stdout, 'the envelope, with its secret');
+});
+
+/** A listener of the same user put at a socket's path: prints `listening`, then every byte it is sent. */
+const ROGUE = 'use Socket; socket(my $l, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!"; bind($l, pack_sockaddr_un($ARGV[0])) or die "bind: $!"; '
+  + 'listen($l, 16) or die "listen: $!"; $| = 1; print "listening\\n"; while (accept(my $c, $l)) { while (sysread($c, my $got, 256)) { print "got: $got" } }';
+
+spawnerSuite('spawner :: a child names itself only to the orchestrator (SO_PEERCRED): a listener put in its socket\'s place learns nothing', async () => {
+  const ends: SpawnerEnd[] = [];
+  const own = new Spawner(perl!, (end) => ends.push(end));
+  assert.ok(await waitUntil(() => own.ready, 10_000));
+  // Moved aside (connections to the new name would still reach the orchestrator), and a stranger listens in its place.
+  renameSync(own.socketPath, `${own.socketPath}.moved`);
+  const rogue = spawn(perl!, ['-e', ROGUE, own.socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let heard = '';
+  rogue.stdout.setEncoding('utf8').on('data', (text: string) => { heard += text; });
+  try {
+    assert.ok(await waitUntil(() => heard === 'listening\n', 5_000), heard);
+    const r = await run(command('/bin/echo', ['hello']), '', '/', own);
+    assert.match(r.exit.startError?.message ?? JSON.stringify(r.exit), /checking that the orchestrator itself listens on the spawner's socket \(EPERM\)/);
+    // Its socket is not its own any more: it retires, and that is no death.
+    assert.equal(ends.map((end) => end.kind), ['retired']);
+    assert.not.ok(own.ready);
+  } finally {
+    rogue.kill();
+    await once(rogue, 'close');
+    own.close();
+  }
+  assert.is(heard, 'listening\n', 'the stranger was sent no header, no byte');
 });
 
 spawnerSuite('spawner :: children take the orchestrator\'s resource limits as they are now, not as they were when it started', async () => {
