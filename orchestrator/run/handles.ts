@@ -1,7 +1,7 @@
 /**
  * Whether a child's handles (its process, pipes, sockets, timers) keep Node's event loop alive: an
  * idle warm child must not, a child running a script must. The one loop both ways of starting a
- * child (launch.ts, spawner.ts) use.
+ * child (launch.ts, and the spawner: spawner-process.ts, spawned-child.ts) use.
  */
 
 /** What libuv can hold the loop open with; a child's pipes are typed as plain streams, so any object is taken. */
