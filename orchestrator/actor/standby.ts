@@ -2,8 +2,12 @@
  * The Actor in Standby mode (`APIFY_META_ORIGIN=STANDBY`): instead of running one script, serve the
  * code-runtime server (MCP at /mcp, REST at /v1) on `ACTOR_WEB_SERVER_PORT`, sized to the run's
  * memory. The platform authenticates callers before they reach the container, and the run's own
- * token (the caller's) goes to the relay as in a batch run, never to a script. On `aborting`,
- * `migrating` or SIGTERM: stop accepting, give running scripts a short grace, abort the rest.
+ * token (the caller's) goes to the relay as in a batch run, never to a script. On the platform,
+ * executions are recorded in the run's default key-value store (`standby-records.ts`, `../server/records/`),
+ * so that any run of the user's Actor answers for them: the platform recycles runs and starts more
+ * of them under load. On `aborting`, `migrating` or SIGTERM: stop accepting, give running scripts a
+ * short grace, abort the rest (their results say the server shut down), write the records of what
+ * the run held, then exit.
  */
 import { availableParallelism } from 'node:os';
 import { runLimitsFromEnv } from './input.js';
@@ -12,6 +16,7 @@ import { RUN_OPTIONS } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES } from '../runtime/actor-sizing.js';
 import { createServer } from '../server/http.js';
+import { platformRecordStore } from './standby-records.js';
 
 // Top-level: this module is loaded only to run the Actor, and a missing SDK is said with its fix (sdk.ts).
 const { Actor, log } = await loadSdk();
@@ -62,7 +67,10 @@ export async function standbyMain(): Promise<void> {
   await Actor.init({ gracefulShutdown: false });
   const stop = stopRequested();
   const sizing = standbySizing(runLimitsFromEnv(process.env).memoryMbytes);
+  const records = platformRecordStore();
   const server = createServer({
+    records,
+    heartbeatSecs: Number(process.env.CODE_RUNTIME_HEARTBEAT_SECS) || undefined,
     concurrency: sizing.concurrency,
     memoryBudgetBytes: sizing.memoryBudgetBytes,
     streamCapBytes: sizing.streamCapBytes,
@@ -76,9 +84,15 @@ export async function standbyMain(): Promise<void> {
   const port = Number(process.env.ACTOR_WEB_SERVER_PORT) || 4321;
   const host = process.env.CODE_RUNTIME_HOST || '0.0.0.0';
   await server.listen({ host, port, authenticatedUpstream: true });
-  log.info(`Standby: serving MCP at /mcp and REST at /v1 on port ${port} (${sizing.concurrency} scripts at once, ${sizing.scriptMemoryMbytes} MB each)`);
+  log.info(`Standby: serving MCP at /mcp and REST at /v1 on port ${port} (${sizing.concurrency} scripts at once, ${sizing.scriptMemoryMbytes} MB each); `
+    + (records ? `executions are recorded in key-value store ${records.home}, so any run of this Actor answers for them` : 'executions are kept in this process only (not on the Apify platform)'));
   const why = await stop;
   log.info(`Standby: ${why}; finishing running scripts, then stopping`);
   await server.close();
+  const kept = server.service.records;
+  if (kept) {
+    const { written, bytes, failed, pending } = kept.stats;
+    log.info(`Standby: ${written} execution records written (${bytes} bytes), ${failed} failed${pending > 0 ? `, ${pending} executions' records not written in time` : ''}`);
+  }
   await Actor.exit(`Standby server stopped: ${why}`);
 }

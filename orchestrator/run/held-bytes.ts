@@ -112,6 +112,28 @@ export class HeldBytes {
     return !this.complete && offset >= this.tailStart;
   }
 
+  /**
+   * A buffer holding what another one held: its head, its tail (empty while complete) and how many
+   * bytes were written in all. Offsets, bytes and the cut are the same as the original's, so a
+   * stream kept elsewhere (the server's execution records) pages as it did where it was printed.
+   */
+  static restore(cap: number, head: Uint8Array, tail: Uint8Array, totalBytes: number): HeldBytes {
+    const held = new HeldBytes(cap);
+    if (totalBytes <= cap) {
+      if (head.length !== totalBytes || tail.length > 0) throw new RangeError(`A complete stream holds all its ${totalBytes} bytes, not ${head.length} + ${tail.length}`);
+      held.push(head);
+      return held;
+    }
+    if (head.length > held.#headCap || tail.length !== held.#tailCap) {
+      throw new RangeError(`A stream cut at ${cap} bytes holds at most ${held.#headCap} bytes of head and ${held.#tailCap} of tail, not ${head.length} and ${tail.length}`);
+    }
+    held.#write(head, 0, head.length, 0, true);
+    held.#write(tail, 0, tail.length, totalBytes - tail.length, false);
+    held.#total = totalBytes;
+    held.#cut = true;
+    return held;
+  }
+
   push(chunk: Uint8Array): void {
     const length = chunk.length;
     let at = this.#total;

@@ -25,6 +25,10 @@ export interface Execution {
   /** Set when it ended without a result (an infrastructure failure). */
   error?: string;
   controller: AbortController;
+  /** Set when the server's shutdown stopped it (its result then says so, not "aborted by the caller"). */
+  stoppedBy?: 'shutdown';
+  /** Set when another run holds it (an answer from its record, `records/`): that run's id. */
+  heldBy?: string;
   /** Resolves when it ends. */
   done: Promise<void>;
 }
@@ -57,6 +61,10 @@ export interface StoreOptions {
   memoryBudgetBytes?: number;
   /** Milliseconds since the epoch; tests move time. */
   now?: () => number;
+  /** Makes ids (default: `exe_` and 24 random characters); a record store's ids say where its records are. */
+  newId?: () => string;
+  /** Told when an execution ends, whatever ended it (the record store writes its final record). */
+  onEnded?: (execution: Execution) => void;
 }
 
 /** Thrown for an id the store does not have; `expired` says it had it once. */
@@ -78,6 +86,8 @@ export class ExecutionStore {
   readonly ttlSecs: number;
   readonly memoryBudgetBytes: number;
   readonly #now: () => number;
+  readonly #newId: () => string;
+  readonly #onEnded: ((execution: Execution) => void) | undefined;
   /** In creation order, which is also the eviction order among finished ones. */
   readonly #executions = new Map<string, Execution>();
   readonly #expired = new Set<string>();
@@ -95,6 +105,8 @@ export class ExecutionStore {
     this.ttlSecs = options.ttlSecs ?? STORE_DEFAULTS.ttlSecs;
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? STORE_DEFAULTS.memoryBudgetBytes;
     this.#now = options.now ?? Date.now;
+    this.#newId = options.newId ?? (() => `exe_${randomBytes(18).toString('base64url')}`);
+    this.#onEnded = options.onEnded;
   }
 
   create(client: string): Execution {
@@ -104,7 +116,7 @@ export class ExecutionStore {
       settle = resolve;
     });
     const execution: Execution = {
-      id: `exe_${randomBytes(18).toString('base64url')}`,
+      id: this.#newId(),
       client,
       state: 'queued',
       createdAt: new Date(this.#now()),
@@ -133,14 +145,27 @@ export class ExecutionStore {
     this.#finishedBytes += cost(execution);
     this.#settle.get(execution)?.();
     this.#settle.delete(execution);
+    this.#onEnded?.(execution);
+    this.sweep();
+  }
+
+  /** Keeps an ended execution made elsewhere (restored from its record) as if it had ended here. */
+  adopt(execution: Execution): void {
+    if (execution.state !== 'ended' || !execution.endedAt || this.#executions.has(execution.id)) return;
+    this.#executions.set(execution.id, execution);
+    this.#finished.set(execution.id, execution);
+    this.#finishedBytes += cost(execution);
+    this.#expired.delete(execution.id);
     this.sweep();
   }
 
   get(id: string): Execution {
     this.sweep();
     const execution = this.#executions.get(id);
-    if (!execution) throw new UnknownExecutionError(id, this.#expired.has(id), this.ttlSecs);
-    return execution;
+    // An adopted one may have ended before others kept after it: its own time decides.
+    if (execution?.endedAt && execution.endedAt.getTime() <= this.#now() - this.ttlSecs * 1000) this.#evict(execution);
+    else if (execution) return execution;
+    throw new UnknownExecutionError(id, this.#expired.has(id), this.ttlSecs);
   }
 
   /** Everything not yet ended. */

@@ -13,6 +13,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { Hono, type Context, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { RUN_OPTIONS } from '../run/option-table.js';
+import { handleMcpRequest, sessionMode, transportOptions, type SessionMode } from './accept.js';
 import { createMcpServer } from './mcp.js';
 import { serverSettings, type ServerOptions, type ServerSettings } from './options.js';
 import { errorBody, restRoutes } from './rest.js';
@@ -102,9 +103,11 @@ function authGuard(token: string) {
 }
 
 /** MCP over Streamable HTTP: a transport and an McpServer per session, kept by session id. */
-function mcpRoute(service: ExecutionService, maxSessions: number) {
+function mcpRoute(service: ExecutionService, maxSessions: number, heartbeatSecs: number) {
   /** In order of last use: at the cap, the least recently used session is closed (clients that never say goodbye cannot fill it). */
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  /** Each session's answers: JSON or SSE, from the Accept of the request that began it (accept.ts). */
+  const modes = new WeakMap<WebStandardStreamableHTTPServerTransport, SessionMode>();
   const handle = async (c: Context<Env>) => {
     const sessionId = c.req.header('mcp-session-id');
     let transport = sessionId ? sessions.get(sessionId) : undefined;
@@ -118,7 +121,9 @@ function mcpRoute(service: ExecutionService, maxSessions: number) {
     if (!transport) {
       if (!service.accepting) return c.json(errorBody('shutting-down', 'The server is shutting down'), 503);
       const id = randomUUID();
+      const mode = sessionMode(c.req.raw);
       const created = new WebStandardStreamableHTTPServerTransport({
+        ...transportOptions(mode, heartbeatSecs),
         sessionIdGenerator: () => id,
         onsessioninitialized: async () => {
           // Only a session that really began pushes one out (a stray request must not close another
@@ -134,11 +139,12 @@ function mcpRoute(service: ExecutionService, maxSessions: number) {
         maxRequestBodySize: BODY_LIMIT_BYTES,
       });
       created.onclose = () => sessions.delete(id);
+      modes.set(created, mode);
       // Fair queueing is per MCP session.
       await createMcpServer(service, `mcp:${id}`).connect(created);
       transport = created;
     }
-    return transport.handleRequest(c.req.raw);
+    return handleMcpRequest(transport, modes.get(transport) ?? 'sse', c.req.raw, heartbeatSecs);
   };
   return {
     handle,
@@ -169,7 +175,7 @@ function buildApp(settings: ServerSettings, service: ExecutionService, mcp: Retu
 export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
   const settings = serverSettings(options);
   const service = new ExecutionService(settings);
-  const mcp = mcpRoute(service, settings.maxSessions);
+  const mcp = mcpRoute(service, settings.maxSessions, settings.heartbeatSecs);
   const app = buildApp(settings, service, mcp);
   const handler = getRequestListener(app.fetch);
   let server: Server | undefined;

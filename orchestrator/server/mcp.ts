@@ -15,7 +15,7 @@ import { codeDocs, DOC_TOPICS, TOPIC_TITLES } from './docs.js';
 import { ANSWER_LIMITS, cancelSchema, getExecutionSchema, getOutputSchema, runToolSchema, WAIT_LIMITS } from './schemas.js';
 import type { ExecutionService } from './service.js';
 import { registerTaskTool, SessionTasks, TASKS_CAPABILITY } from './tasks.js';
-import { answerHeadline, answerText, executionView, type AnswerContext } from './view.js';
+import { answerHeadline, answerText, elsewhereHeadline, executionView, type AnswerContext } from './view.js';
 import type { Execution } from './executions.js';
 
 const SERVER_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
@@ -141,7 +141,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     inputSchema: getExecutionSchema,
     annotations: ANNOTATIONS.get_execution,
   }, async ({ executionId, waitSecs = WAIT_LIMITS.default, maxAnswerChars }, extra) => {
-    const execution = service.get(executionId);
+    const execution = await service.find(executionId, { waitSecs, signal: extra.signal });
     await waitWithProgress(service, execution, waitSecs, extra as unknown as Extra);
     return answer(server, execution, { waitedSecs: waitSecs }, maxAnswerChars);
   });
@@ -152,7 +152,8 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     inputSchema: getOutputSchema,
     annotations: ANNOTATIONS.get_output,
   }, async ({ executionId, stream, ...request }) => {
-    const execution = service.get(executionId);
+    const execution = await service.find(executionId);
+    if (execution.heldBy !== undefined && execution.state !== 'ended') return textResult(elsewhereHeadline(execution));
     const page = service.page(execution, stream, request);
     const next = page.hasMore ? `more: byteOffset ${page.nextByteOffset}${page.nextLineOffset ? ` or lineOffset ${page.nextLineOffset}` : ''}`
       : execution.state === 'ended' ? 'end of the stream' : 'nothing more yet; the script is still running';
@@ -168,7 +169,10 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     inputSchema: cancelSchema,
     annotations: ANNOTATIONS.cancel_execution,
   }, async ({ executionId }, extra) => {
-    const execution = service.get(executionId);
+    const execution = await service.find(executionId);
+    if (execution.heldBy !== undefined && execution.state !== 'ended') {
+      return textResult(`Execution ${executionId} runs on another run of this Actor (run ${execution.heldBy}); only that run can stop it, and this request reached another. It goes on until it ends or times out.`, true);
+    }
     const ended = execution.state === 'ended';
     if (!ended) {
       service.cancel(execution);

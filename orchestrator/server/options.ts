@@ -6,7 +6,10 @@
 import { createRuntime } from '../runtime/runtime.js';
 import { fail, number } from '../run/options.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
+import { HEARTBEAT_SECS } from './accept.js';
 import { STORE_DEFAULTS } from './executions.js';
+import { HOME } from './records/ids.js';
+import type { RecordStore } from './records/store.js';
 
 const MEMORY = RUN_OPTIONS.memoryMbytes;
 import type { Runtime, RunDefaults } from '../../types/runtime.js';
@@ -19,6 +22,7 @@ export const SERVER_LIMITS = {
   memoryBudgetBytes: { min: 1024 ** 2, max: 64 * 1024 ** 3, default: STORE_DEFAULTS.memoryBudgetBytes },
   graceSecs: { min: 0, max: 3600, default: 10 },
   maxSessions: { min: 1, max: 100_000, default: 1000 },
+  heartbeatSecs: { min: 1, max: 15, default: HEARTBEAT_SECS },
 } as const;
 
 export interface ServerOptions {
@@ -46,6 +50,14 @@ export interface ServerOptions {
   maxSessions?: number;
   /** The most memory one script may ask for, in MB (what the machine can give each slot). Default: the run option's own maximum. */
   maxMemoryMbytes?: number;
+  /** HTTP: the most seconds between bytes of an MCP answer still being prepared (keep-alives), 1–15. Default 10. */
+  heartbeatSecs?: number;
+  /**
+   * Where executions are recorded so that other processes given the same kind of store answer for
+   * them (the Standby Actor passes the run's default key-value store). Default: none; executions
+   * live in this process only.
+   */
+  records?: RecordStore;
 }
 
 export interface ServerSettings {
@@ -61,9 +73,11 @@ export interface ServerSettings {
   graceSecs: number;
   maxMemoryMbytes: number;
   maxSessions: number;
+  heartbeatSecs: number;
+  records?: RecordStore;
 }
 
-const KNOWN = new Set(['runtime', 'defaults', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes', 'maxSessions']);
+const KNOWN = new Set(['runtime', 'defaults', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes', 'maxSessions', 'heartbeatSecs', 'records']);
 
 function integer(options: ServerOptions, name: keyof typeof SERVER_LIMITS): number {
   const value = (options as Record<string, unknown>)[name];
@@ -83,6 +97,11 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
   if (hosts !== undefined && hosts !== 'any' && (!Array.isArray(hosts) || hosts.some((host) => typeof host !== 'string' || host.length === 0))) {
     fail('allowedHosts', hosts, "an array of host names, or 'any'");
   }
+  const records = options.records;
+  if (records !== undefined && (records === null || typeof records !== 'object' || typeof records.put !== 'function' || typeof records.get !== 'function'
+    || typeof records.holder !== 'string' || typeof records.home !== 'string' || !HOME.test(records.home))) {
+    fail('records', records, 'a record store: { home (1–64 letters and digits), holder, put(key, bytes), get(home, key) }');
+  }
   const concurrency = integer(options, 'concurrency');
   if (options.runtime !== undefined && options.defaults !== undefined) {
     throw new TypeError('`defaults` cannot be used with `runtime`: give them to createRuntime');
@@ -97,6 +116,8 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     allowedHosts: hosts,
     graceSecs: integer(options, 'graceSecs'),
     maxSessions: integer(options, 'maxSessions'),
+    heartbeatSecs: integer(options, 'heartbeatSecs'),
+    records,
     maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),
   };
   // Made last: nothing is started for options that were wrong.

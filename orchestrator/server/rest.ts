@@ -7,6 +7,7 @@ import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import * as z from 'zod';
 import { UnknownExecutionError } from './executions.js';
+import { RecordsUnavailableError } from './records/store.js';
 import { QueueFullError } from './scheduler.js';
 import { firstIssue, pageQuerySchema, queryValues, runOptionsSchema, waitQuerySchema, pageShape, WAIT_LIMITS } from './schemas.js';
 import { ShuttingDownError, type ExecutionService } from './service.js';
@@ -17,7 +18,7 @@ const ABORT_WAIT_SECS = 10;
 /** What a 429 tells the client to wait before retrying. */
 const RETRY_AFTER_SECS = 5;
 
-type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'payload-too-large' | 'queue-full' | 'shutting-down' | 'internal';
+type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'queue-full' | 'shutting-down' | 'records-unavailable' | 'internal';
 
 export function errorBody(type: ErrorType, message: string) {
   return { error: { type, message } };
@@ -33,8 +34,17 @@ function failure(c: Context<Env>, error: unknown): Response {
     return c.json(errorBody('queue-full', error.message), 429);
   }
   if (error instanceof ShuttingDownError) return c.json(errorBody('shutting-down', error.message), 503);
+  if (error instanceof RecordsUnavailableError) {
+    c.header('Retry-After', String(RETRY_AFTER_SECS));
+    return c.json(errorBody('records-unavailable', error.message), 503);
+  }
   if (error instanceof TypeError) return c.json(errorBody('invalid-request', error.message), 400);
   throw error;
+}
+
+/** One running on another run of the Standby Actor: when to ask again. */
+function elsewhere(c: Context<Env>, execution: Execution): void {
+  if (execution.heldBy !== undefined && execution.state !== 'ended') c.header('Retry-After', String(RETRY_AFTER_SECS));
 }
 
 function invalid(c: Context<Env>, message: string): Response {
@@ -82,22 +92,24 @@ export function restRoutes(service: ExecutionService): Hono<Env> {
     const wait = waitOf(c);
     if (wait instanceof Response) return wait;
     try {
-      const execution = service.get(c.req.param('id'));
+      const execution = await service.find(c.req.param('id'), { waitSecs: wait, signal: c.req.raw.signal });
       await service.wait(execution, wait, c.req.raw.signal);
+      elsewhere(c, execution);
       return c.json(viewOf(execution));
     } catch (error) {
       return failure(c, error);
     }
   });
 
-  app.get('/runs/:id/output/:stream', (c) => {
+  app.get('/runs/:id/output/:stream', async (c) => {
     const stream = c.req.param('stream');
     if (stream !== 'stdout' && stream !== 'stderr') return c.json(errorBody('not-found', `No output stream ${JSON.stringify(stream)}: use stdout or stderr`), 404);
     const parsed = pageQuerySchema.safeParse(queryValues(c.req.query()));
     if (!parsed.success) return invalid(c, firstIssue(parsed.error));
     try {
-      const execution = service.get(c.req.param('id'));
-      return c.json({ executionId: execution.id, stream, state: execution.state, ...service.page(execution, stream, parsed.data) });
+      const execution = await service.find(c.req.param('id'));
+      elsewhere(c, execution);
+      return c.json({ executionId: execution.id, stream, state: execution.state, ...service.page(execution, stream, parsed.data), heldBy: execution.heldBy });
     } catch (error) {
       return failure(c, error);
     }
@@ -105,7 +117,10 @@ export function restRoutes(service: ExecutionService): Hono<Env> {
 
   app.post('/runs/:id/abort', async (c) => {
     try {
-      const execution = service.get(c.req.param('id'));
+      const execution = await service.find(c.req.param('id'));
+      if (execution.heldBy !== undefined && execution.state !== 'ended') {
+        return c.json(errorBody('conflict', `Execution ${execution.id} runs on another run of this Actor (run ${execution.heldBy}); only that run can abort it, and this request reached another`), 409);
+      }
       service.cancel(execution);
       await service.wait(execution, ABORT_WAIT_SECS, c.req.raw.signal);
       return c.json(viewOf(execution));
@@ -159,7 +174,7 @@ function openApiDocument(): Record<string, unknown> {
           operationId: 'getRun',
           summary: 'An execution; with ?wait=SECS wait for it to end first',
           parameters: [ID_PARAMETER, ...WAIT_PARAMETER],
-          responses: { 200: VIEW_RESPONSE('The execution (ended, or still running when `wait` ran out)'), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE },
+          responses: { 200: VIEW_RESPONSE('The execution (ended, or still running when `wait` ran out; `heldBy` when another run of the Standby Actor runs it)'), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE, 503: ERROR_RESPONSE },
         },
       },
       '/v1/runs/{id}/output/{stream}': {
@@ -167,7 +182,7 @@ function openApiDocument(): Record<string, unknown> {
           operationId: 'getRunOutput',
           summary: 'A page of one stream, by lines (lineOffset from 1) or bytes (byteOffset from 0; wins when given)',
           parameters: [ID_PARAMETER, { name: 'stream', in: 'path', required: true, schema: { enum: ['stdout', 'stderr'] } }, ...queryParameters(pageShape)],
-          responses: { 200: { description: 'The page', content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } } }, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE },
+          responses: { 200: { description: 'The page', content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } } }, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE, 503: ERROR_RESPONSE },
         },
       },
       '/v1/runs/{id}/abort': {
@@ -175,7 +190,7 @@ function openApiDocument(): Record<string, unknown> {
           operationId: 'abortRun',
           summary: 'Abort it; its result says ABORTED (an execution that had already ended is answered as it is)',
           parameters: [ID_PARAMETER],
-          responses: { 200: VIEW_RESPONSE('The aborted (or already ended) execution'), 404: ERROR_RESPONSE },
+          responses: { 200: VIEW_RESPONSE('The aborted (or already ended) execution'), 404: ERROR_RESPONSE, 409: ERROR_RESPONSE, 503: ERROR_RESPONSE },
         },
       },
       '/v1/openapi.json': { get: { operationId: 'getOpenApi', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },

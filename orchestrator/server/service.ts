@@ -7,10 +7,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { normalizeOptions } from '../run/options.js';
 import { abortedResult } from '../run/run.js';
-import { ExecutionStore, type Execution, type StoreOptions } from './executions.js';
+import { ExecutionStore, STORE_DEFAULTS, UnknownExecutionError, type Execution, type StoreOptions } from './executions.js';
+import { ExecutionRecords, type FindOptions } from './records/records.js';
+import type { RecordStore } from './records/store.js';
 import { FairScheduler } from './scheduler.js';
 import type { ServerRunOptions } from './schemas.js';
 import type { Page, PageRequest } from './stream.js';
+import type { RunResult } from '../../types/result.js';
 import type { Runtime } from '../../types/runtime.js';
 
 /** Listens to an execution's output as it is printed (MCP progress notifications). */
@@ -26,13 +29,29 @@ export interface ServiceOptions extends StoreOptions {
   maxQueue: number;
   /** The most memory one script may ask for, in MB. */
   maxMemoryMbytes?: number;
+  /** Where executions are recorded so that other processes can answer for them (a Standby Actor's runs). */
+  records?: RecordStore;
 }
 
 /** Bytes each RunResult keeps itself; the store keeps the whole streams, so this stays small. */
 const RESULT_OUTPUT_BYTES = 64 * 1024;
 
+/** How long a shutdown waits for execution records to be written (a platform stopping a run gives a few seconds). */
+const RECORDS_FLUSH_MS = 10_000;
+
+/** An ABORTED result's message when the server's shutdown, not a caller, stopped it. */
+function shutdownResult(execution: Execution, result: RunResult): RunResult {
+  if (execution.stoppedBy !== 'shutdown' || result.status !== 'ABORTED') return result;
+  const statusMessage = execution.startedAt
+    ? 'The server shut down while the script was running: it was stopped when the shutdown grace period ended. Run it again once the server is back'
+    : 'The server shut down before the script started: it never ran. Run it again once the server is back';
+  return { ...result, statusMessage };
+}
+
 export class ExecutionService {
   readonly store: ExecutionStore;
+  /** Set when executions are recorded for other processes (`records/`). */
+  readonly records: ExecutionRecords | undefined;
   readonly scheduler: FairScheduler;
   readonly #runtime: Runtime;
   readonly #maxMemoryMbytes: number | undefined;
@@ -42,7 +61,10 @@ export class ExecutionService {
   constructor(options: ServiceOptions) {
     this.#runtime = options.runtime;
     this.#maxMemoryMbytes = options.maxMemoryMbytes;
-    this.store = new ExecutionStore(options);
+    const { ttlSecs = STORE_DEFAULTS.ttlSecs, streamCapBytes = STORE_DEFAULTS.streamCapBytes, memoryBudgetBytes = STORE_DEFAULTS.memoryBudgetBytes } = options;
+    // Output waiting to be written may hold at most half the budget again (it is held by the store until then anyway).
+    this.records = options.records && new ExecutionRecords({ store: options.records, ttlSecs, streamCapBytes, maxPendingBytes: Math.floor(memoryBudgetBytes / 2), now: options.now });
+    this.store = new ExecutionStore({ ...options, newId: this.records?.newId, onEnded: this.records && ((execution) => this.records!.ended(execution)) });
     this.scheduler = new FairScheduler(options.concurrency, options.maxQueue);
   }
 
@@ -67,10 +89,11 @@ export class ExecutionService {
       this.store.end(execution, { error: (error as Error).message });
       throw error;
     }
+    this.records?.created(execution, normalized.timeoutSecs);
     execution.controller.signal.addEventListener('abort', () => {
       // Cancelled while waiting: it never starts, and says so as a run aborted before starting would.
       if (execution.state === 'queued' && this.scheduler.remove(client, task)) {
-        this.store.end(execution, { result: abortedResult(normalized) });
+        this.store.end(execution, { result: shutdownResult(execution, abortedResult(normalized)) });
       }
     }, { once: true });
     return execution;
@@ -80,6 +103,7 @@ export class ExecutionService {
     if (execution.state !== 'queued') return;
     execution.state = 'running';
     execution.startedAt = new Date();
+    this.records?.started(execution);
     try {
       const result = await this.#runtime.run({
         ...options,
@@ -90,7 +114,7 @@ export class ExecutionService {
           for (const watcher of this.#watchers.get(execution.id) ?? []) watcher(stream, chunk);
         },
       });
-      this.store.end(execution, { result });
+      this.store.end(execution, { result: shutdownResult(execution, result) });
     } catch (error) {
       this.store.end(execution, { error: `The server could not run the script: ${(error as Error).message}` });
     } finally {
@@ -98,8 +122,25 @@ export class ExecutionService {
     }
   }
 
+  /** An execution this process holds; throws UnknownExecutionError. */
   get(id: string): Execution {
     return this.store.get(id);
+  }
+
+  /**
+   * An execution held here, else (with a record store) from its record: ended ones are kept here
+   * from then on, and one running elsewhere is polled for up to `waitSecs` and answered with
+   * `heldBy`. Throws UnknownExecutionError, and RecordsUnavailableError when its record cannot be read.
+   */
+  async find(id: string, options: FindOptions = {}): Promise<Execution> {
+    try {
+      return this.store.get(id);
+    } catch (error) {
+      if (!(error instanceof UnknownExecutionError) || !this.records) throw error;
+    }
+    const execution = await this.records.find(id, options);
+    this.store.adopt(execution);
+    return execution;
   }
 
   /** Resolves when it ended or after `waitSecs`, whichever is first; `signal` stops the wait early. */
@@ -142,20 +183,28 @@ export class ExecutionService {
 
   /**
    * Stops taking work; queued executions end ABORTED at once, running ones get `graceMs` to finish
-   * and are then aborted (ABORTED, with what they printed). Resolves when none is left and the
+   * and are then aborted (ABORTED, with what they printed, saying the server shut down). With a
+   * record store, their records are written (for up to 10 s). Resolves when none is left and the
    * waiters those endings woke (tool calls, REST waits) have had their turn to answer, so a caller
    * that closes its transports next does not cut those answers off.
    */
   async drain(graceMs: number): Promise<void> {
     this.#accepting = false;
+    const stop = (execution: Execution) => {
+      if (execution.controller.signal.aborted) return;
+      execution.stoppedBy = 'shutdown';
+      execution.controller.abort();
+    };
     const active = this.store.active();
-    for (const execution of active) if (execution.state === 'queued') execution.controller.abort();
+    for (const execution of active) if (execution.state === 'queued') stop(execution);
     const allDone = Promise.all(active.map((execution) => execution.done));
     const timer = sleep(graceMs, undefined, { ref: false }).then(() => 'timeout' as const);
     if (await Promise.race([allDone.then(() => 'done' as const), timer]) === 'timeout') {
-      for (const execution of this.store.active()) execution.controller.abort();
+      for (const execution of this.store.active()) stop(execution);
     }
     await allDone;
+    // What ended (aborted ones too, with their output so far) is recorded before the process goes.
+    await this.records?.flush(RECORDS_FLUSH_MS);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

@@ -52,8 +52,32 @@ export const PAGE_BYTES = 64 * 1024;
 /** `maxByteLimit` bounds what a caller may ask; a page still holds at most `PAGE_BYTES`. */
 export const PAGE_DEFAULTS = { lineLimit: 100, byteLimit: PAGE_BYTES, maxByteLimit: 1024 * 1024 } as const;
 
+/**
+ * What an ended stream holds, to be kept elsewhere and restored (`OutputStream.restore`) with the
+ * same pages: its held bytes (all of them, or head and tail around the cut middle), how many bytes
+ * and lines were printed, and the one line-index fact the held bytes cannot tell.
+ */
+export interface StreamSnapshot {
+  cap: number;
+  totalBytes: number;
+  /** Newlines printed in all (the cut middle's too). */
+  lines: number;
+  /** Bytes [0, headEnd): the whole stream while complete. */
+  head: Buffer;
+  /** Bytes [tailStart, totalBytes): empty while complete. */
+  tail: Buffer;
+  /** A line-index checkpoint falls exactly where the tail starts (a line starts there). */
+  checkpointAtTail: boolean;
+}
+
+function newlineOffsets(bytes: Buffer): number[] {
+  const offsets: number[] = [];
+  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) offsets.push(at);
+  return offsets;
+}
+
 export class OutputStream {
-  readonly #held: HeldBytes;
+  #held: HeldBytes;
   #lines = 0;
   /** Byte offset where line `k * CHECKPOINT_LINES + 1` starts. */
   #checkpoints: number[] = [0];
@@ -93,6 +117,53 @@ export class OutputStream {
 
   end(): void {
     this.#ended = true;
+  }
+
+  /** What this stream holds, once ended, for `OutputStream.restore`. */
+  snapshot(): StreamSnapshot {
+    if (!this.#ended) throw new Error('Only an ended stream can be kept elsewhere');
+    const held = this.#held;
+    const tailStart = held.tailStart;
+    const middleLines = this.#lines - (held.complete ? 0 : held.countNewlines(tailStart, held.totalBytes));
+    return {
+      cap: held.cap,
+      totalBytes: held.totalBytes,
+      lines: this.#lines,
+      head: held.slice(0, held.headEnd),
+      tail: held.complete ? Buffer.alloc(0) : held.slice(tailStart, held.totalBytes),
+      checkpointAtTail: !held.complete && middleLines % CHECKPOINT_LINES === 0 && this.#checkpoints[middleLines / CHECKPOINT_LINES] === tailStart,
+    };
+  }
+
+  /**
+   * The ended stream a snapshot was taken of: the same bytes, offsets, line numbers and pages. Line
+   * checkpoints inside the cut middle (whose offsets were never held) are set just past the head's
+   * end: like the originals, after every head offset, before the tail, and not held.
+   */
+  static restore(snapshot: StreamSnapshot): OutputStream {
+    const { cap, totalBytes, lines, head, tail } = snapshot;
+    const stream = new OutputStream(cap);
+    stream.#held = HeldBytes.restore(cap, head, tail, totalBytes);
+    stream.#lines = lines;
+    stream.#ended = true;
+    const checkpoints = [0];
+    const headNewlines = newlineOffsets(head);
+    for (let n = CHECKPOINT_LINES; n <= headNewlines.length; n += CHECKPOINT_LINES) checkpoints.push(headNewlines[n - 1]! + 1);
+    if (totalBytes > cap) {
+      const tailStart = totalBytes - tail.length;
+      const tailNewlines = newlineOffsets(tail);
+      const beforeTail = lines - tailNewlines.length;
+      if (beforeTail < headNewlines.length) throw new RangeError(`A stream of ${lines} lines cannot hold ${headNewlines.length + tailNewlines.length} newlines`);
+      const pastHead = stream.#held.headEnd + 1;
+      for (let n = checkpoints.length * CHECKPOINT_LINES; n <= beforeTail; n += CHECKPOINT_LINES) {
+        checkpoints.push(n === beforeTail && snapshot.checkpointAtTail ? tailStart : pastHead);
+      }
+      for (let n = checkpoints.length * CHECKPOINT_LINES; n <= lines; n += CHECKPOINT_LINES) checkpoints.push(tailStart + tailNewlines[n - beforeTail - 1]! + 1);
+    } else if (headNewlines.length !== lines) {
+      throw new RangeError(`A complete stream of ${lines} lines holds ${headNewlines.length} newlines`);
+    }
+    stream.#checkpoints = checkpoints;
+    return stream;
   }
 
   append(chunk: Uint8Array): void {

@@ -40,6 +40,7 @@ export const executionViewShape = {
   stderrComplete: z.boolean(),
   actorRuns: z.array(z.object({ id: z.string(), actorId: z.string(), status: z.string(), defaultDatasetId: z.string().optional(), defaultKeyValueStoreId: z.string().optional() })).optional(),
   error: z.string().optional().describe('Set when the server could not run the script at all.'),
+  heldBy: z.string().optional().describe('Set while it runs on another run of the Standby Actor (that run\'s id): ask again until it ends.'),
 };
 export const executionViewSchema = z.object(executionViewShape);
 
@@ -57,6 +58,7 @@ export const pageViewShape = {
   totalBytes: z.number(),
   complete: z.boolean().describe('False when the stream went over the cap and its middle was not kept.'),
   skippedBytes: z.number().describe('Bytes before the page that were over the cap and not kept.'),
+  heldBy: z.string().optional().describe('Set while it runs on another run of the Standby Actor: its output can be read once it ends.'),
 };
 export const pageViewSchema = z.object(pageViewShape);
 export type ExecutionView = z.infer<typeof executionViewSchema>;
@@ -104,6 +106,7 @@ export function executionView(execution: Execution, outputChars = VIEW_OUTPUT_CH
     stderrComplete: execution.stderr.complete,
     actorRuns: result?.actorRuns,
     error: execution.error,
+    heldBy: execution.heldBy,
   };
 }
 
@@ -118,6 +121,7 @@ export interface AnswerContext {
 /** One line an agent can act on: how it ended (or that it goes on, and what to call next). */
 export function answerHeadline(execution: Execution, context: AnswerContext = {}): string {
   const id = execution.id;
+  if (execution.heldBy !== undefined && execution.state !== 'ended') return elsewhereHeadline(execution, context);
   if (execution.state !== 'ended') {
     const waited = context.waitedSecs ? ` after ${context.waitedSecs} s` : '';
     const where = context.cancel ? `was told to stop but has not ended yet${waited}`
@@ -130,6 +134,15 @@ export function answerHeadline(execution: Execution, context: AnswerContext = {}
   const result = execution.result!;
   const why = result.status === 'SUCCEEDED' ? '' : `: ${result.statusMessage}`;
   return `${before}${result.status} (exit code ${result.exitCode})${why} · ${result.durationMillis} ms · executionId ${id}`;
+}
+
+/** An execution that runs on another run of the Standby Actor: where, and to ask again (any run answers once it ends). */
+export function elsewhereHeadline(execution: Execution, context: AnswerContext = {}): string {
+  const id = execution.id;
+  const waited = context.waitedSecs ? ` (after waiting ${context.waitedSecs} s)` : '';
+  const what = execution.state === 'queued' ? 'is waiting for a free slot' : 'is still running';
+  return `Execution ${id} ${what} on another run of this Actor (run ${execution.heldBy})${waited}; its output can be read once it ends. `
+    + `Call get_execution {"executionId":"${id}","waitSecs":30} again: once it ends, any run answers with its result.`;
 }
 
 function actorRunLines(execution: Execution): string[] {

@@ -1,11 +1,17 @@
 /**
  * A stand-in for the Apify platform on 127.0.0.1, so the Actor can run "at home" offline: the few
- * API v2 routes the SDK and the `apify` binding use (storages, the run, the Store search), the
- * run's events WebSocket, and the environment the platform gives a run. It records every request.
+ * API v2 routes the SDK and the `apify` binding use (storages, the run, the Store search), each run's
+ * events WebSocket, and the environment the platform gives a run. It records every request.
+ *
+ * One platform serves one user: `startPlatform` makes the first run, `addRun` more (each with its own
+ * run id, default dataset and default key-value store, and the same token), as the platform does
+ * when it starts another Standby run of the user's Actor. Key-value store records are kept per store
+ * and readable from any run; a test can refuse requests or slow record reads and writes at any time.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 
 // `ws` comes with the Apify SDK; it has no type declarations here.
@@ -23,17 +29,37 @@ export interface SeenRequest {
   path: string;
   authorization?: string;
   body: Buffer;
+  /** Which run's default store or run object it touched, when it did. */
+  run?: string;
 }
 
-export interface Platform {
+type Records = Map<string, { body: Buffer; contentType?: string }>;
+
+/** One run of the user's Actor: its ids, environment, storages and events channel. */
+export interface PlatformRun {
+  id: string;
+  datasetId: string;
+  storeId: string;
   env: Record<string, string>;
-  requests: SeenRequest[];
   items: Array<Record<string, unknown>>;
-  records: Map<string, { body: Buffer; contentType?: string }>;
+  /** Its default key-value store. */
+  records: Records;
+  /** The run's status as the API reports it (`RUNNING` until a test says otherwise). */
+  status: string;
   /** The run's last status message, as the SDK set it. */
   statusMessage(): string | undefined;
   /** Sends a platform event (`aborting`, `migrating`) to the run, once it has connected. */
   emit(name: string): void;
+}
+
+export interface Platform extends PlatformRun {
+  requests: SeenRequest[];
+  /** Another run of the same user's Actor (same token, its own run id and storages). */
+  addRun(options?: { memoryMbytes?: number }): Promise<PlatformRun>;
+  /** Requests (`METHOD /path`) the API refuses with a 403, as for a failing platform; change it at any time. */
+  refuse: RegExp | undefined;
+  /** Milliseconds each key-value store record read or write waits before it is answered. */
+  recordDelayMs: number;
   close(): Promise<void>;
 }
 
@@ -55,29 +81,39 @@ export interface PlatformOptions {
   refuse?: RegExp;
 }
 
+interface RunState extends PlatformRun {
+  message?: string;
+  close(): void;
+}
+
 export async function startPlatform(input: unknown, options: PlatformOptions = {}): Promise<Platform> {
   const requests: SeenRequest[] = [];
-  const items: Array<Record<string, unknown>> = [];
-  const records = new Map<string, { body: Buffer; contentType?: string }>();
-  records.set('INPUT', { body: Buffer.from(JSON.stringify(input)), contentType: 'application/json; charset=utf-8' });
-  let status: string | undefined;
+  const runs = new Map<string, RunState>();
+  const stores = new Map<string, Records>();
+  const datasets = new Map<string, RunState>();
+  let api = '';
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://mock');
     const body = decode(req, Buffer.concat(chunks));
-    requests.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, body });
+    const seen: SeenRequest = { method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, body };
+    requests.push(seen);
     const json = (code: number, data: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(data));
     };
-    if (options.refuse?.test(`${req.method} ${url.pathname}`)) {
+    if (platform.refuse?.test(`${req.method} ${url.pathname}`)) {
       return json(403, { error: { type: 'insufficient-permissions', message: 'Refused by the mock platform' } });
     }
-    const record = url.pathname.match(/^\/v2\/key-value-stores\/[^/]+\/records\/(.+)$/);
+    const record = url.pathname.match(/^\/v2\/key-value-stores\/([^/]+)\/records\/(.+)$/);
     if (record) {
-      const key = decodeURIComponent(record[1]!);
+      if (platform.recordDelayMs > 0) await sleep(platform.recordDelayMs);
+      const records = stores.get(record[1]!);
+      seen.run = [...runs.values()].find((run) => run.storeId === record[1])?.id;
+      if (!records) return json(404, { error: { type: 'record-or-token-not-found', message: 'Store was not found' } });
+      const key = decodeURIComponent(record[2]!);
       if (req.method === 'PUT') {
         records.set(key, { body, contentType: req.headers['content-type'] });
         return json(201, {});
@@ -87,15 +123,22 @@ export async function startPlatform(input: unknown, options: PlatformOptions = {
       res.writeHead(200, { 'content-type': found.contentType ?? 'application/octet-stream' });
       return res.end(found.body);
     }
-    if (req.method === 'POST' && url.pathname === `/v2/datasets/${DATASET}/items`) {
-      items.push(...([] as Array<Record<string, unknown>>).concat(JSON.parse(body.toString('utf8'))));
+    const items = url.pathname.match(/^\/v2\/datasets\/([^/]+)\/items$/);
+    if (req.method === 'POST' && items && datasets.has(items[1]!)) {
+      datasets.get(items[1]!)!.items.push(...([] as Array<Record<string, unknown>>).concat(JSON.parse(body.toString('utf8'))));
       return json(201, {});
     }
-    if (url.pathname === `/v2/datasets/${DATASET}`) return json(200, { data: { id: DATASET, itemCount: items.length } });
-    if (url.pathname === `/v2/key-value-stores/${STORE}`) return json(200, { data: { id: STORE } });
-    if (url.pathname === `/v2/actor-runs/${RUN}`) {
-      if (req.method === 'PUT') status = (JSON.parse(body.toString('utf8')) as { statusMessage?: string }).statusMessage;
-      return json(200, { data: { id: RUN, status: 'RUNNING', statusMessage: status, options: {} } });
+    const dataset = url.pathname.match(/^\/v2\/datasets\/([^/]+)$/);
+    if (dataset && datasets.has(dataset[1]!)) return json(200, { data: { id: dataset[1], itemCount: datasets.get(dataset[1]!)!.items.length } });
+    const store = url.pathname.match(/^\/v2\/key-value-stores\/([^/]+)$/);
+    if (store && stores.has(store[1]!)) return json(200, { data: { id: store[1] } });
+    const runPath = url.pathname.match(/^\/v2\/actor-runs\/([^/]+)$/);
+    if (runPath) {
+      const run = runs.get(runPath[1]!);
+      if (!run) return json(404, { error: { type: 'record-not-found', message: 'Actor run was not found' } });
+      seen.run = run.id;
+      if (req.method === 'PUT') run.message = (JSON.parse(body.toString('utf8')) as { statusMessage?: string }).statusMessage;
+      return json(200, { data: { id: run.id, status: run.status, statusMessage: run.message, defaultKeyValueStoreId: run.storeId, defaultDatasetId: run.datasetId, options: {} } });
     }
     if (url.pathname === '/v2/store') {
       return json(200, { data: { items: STORE_ACTORS, total: 1, count: 1, offset: 0, limit: 1000, desc: false } });
@@ -103,42 +146,72 @@ export async function startPlatform(input: unknown, options: PlatformOptions = {
     json(404, { error: { type: 'page-not-found', message: `The mock platform has no ${req.method} ${url.pathname}` } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const events = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => events.on('listening', resolve));
-  let socket: { send(data: string): void } | undefined;
-  const pending: string[] = [];
-  events.on('connection', (connected) => {
-    socket = connected;
-    for (const name of pending.splice(0)) connected.send(JSON.stringify({ name, data: {} }));
-  });
+  async function makeRun(index: number, memoryMbytes: number): Promise<RunState> {
+    const suffix = String(index).padStart(2, '0');
+    const ids = index === 1 ? { id: RUN, datasetId: DATASET, storeId: STORE } : { id: `mockRunId000000${suffix}`, datasetId: `mockDatasetId00${suffix}`, storeId: `mockStoreId0000${suffix}` };
+    const events = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => events.on('listening', resolve));
+    let socket: { send(data: string): void } | undefined;
+    const pending: string[] = [];
+    events.on('connection', (connected) => {
+      socket = connected;
+      for (const name of pending.splice(0)) connected.send(JSON.stringify({ name, data: {} }));
+    });
+    const records: Records = new Map();
+    const timeoutSecs = options.timeoutSecs ?? 300;
+    const run: RunState = {
+      ...ids,
+      records,
+      items: [],
+      status: 'RUNNING',
+      env: {
+        APIFY_IS_AT_HOME: '1',
+        APIFY_TOKEN: TOKEN,
+        APIFY_API_BASE_URL: api,
+        APIFY_API_PUBLIC_BASE_URL: api,
+        ACTOR_RUN_ID: ids.id,
+        ACTOR_DEFAULT_DATASET_ID: ids.datasetId,
+        ACTOR_DEFAULT_KEY_VALUE_STORE_ID: ids.storeId,
+        ACTOR_EVENTS_WEBSOCKET_URL: `ws://127.0.0.1:${events.address().port}`,
+        ACTOR_MEMORY_MBYTES: String(memoryMbytes),
+        ACTOR_TIMEOUT_AT: new Date(Date.now() + timeoutSecs * 1000).toISOString(),
+      },
+      statusMessage: () => run.message,
+      emit: (name) => (socket ? socket.send(JSON.stringify({ name, data: {} })) : pending.push(name)),
+      close: () => events.close(),
+    };
+    runs.set(run.id, run);
+    stores.set(run.storeId, records);
+    datasets.set(run.datasetId, run);
+    return run;
+  }
 
-  const timeoutSecs = options.timeoutSecs ?? 300;
-  return {
-    env: {
-      APIFY_IS_AT_HOME: '1',
-      APIFY_TOKEN: TOKEN,
-      APIFY_API_BASE_URL: api,
-      APIFY_API_PUBLIC_BASE_URL: api,
-      ACTOR_RUN_ID: RUN,
-      ACTOR_DEFAULT_DATASET_ID: DATASET,
-      ACTOR_DEFAULT_KEY_VALUE_STORE_ID: STORE,
-      ACTOR_EVENTS_WEBSOCKET_URL: `ws://127.0.0.1:${events.address().port}`,
-      ACTOR_MEMORY_MBYTES: String(options.memoryMbytes ?? 1024),
-      ACTOR_TIMEOUT_AT: new Date(Date.now() + timeoutSecs * 1000).toISOString(),
-    },
+  const first = await makeRun(1, options.memoryMbytes ?? 1024);
+  first.records.set('INPUT', { body: Buffer.from(JSON.stringify(input)), contentType: 'application/json; charset=utf-8' });
+  const platform: Platform = {
+    get id() { return first.id; },
+    get datasetId() { return first.datasetId; },
+    get storeId() { return first.storeId; },
+    get env() { return first.env; },
+    get items() { return first.items; },
+    get records() { return first.records; },
+    get status() { return first.status; },
+    set status(status: string) { first.status = status; },
+    statusMessage: () => first.statusMessage(),
+    emit: (name) => first.emit(name),
     requests,
-    items,
-    records,
-    statusMessage: () => status,
-    emit: (name) => (socket ? socket.send(JSON.stringify({ name, data: {} })) : pending.push(name)),
+    refuse: options.refuse,
+    recordDelayMs: 0,
+    addRun: ({ memoryMbytes } = {}) => makeRun(runs.size + 1, memoryMbytes ?? options.memoryMbytes ?? 1024),
     close: async () => {
-      events.close();
+      for (const run of runs.values()) run.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return platform;
 }
 
 export const PLATFORM = { TOKEN, RUN, DATASET, STORE };
