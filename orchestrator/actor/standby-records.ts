@@ -19,7 +19,8 @@ const LIVE_STATUSES = new Set(['READY', 'RUNNING', 'TIMING-OUT', 'ABORTING']);
 function ownBuffer(value: Uint8Array): ArrayBuffer {
   const { buffer, byteOffset, byteLength } = value;
   if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) return buffer;
-  return value.slice().buffer as ArrayBuffer;
+  // A copy (Buffer#slice would be a view into the same pool).
+  return new Uint8Array(value).buffer;
 }
 
 /** The run's default key-value store as a record store, or undefined off the platform (or without the ids it needs). */

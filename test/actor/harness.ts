@@ -2,8 +2,10 @@
  * Runs the Actor entry as the platform would, but offline: `node dist/orchestrator/bin/actor.js` as a
  * child process with the SDK's local storage in a fresh temporary folder, no token, and none of
  * the parent's Apify variables. Returns its exit code, its log, the dataset items and the records.
+ * `startStandby` starts a Standby run against the fake platform (`platform-mock.ts`) instead.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -112,4 +114,54 @@ export function apifyCli(args: string[], cwd: string, env: Record<string, string
 /** A deadline `secs` from now, as the platform writes `ACTOR_TIMEOUT_AT`. */
 export function deadlineIn(secs: number): string {
   return new Date(Date.now() + secs * 1000).toISOString();
+}
+
+/** A Standby run of the Actor: `node actor.js` with a run's platform environment, serving on a free loopback port. */
+export interface StandbyProcess {
+  base: string;
+  /** Its log so far (stdout and stderr). */
+  log(): string;
+  /** Resolves with its exit code once it has exited. */
+  exited: Promise<number | undefined>;
+  /** Sends `signal` (default SIGTERM) and resolves once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | undefined>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a Standby run with `runEnv` (a platform run's environment) and waits until it answers the readiness probe. */
+export async function startStandby(runEnv: Record<string, string>, env: Record<string, string> = {}): Promise<StandbyProcess> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = execa(process.execPath, [ACTOR_ENTRY], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...runEnv, APIFY_META_ORIGIN: 'STANDBY', ACTOR_WEB_SERVER_PORT: String(port), CODE_RUNTIME_HOST: '127.0.0.1', CODE_RUNTIME_GRACE_SECS: '1', ...env },
+    extendEnv: false, stdin: 'ignore', reject: false, all: true, timeout: 120_000,
+  });
+  let log = '';
+  child.all?.on('data', (chunk: Buffer) => void (log += chunk.toString()));
+  const exited = child.then((done) => done.exitCode);
+  let gone = false;
+  void exited.then(() => void (gone = true));
+  for (;;) {
+    if (gone) throw new Error(`The Standby run exited before it served:\n${log}`);
+    const probe = await fetch(`${base}/`, { headers: { 'x-apify-container-server-readiness-probe': '1' } }).catch(() => undefined);
+    if (probe?.ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    base,
+    log: () => log,
+    exited,
+    stop: (signal = 'SIGTERM') => {
+      child.kill(signal);
+      return exited;
+    },
+  };
 }
