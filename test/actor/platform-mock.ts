@@ -55,7 +55,7 @@ export interface PlatformRun {
 export interface Platform extends PlatformRun {
   requests: SeenRequest[];
   /** Another run of the same user's Actor (same token, its own run id and storages). */
-  addRun(options?: { memoryMbytes?: number }): Promise<PlatformRun>;
+  addRun(options?: { memoryMbytes?: number; storeId?: string }): Promise<PlatformRun>;
   /** Requests (`METHOD /path`) the API refuses with a 403, as for a failing platform; change it at any time. */
   refuse: RegExp | undefined;
   /** Milliseconds each key-value store record read or write waits before it is answered. */
@@ -148,9 +148,9 @@ export async function startPlatform(input: unknown, options: PlatformOptions = {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  async function makeRun(index: number, memoryMbytes: number): Promise<RunState> {
+  async function makeRun(index: number, memoryMbytes: number, storeId?: string): Promise<RunState> {
     const suffix = String(index).padStart(2, '0');
-    const ids = index === 1 ? { id: RUN, datasetId: DATASET, storeId: STORE } : { id: `mockRunId000000${suffix}`, datasetId: `mockDatasetId00${suffix}`, storeId: `mockStoreId0000${suffix}` };
+    const ids = index === 1 ? { id: RUN, datasetId: DATASET, storeId: STORE } : { id: `mockRunId000000${suffix}`, datasetId: `mockDatasetId00${suffix}`, storeId: storeId ?? `mockStoreId0000${suffix}` };
     const events = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => events.on('listening', resolve));
     let socket: { send(data: string): void } | undefined;
@@ -204,7 +204,7 @@ export async function startPlatform(input: unknown, options: PlatformOptions = {
     requests,
     refuse: options.refuse,
     recordDelayMs: 0,
-    addRun: ({ memoryMbytes } = {}) => makeRun(runs.size + 1, memoryMbytes ?? options.memoryMbytes ?? 1024),
+    addRun: ({ memoryMbytes, storeId } = {}) => makeRun(runs.size + 1, memoryMbytes ?? options.memoryMbytes ?? 1024, storeId),
     close: async () => {
       for (const run of runs.values()) run.close();
       server.closeAllConnections();
