@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { recordKey } from '../../orchestrator/server/records/ids.js';
 import { apifyCli } from './harness.js';
 import { ROOT } from '../helpers/helpers.js';
 import { LIMITS } from '../../orchestrator/run/options.js';
@@ -144,7 +145,9 @@ definition('actor-definition :: the dataset schema describes exactly the item\'s
 
 definition('actor-definition :: the key-value store schema names the records the Actor saves', () => {
   const { collections } = read('key_value_store_schema.json');
-  assert.equal(Object.values(collections as Record<string, Json>).map((c) => c.key).sort(), ['stderr.txt', 'stdout.txt']);
+  assert.equal(Object.values(collections as Record<string, Json>).map((c) => c.key ?? c.keyPrefix).sort(), ['exe-', 'stderr.txt', 'stdout.txt']);
+  // Standby execution records are under the prefix the schema names.
+  assert.ok(recordKey('x'.repeat(24)).startsWith((collections as Record<string, Json>).executions!.keyPrefix));
   const output = read('output_schema.json');
   assert.match(output.properties.result.template, /^\{\{links\.apiDefaultDatasetUrl\}\}\/items/);
   assert.match(output.properties.fullOutput.template, /^\{\{links\.apiDefaultKeyValueStoreUrl\}\}/);
