@@ -180,11 +180,11 @@ export class ExecutionRecords {
       if (body.holder === this.#store.holder) {
         // This run made it but does not hold it: the run restarted (a migration) while it ran ...
         if (created < PROCESS_STARTED) return this.#lost(id, body, `this run (${body.holder}) restarted while it ran (the platform moved it to another server)`);
-        // ... or it ended and was let go before its final record was written: read that once it is.
-        if (attempt === 0) {
-          await this.#writer.written(id);
-          continue;
-        }
+        // ... or it ended and was let go before its final record was written: read that once it is
+        // (and if that write failed, this run let it go: it has expired here).
+        if (attempt > 0) throw new UnknownExecutionError(id, true, this.#ttlSecs);
+        await this.#writer.written(id);
+        continue;
       } else if (holderStopped) {
         return this.#lost(id, body, `run ${body.holder}, which ran it, stopped before it could save how it ended`);
       } else if (attempt === 0 && await this.#store.isRunning?.(body.holder).catch(() => undefined) === false) {
