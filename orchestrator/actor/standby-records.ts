@@ -5,8 +5,8 @@
  * locally, a Standby server keeps its executions in memory only, as before. Reads are few and bounded
  * (a caller waits for them), writes retry longer (nothing waits for them).
  */
-import { Actor, log } from 'apify';
 import type { ApifyClient } from 'apify-client';
+import type { ApifySdk } from './sdk.js';
 import type { RecordStore } from '../server/records/store.js';
 
 /** Statuses of a run that still runs (it may still write records). */
@@ -24,7 +24,7 @@ function ownBuffer(value: Uint8Array): ArrayBuffer {
 }
 
 /** The run's default key-value store as a record store, or undefined off the platform (or without the ids it needs). */
-export function platformRecordStore(): RecordStore | undefined {
+export function platformRecordStore({ Actor, log }: Pick<ApifySdk, 'Actor' | 'log'>): RecordStore | undefined {
   if (!Actor.isAtHome()) return undefined;
   const home = Actor.config.get('defaultKeyValueStoreId');
   const holder = Actor.config.get('actorRunId');

@@ -67,7 +67,7 @@ export async function standbyMain(): Promise<void> {
   await Actor.init({ gracefulShutdown: false });
   const stop = stopRequested();
   const sizing = standbySizing(runLimitsFromEnv(process.env).memoryMbytes);
-  const records = platformRecordStore();
+  const records = platformRecordStore({ Actor, log });
   const server = createServer({
     records,
     heartbeatSecs: Number(process.env.CODE_RUNTIME_HEARTBEAT_SECS) || undefined,
