@@ -23,6 +23,7 @@ export const captureStackTrace = Error.captureStackTrace;
 export const ErrorClass = Error;
 export const TypeErrorClass = TypeError;
 export const URIErrorClass = URIError;
+export const NotCapableClass = Deno.errors.NotCapable;
 export const UrlClass = URL;
 export const BlobClass = Blob;
 export const ErrorEventClass = ErrorEvent;
@@ -32,6 +33,8 @@ const workerScope = globalThis as unknown as { postMessage?: (message: unknown) 
 export const postToParent = typeof workerScope.postMessage === 'function' ? workerScope.postMessage.bind(globalThis) : undefined;
 export const closeRealm = typeof workerScope.close === 'function' ? workerScope.close.bind(globalThis) : undefined;
 export const queue = queueMicrotask;
+/** Deno's internals (`Deno[Deno.internal]`), taken before host.ts hides them from the script. */
+export const denoInternals = (Deno as unknown as Record<symbol, unknown> & { internal: symbol })[(Deno as unknown as { internal: symbol }).internal];
 export const inspect = Deno.inspect;
 
 export const slice: (text: string, start: number, end?: number) => string = call.bind(String.prototype.slice);

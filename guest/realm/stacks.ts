@@ -56,15 +56,18 @@ function formatStack(error: unknown, frames: CallSite[]): string {
 
 let probing = false;
 
-/** The call sites of the code running now, unfiltered, whatever the script set (for denials.ts). */
-export function callSites(): CallSite[] {
+/**
+ * The call sites of the code running now, unfiltered, whatever the script set (for denials.ts): at
+ * most `depth`, starting below the frame of `above` (default: this function's caller and up).
+ */
+export function callSites(depth = 32, above: (...args: never[]) => unknown = callSites): CallSite[] {
   const holder: { stack?: unknown } = { __proto__: null } as never;
   const limit = getOwnPropertyDescriptor(ErrorClass, 'stackTraceLimit');
   probing = true;
   try {
     // Deep enough to see which API a denial came from, however low the script set the limit.
-    if (limit?.writable) ErrorClass.stackTraceLimit = 32;
-    captureStackTrace(holder, callSites);
+    if (limit?.writable) ErrorClass.stackTraceLimit = depth;
+    captureStackTrace(holder, above);
     const frames = holder.stack;
     return typeof frames === 'object' && frames !== null ? frames as CallSite[] : [];
   } catch {
@@ -73,6 +76,15 @@ export function callSites(): CallSite[] {
     probing = false;
     if (limit?.writable) ErrorClass.stackTraceLimit = limit.value;
   }
+}
+
+/**
+ * The file of the code that called `callee` (a function of the realm's running now), or undefined
+ * when no frame shows it (a stack limit the script fixed at 0).
+ */
+export function callerFile(callee: (...args: never[]) => unknown): string | undefined {
+  const frames = callSites(1, callee);
+  return frames.length === 0 ? undefined : frames[0]!.getFileName() ?? '';
 }
 
 /**
@@ -105,7 +117,8 @@ export function installStackHook(reword: (error: unknown) => void, hiddenUrls: r
   // A script's replacement of the global Error gets the same hook, unless it brings its own.
   let current: unknown = ErrorClass;
   defineProperty(globalThis, 'Error', own({
-    get: () => current,
+    // While probing, Deno finds this realm's hook whatever Error the script put in its place.
+    get: () => (probing ? ErrorClass : current),
     set: (value: unknown) => {
       current = value;
       if (value === null || (typeof value !== 'function' && typeof value !== 'object')) return;

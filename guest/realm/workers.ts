@@ -4,6 +4,11 @@
  * module. A Worker that fails is reported by its realm, not by Deno's printer (which names modules by
  * their blob: URLs): it tells the realm that created it, which raises the `error` event on the
  * Worker object and, unhandled there, on its own global, as Deno would.
+ * node:worker_threads' Worker starts its realm without any of that (Deno's own node-type Worker, whose
+ * code cannot be prefixed), so it is refused: the only thing its constructor reads before it starts
+ * the Worker is `globalThis.performance` (a field initializer), which becomes an accessor that throws
+ * when read from there, once node:worker_threads has loaded (Deno then sets `__initWorkerThreads` on
+ * its internals).
  * Invariant: a Worker gets this realm's code as text (realm.ts's `source`), exactly what this realm
  * ran, whatever the bundler renamed; a Worker can run only data: and blob: URLs.
  */
@@ -15,14 +20,17 @@ import {
   construct,
   createObjectUrl,
   defineProperty,
+  denoInternals,
   dispatchTo,
   ErrorClass,
   ErrorEventClass,
   exec,
+  getOwnPropertyDescriptor,
   hasOwn,
   indexOf,
   inspect,
   isPrototypeOf,
+  NotCapableClass,
   own,
   ownValue,
   postToParent,
@@ -42,6 +50,7 @@ import { facts, named } from './facts.ts';
 import type { Kind } from './uncaught.ts';
 import { importDenial } from './denials.ts';
 import { GUEST_REALM_NAME } from './names.ts';
+import { callerFile } from './stacks.ts';
 
 /** The key of the message a Worker's realm sends the realm that created it when the Worker failed. */
 const FAILURE = '\0code-runtime:worker-failure';
@@ -93,8 +102,49 @@ function moduleUrlOf(specifier: unknown): string | undefined {
   throw new TypeErrorClass(`${importDenial(url)} (tried ${stringify(url)}); a Worker can run only data: and blob: URLs`);
 }
 
+/** Where node:worker_threads' Worker is; its field initializer reads `globalThis.performance` before the Worker starts. */
+const NODE_WORKER_FILE = 'ext:deno_node/worker_threads.ts';
+const NODE_WORKER_DENIAL = 'node:worker_threads Workers are not available in this sandbox: they would start without its protections; '
+  + 'use a Web Worker, new Worker(url, { type: "module" }), with a data: or blob: URL';
+
+/** Makes node:worker_threads' Worker constructor throw (see the header); its module works otherwise. */
+function refuseNodeWorkers(): void {
+  const internals = denoInternals;
+  const before = getOwnPropertyDescriptor(globalThis, 'performance');
+  if (internals === null || typeof internals !== 'object' || before === undefined || !before.configurable) return;
+  let loaded = false;
+  let initWorkerThreads: unknown;
+  defineProperty(internals, '__initWorkerThreads', own({
+    get: () => initWorkerThreads,
+    set: (value: unknown) => {
+      initWorkerThreads = value;
+      loaded = true;
+    },
+    configurable: false,
+  }));
+  let value = hasOwn(before, 'value') ? before.value : apply(before.get!, globalThis, []);
+  // Non-configurable: the script can assign it (a data property's behaviour) but not put another in its place.
+  const get = () => {
+    // Stacks are looked at only once node:worker_threads exists; none shown (a limit fixed at 0) is refused too.
+    if (loaded) {
+      const file = callerFile(get);
+      if (file === undefined || file === NODE_WORKER_FILE) throw new NotCapableClass(NODE_WORKER_DENIAL);
+    }
+    return value;
+  };
+  defineProperty(globalThis, 'performance', own({
+    get,
+    set(next: unknown) {
+      value = next;
+    },
+    enumerable: before.enumerable,
+    configurable: false,
+  }));
+}
+
 /** Wraps this realm's Worker constructor; `source` is the realm code each Worker runs first. */
 export function wrapWorkers(source: string): void {
+  refuseNodeWorkers();
   const Original = globalThis.Worker;
   if (typeof Original !== 'function') return;
   const Worker = function Worker(this: unknown, specifier: unknown, options?: WorkerOptions) {

@@ -83,6 +83,72 @@ console.log(JSON.stringify({ sameConstructor: viaProto === Worker }));`;
   assert.is(proto.sameConstructor, true, 'the original Worker constructor is not reachable through its prototype');
 });
 
+/** Tries node:worker_threads' Worker as `label`; prints what happened as one JSON line (the Worker, if it starts, reports what it sees). */
+const NODE_WORKER_PROBE = `
+const { Worker: NodeWorker, isMainThread } = await import('node:worker_threads');
+const { createRequire } = await import('node:module');
+const tryWorker = async (label, make) => {
+  try {
+    const w = make();
+    const seen = await new Promise((resolve) => { w.on('message', resolve); w.on('error', (e) => resolve('error: ' + e.message)); });
+    await w.terminate();
+    return { label, started: true, seen };
+  } catch (e) {
+    return { label, started: false, name: e.name, notCapable: e instanceof Deno.errors.NotCapable, message: e.message };
+  }
+};
+const LEAK = 'require("node:worker_threads").parentPort.postMessage([Deno.execPath(), Deno.ppid, typeof Deno[Deno.internal]].join(" "))';
+const results = [];
+results.push(await tryWorker('eval', () => new NodeWorker(LEAK, { eval: true })));
+results.push(await tryWorker('data URL', () => new NodeWorker(new URL('data:text/javascript,' + encodeURIComponent(LEAK)))));
+results.push(await tryWorker('subclass', () => new (class extends NodeWorker {})(LEAK, { eval: true })));
+Error.stackTraceLimit = 0;
+results.push(await tryWorker('no stack limit', () => new NodeWorker(LEAK, { eval: true })));
+Error.stackTraceLimit = 10;
+Error.prepareStackTrace = () => [];
+results.push(await tryWorker('own stack hook', () => new NodeWorker(LEAK, { eval: true })));
+Error.prepareStackTrace = undefined;
+const RealError = Error;
+globalThis.Error = { prepareStackTrace: () => [] };
+results.push(await tryWorker('own Error', () => new NodeWorker(LEAK, { eval: true })));
+globalThis.Error = RealError;
+const t0 = performance.now();
+const mock = { now: () => 42 };
+const real = globalThis.performance;
+globalThis.performance = mock;
+const mocked = performance.now();
+globalThis.performance = real;
+results.push({ label: 'rest', isMainThread: typeof isMainThread, path: createRequire('file:///script.ts')('node:path').join('a', 'b'), now: typeof t0, mocked });
+return results;
+`;
+
+host('host :: a node:worker_threads Worker, which would start without the realm code (install path, PID, internals), is refused; the module and performance work as before', async () => {
+  const code = `const probe = async () => {${NODE_WORKER_PROBE}};
+console.log(JSON.stringify(await probe()));
+const inWorker = new Worker(URL.createObjectURL(new Blob([${JSON.stringify(`const probe = async () => {${NODE_WORKER_PROBE}};\npostMessage(JSON.stringify(await probe()));`)}], { type: 'application/javascript' })), { type: 'module' });
+console.log(await new Promise((resolve) => { inWorker.onmessage = (e) => resolve(e.data); inWorker.onerror = (e) => resolve(JSON.stringify([{ label: 'worker failed', message: e.message }])); }));
+inWorker.terminate();`;
+  const r = await runCode({ code, timeoutSecs: 60 });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.not.ok((r.stdout + r.stderr).includes(ROOT), `the install path leaked:\n${r.stdout}`);
+  const lines = r.stdout.trim().split('\n');
+  assert.is(lines.length, 2, r.stdout);
+  for (const [realm, line] of [['main', lines[0]!], ['worker', lines[1]!]] as const) {
+    const results = JSON.parse(line) as Array<Record<string, unknown>>;
+    const rest = results.pop()!;
+    assert.equal(rest, { label: 'rest', isMainThread: 'boolean', path: 'a/b', now: 'number', mocked: 42 }, `${realm}: ${line}`);
+    for (const result of results) {
+      assert.equal(result, {
+        label: result.label,
+        started: false,
+        name: 'NotCapable',
+        notCapable: true,
+        message: 'node:worker_threads Workers are not available in this sandbox: they would start without its protections; use a Web Worker, new Worker(url, { type: "module" }), with a data: or blob: URL',
+      }, `${realm}: ${JSON.stringify(result)}`);
+    }
+  }
+});
+
 host('host :: WebGPU is off: no adapter, and the graphics libraries are never loaded', async () => {
   const command = sandboxCommand({
     denoPath: resolveDeno(),
