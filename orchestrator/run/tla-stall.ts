@@ -93,7 +93,18 @@ export class StallNaming {
     return bytes;
   }
 
+  /** `bytes` with the script named, every other byte as it was (never decoded: a held line may end mid-character, or be no UTF-8). */
   #named(bytes: Buffer): Buffer {
-    return Buffer.from(bytes.toString('utf8').replace(BLOB_URL, () => this.#scriptName));
+    // The URL is ASCII: found in the bytes read one to one as Latin-1, at the same offsets.
+    const text = bytes.toString('latin1');
+    const pieces: Buffer[] = [];
+    let from = 0;
+    for (const found of text.matchAll(BLOB_URL)) {
+      pieces.push(bytes.subarray(from, found.index), Buffer.from(this.#scriptName));
+      from = found.index + found[0].length;
+    }
+    if (from === 0) return bytes;
+    pieces.push(bytes.subarray(from));
+    return Buffer.concat(pieces);
   }
 }

@@ -52,4 +52,17 @@ stall('tla-stall :: ordinary output is never held: only the start of a line that
   assert.is(naming.end().toString(), 'err');
 });
 
+stall('tla-stall :: after the report begins, bytes pass as they came: invalid UTF-8, and a character split by a long line\'s chunks', () => {
+  // A script may print the report's first line itself; what follows is still its own output.
+  const after = Buffer.concat([Buffer.from(`${TLA_STALL}\n`), Buffer.from([0xff, 0xfe, 0x0a]), Buffer.from(`${'é'.repeat(40_000)} ${URL_}\n`)]);
+  for (const size of [7, 65_537, 70_001, after.length]) {
+    const naming = new StallNaming('script.ts');
+    const out: Buffer[] = [];
+    for (let i = 0; i < after.length; i += size) out.push(naming.push(after.subarray(i, i + size)));
+    out.push(naming.end());
+    const expected = Buffer.from(after.toString('latin1').replace(URL_, 'script.ts'), 'latin1');
+    assert.ok(Buffer.concat(out).equals(expected), `chunk size ${size}: the bytes changed`);
+  }
+});
+
 stall.run();
