@@ -145,16 +145,27 @@ export function elsewhereHeadline(execution: Execution, context: AnswerContext =
     + `Call get_execution {"executionId":"${id}","waitSecs":30} again: once it ends, any run answers with its result.`;
 }
 
-function actorRunLines(execution: Execution): string[] {
-  return (execution.result?.actorRuns ?? []).map((run) => `Actor run ${run.id} (${run.actorId}): ${run.status}`
+/** The Actor runs in at most `room` characters: those that fit, then how many more there are (a script may start thousands). */
+function actorRunLines(execution: Execution, room: number): string[] {
+  const all = (execution.result?.actorRuns ?? []).map((run) => `Actor run ${run.id} (${run.actorId}): ${run.status}`
     + `${run.defaultDatasetId ? `, dataset ${run.defaultDatasetId}` : ''}${run.defaultKeyValueStoreId ? `, key-value store ${run.defaultKeyValueStoreId}` : ''}`);
+  const more = (left: number) => `… and ${left} more Actor runs (get_execution with a larger maxAnswerChars lists more)`;
+  let used = 0;
+  let kept = 0;
+  for (; kept < all.length; kept += 1) {
+    const left = all.length - kept - 1;
+    const next = used + all[kept]!.length + 1 + (left > 0 ? more(left).length + 1 : 0);
+    if (next > room) break;
+    used += all[kept]!.length + 1;
+  }
+  return kept === all.length ? all : [...all.slice(0, kept), more(all.length - kept)];
 }
 
-/** The answer text with `budget` bytes of output shared between the streams. */
-function render(execution: Execution, context: AnswerContext, budget: number): string {
+/** The answer text with `budget` bytes of output shared between the streams, and at most a quarter of `maxChars` for Actor runs. */
+function render(execution: Execution, context: AnswerContext, budget: number, maxChars: number): string {
   const { stdout, stderr } = execution;
   const [outShare, errShare] = shares(stdout.totalBytes, stderr.totalBytes, Math.max(0, budget));
-  const lines = [answerHeadline(execution, context), ...actorRunLines(execution)];
+  const lines = [answerHeadline(execution, context), ...actorRunLines(execution, Math.floor(maxChars / 4))];
   // The first stream cut, and the line its cut starts on (from the marker): the get_output call to suggest.
   let cut: { name: string; lineOffset?: string } | undefined;
   for (const [name, stream, share] of [['stdout', stdout, outShare], ['stderr', stderr, errShare]] as const) {
@@ -179,7 +190,7 @@ function render(execution: Execution, context: AnswerContext, budget: number): s
 export function answerText(execution: Execution, context: AnswerContext = {}, maxChars: number = DEFAULT_OUTPUT_CHARS): string {
   const printed = execution.stdout.totalBytes + execution.stderr.totalBytes;
   let budget = Math.min(printed, maxChars);
-  let text = render(execution, context, budget);
+  let text = render(execution, context, budget, maxChars);
   let best = text.length <= maxChars ? text : undefined;
   // Budgets are bytes and the limit is characters, and what the headline and the markers take is
   // known only once rendered: a few passes move the budget by the gap, scaled by bytes per character.
@@ -189,7 +200,7 @@ export function answerText(execution: Execution, context: AnswerContext = {}, ma
     const next = Math.max(0, Math.min(printed, budget + Math.floor(gap * (Buffer.byteLength(text) / text.length))));
     if (next === budget) break;
     budget = next;
-    text = render(execution, context, budget);
+    text = render(execution, context, budget, maxChars);
     if (text.length <= maxChars && text.length > (best?.length ?? -1)) best = text;
   }
   return best ?? text;

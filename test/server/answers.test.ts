@@ -53,6 +53,19 @@ shape('answers :: Actor runs the script started are in the text', () => {
   assert.match(answerText(printed('x\n', '', result('SUCCEEDED', { actorRuns: runs }))), /\nActor run run1 \(apify\/hello\): SUCCEEDED, dataset ds1\n--- stdout ---/);
 });
 
+shape('answers :: many Actor runs still fit maxAnswerChars: as many as fit are listed, and the rest counted', () => {
+  const runs = Array.from({ length: 200 }, (_, i) => ({ id: `run${i}`, actorId: 'someone/some-actor', status: 'SUCCEEDED', defaultDatasetId: `ds${i}`, defaultKeyValueStoreId: `kv${i}` }));
+  const execution = printed('x\n'.repeat(5000), 'warn\n', result('SUCCEEDED', { actorRuns: runs }));
+  for (const max of [ANSWER_LIMITS.min, ANSWER_LIMITS.default]) {
+    const answer = answerText(execution, {}, max);
+    assert.ok(answer.length <= max, `${answer.length} characters for maxAnswerChars ${max}`);
+    const listed = answer.match(/^Actor run run\d+ /gm)?.length ?? 0;
+    assert.ok(listed >= 1, 'no Actor run listed');
+    assert.match(answer, new RegExp(`\\n… and ${200 - listed} more Actor runs \\(get_execution with a larger maxAnswerChars lists more\\)\\n--- stdout ---\\nx\\n`));
+  }
+  assert.is(answerText(execution, {}, ANSWER_LIMITS.max).match(/^Actor run /gm)?.length, 200, 'all of them when they fit');
+});
+
 shape('answers :: long output fits maxAnswerChars with its head, its tail and how to page', () => {
   const lines = Array.from({ length: 5000 }, (_, i) => `line ${String(i).padStart(4, '0')}\n`).join('');
   const execution = printed(lines, 'a warning\n');
