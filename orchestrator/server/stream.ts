@@ -7,13 +7,16 @@
  * Invariants: pages never split a UTF-8 character (not at the cap's cut, nor one still being
  * printed) and stay in one held run; every page holds at most `PAGE_BYTES` of text as it costs once
  * written as a JSON string (a line page stops at the last whole line that fits, or inside a line too
- * long for a page, and says so); line starts are indexed every `CHECKPOINT_LINES` lines to keep the
- * index small; a page costs what it returns, whatever the stream's size or how many writes made it.
+ * long for a page, and says so); line starts are indexed every `CHECKPOINT_LINES` lines, only up to
+ * the cap, so the index stays small however many lines a script prints; a page costs what it
+ * returns, whatever the stream's size or how many writes made it.
  */
 import { HeldBytes, isContinuation } from '../run/held-bytes.js';
 import { jsonFitHead } from '../run/json-size.js';
 
 const CHECKPOINT_LINES = 1024;
+/** What one line-index entry costs (a number in an array). */
+const CHECKPOINT_BYTES = 8;
 const NEWLINE = 0x0a;
 
 export interface PageRequest {
@@ -96,9 +99,9 @@ export class OutputStream {
     return this.#held.totalBytes;
   }
 
-  /** Bytes held in memory. */
+  /** Bytes held in memory: the text and its line index. */
   get heldBytes(): number {
-    return this.#held.heldBytes;
+    return this.#held.heldBytes + (this.#checkpoints.length - 1) * CHECKPOINT_BYTES;
   }
 
   get complete(): boolean {
@@ -170,7 +173,8 @@ export class OutputStream {
     const total = this.#held.totalBytes;
     for (let at = chunk.indexOf(NEWLINE); at >= 0; at = chunk.indexOf(NEWLINE, at + 1)) {
       this.#lines += 1;
-      if (this.#lines % CHECKPOINT_LINES === 0) this.#checkpoints.push(total + at + 1);
+      // Only where a line can be looked up by it: past the cap only the tail is kept, and its lines are counted from the end.
+      if (this.#lines % CHECKPOINT_LINES === 0 && total + at + 1 <= this.#held.cap) this.#checkpoints.push(total + at + 1);
     }
     this.#held.push(chunk);
   }
@@ -193,7 +197,7 @@ export class OutputStream {
     const held = this.#held;
     if (line === 1) return 0;
     if (line - 1 > this.#lines) return undefined;
-    const index = Math.floor((line - 1) / CHECKPOINT_LINES);
+    const index = Math.min(Math.floor((line - 1) / CHECKPOINT_LINES), this.#checkpoints.length - 1);
     let offset = this.#checkpoints[index]!;
     let current = index * CHECKPOINT_LINES + 1;
     if (!held.complete) {

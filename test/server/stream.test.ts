@@ -110,6 +110,26 @@ stream('stream :: a line past the head, in the cut middle, is never numbered by 
   assert.equal([last.lineOffset, last.byteOffset, last.text], [400_000, 399_999, '\n']);
 });
 
+stream('stream :: a flood of lines does not grow the stream past its cap: the line index counts in heldBytes and stops at the cap', () => {
+  const cap = 64 * 1024;
+  const flood = new OutputStream(cap);
+  const chunk = Buffer.alloc(cap, 0x0a);
+  flood.append(chunk);
+  // 65,536 lines indexed every 1,024: what the store's memory budget is told includes the index.
+  assert.ok(flood.heldBytes > cap, `heldBytes ${flood.heldBytes} leaves the line index out`);
+  const atCap = flood.heldBytes;
+  // 64 MiB of empty lines more (a script may print for an hour): nothing more is indexed.
+  for (let i = 0; i < 1024; i += 1) flood.append(chunk);
+  flood.end();
+  assert.is(flood.heldBytes, atCap);
+  const lines = 1025 * cap;
+  for (const line of [1, 2000, cap, lines - 2000, lines]) {
+    const page = flood.page({ lineOffset: line, lineLimit: 1 });
+    if (line <= cap / 2 || line > lines - cap / 2) assert.equal([page.lineOffset, page.byteOffset, page.text], [line, line - 1, '\n'], `line ${line}`);
+    else assert.ok(page.lineOffset! > line, `line ${line}, in the cut middle, gave ${page.lineOffset}`);
+  }
+});
+
 stream('stream :: a character the cap cuts is never shown in halves', () => {
   // The cap's halves fall at odd byte offsets inside 2-, 3- and 4-byte characters.
   for (const [text, cap] of [['é', 4097], ['中', 4097], ['😀', 4099], ['😀', 4098]] as const) {
