@@ -5,14 +5,15 @@
  * A task belongs to the MCP session (one `McpServer`) that made it: tasks/get, tasks/result,
  * tasks/cancel and tasks/list see that session's tasks only, while the execution stays reachable by
  * id through get_execution and REST. A call without `task` runs the tool's direct handler, exactly
- * as a tool without task support would. All task plumbing is here, so the 2026 Tasks extension
- * (SDK v2) can replace this one module.
+ * as a tool without task support would; a call with `task` that makes none (bad arguments, a full
+ * queue, a tool that is not a task) is a JSON-RPC error saying why. All task plumbing is here, so
+ * the 2026 Tasks extension (SDK v2) can replace this one module.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CreateTaskOptions, TaskStore, ToolTaskHandler } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { AnySchema } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, Request, RequestId, ServerNotification, ServerRequest, Task, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult, type Request, type RequestId, type ServerNotification, type ServerRequest, type Task, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type * as z from 'zod';
 import { UnknownExecutionError, type Execution } from './executions.js';
 import type { ExecutionService } from './service.js';
@@ -207,6 +208,59 @@ function directCalls(server: McpServer): Map<string, Direct> {
   return calls;
 }
 
+type ToolsCall = (request: { params?: { name?: unknown; task?: unknown } }, extra: Extra) => Promise<unknown>;
+
+/** Each server's task tools, by name. */
+const TASK_TOOLS = new WeakMap<McpServer, Set<string>>();
+
+/** The JSON-RPC error for a task-augmented call to `name` that made no task but answered `result`. */
+function refusal(taskTools: Set<string>, name: string, result: unknown): McpError {
+  const answer = result as Partial<CallToolResult>;
+  if (!answer.isError) return new McpError(ErrorCode.MethodNotFound, `${name} cannot be called as a task; only ${[...taskTools].join(', ')} can. Call it without \`task\``);
+  const text = (answer.content?.[0]?.type === 'text' ? answer.content[0].text : 'the call made no task').replace(/^MCP error -?\d+: /, '');
+  return new McpError(/^(Input validation error|Tool \S+ (not found|disabled))/.test(text) ? ErrorCode.InvalidParams : ErrorCode.InternalError, text);
+}
+
+/**
+ * Runs `register` (the SDK's registration of task tool `name`) so that a task-augmented tools/call
+ * that makes no task gets a JSON-RPC error saying why. SDK 1.32's McpServer answers such a call
+ * with a tool result (a tool error for bad arguments or a refused start, the tool's own answer for
+ * a tool that is not a task), which its Server then refuses as "Invalid task creation result"
+ * (-32602): the reason was lost. Here a tool that cannot be a task is -32601, as the spec asks; bad
+ * arguments are -32602; a start the server refused (queue full, shutting down) is -32603, each with
+ * the server's words. The McpServer's tools/call handler is wrapped as it registers it, with its
+ * first tool: so task tools come before any other (this fails loudly otherwise, or if a new SDK
+ * registers it some other way).
+ */
+function withTaskRefusals(server: McpServer, name: string, register: () => void): void {
+  const known = TASK_TOOLS.get(server);
+  if (known) {
+    known.add(name);
+    return register();
+  }
+  const taskTools = new Set([name]);
+  TASK_TOOLS.set(server, taskTools);
+  const inner = server.server;
+  const setRequestHandler = inner.setRequestHandler;
+  let wrapped = false;
+  inner.setRequestHandler = ((schema: Parameters<typeof setRequestHandler>[0], handler: ToolsCall) => {
+    if (schema !== CallToolRequestSchema) return setRequestHandler.call(inner, schema, handler as never);
+    wrapped = true;
+    return setRequestHandler.call(inner, schema, (async (request: Parameters<ToolsCall>[0], extra: Extra) => {
+      const result = await handler(request, extra);
+      const made = typeof result === 'object' && result !== null && 'task' in result;
+      if (request.params?.task === undefined || made) return result;
+      throw refusal(taskTools, String(request.params.name), result);
+    }) as never);
+  }) as typeof setRequestHandler;
+  try {
+    register();
+  } finally {
+    inner.setRequestHandler = setRequestHandler;
+  }
+  if (!wrapped) throw new Error('The MCP SDK registered no tools/call handler with the first task tool: register task tools first, or update orchestrator/server/tasks.ts for this SDK');
+}
+
 /**
  * Registers a tool a client may call as a task (`execution.taskSupport: 'optional'`): with `task`
  * it answers at once with the task of the execution `start` made; without, `direct` answers.
@@ -233,5 +287,7 @@ export function registerTaskTool<S extends z.ZodType>(
     },
     getTaskResult: async (_args, extra) => tasks.getTaskResult(extra.taskId),
   };
-  server.experimental.tasks.registerToolTask(name, { ...config, inputSchema: config.inputSchema as AnySchema, execution: { taskSupport: 'optional' } }, handler);
+  withTaskRefusals(server, name, () => {
+    server.experimental.tasks.registerToolTask(name, { ...config, inputSchema: config.inputSchema as AnySchema, execution: { taskSupport: 'optional' } }, handler);
+  });
 }

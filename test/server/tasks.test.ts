@@ -89,6 +89,18 @@ function shared(test: Test, client: () => Client, ttlMs: () => number) {
     assert.match(again.message, /terminal status: cancelled/);
   });
 
+  test('tasks :: a task-augmented call that makes no task is a JSON-RPC error saying why: bad arguments -32602, a tool that is not a task -32601', async () => {
+    const bad = await mcpError(startTask(client(), 5 as unknown as string));
+    assert.is(bad.code, ErrorCode.InvalidParams);
+    assert.match(bad.message, /Invalid arguments for tool run_code.*code/);
+    const unknown = await mcpError(client().request({ method: 'tools/call', params: { name: 'no_such_tool', arguments: {}, task: {} } }, CreateTaskResultSchema));
+    assert.is(unknown.code, ErrorCode.InvalidParams);
+    assert.match(unknown.message, /Tool no_such_tool not found/);
+    const notTask = await mcpError(client().request({ method: 'tools/call', params: { name: 'get_code_docs', arguments: {}, task: {} } }, CreateTaskResultSchema));
+    assert.is(notTask.code, ErrorCode.MethodNotFound);
+    assert.match(notTask.message, /get_code_docs cannot be called as a task; only run_code can/);
+  });
+
   test('tasks :: an unknown task and a bad cursor are -32602', async () => {
     assert.is((await mcpError(client().experimental.tasks.getTask('exe_nothing'))).code, ErrorCode.InvalidParams);
     assert.is((await mcpError(client().experimental.tasks.getTaskResult('exe_nothing', CallToolResultSchema))).code, ErrorCode.InvalidParams);
@@ -184,6 +196,27 @@ overHttp('tasks :: a task cancelled by tasks/cancel is ABORTED for REST too; one
   await untilPrinted(client, second.taskId, 'up');
   assert.not.ok((await client.callTool({ name: 'cancel_execution', arguments: { executionId: second.taskId } })).isError);
   assert.is((await client.experimental.tasks.getTask(second.taskId)).status, 'cancelled');
+});
+
+overHttp('tasks :: a task the server has no room for is a JSON-RPC error that says the queue is full, also through callToolStream', async () => {
+  const full = createServer({ runtime, concurrency: 1, maxQueue: 0 });
+  const client = new Client({ name: 'tasks-full', version: '1' });
+  try {
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${(await full.listen({ port: 0 })).port}/mcp`)));
+    const running = await startTask(client, FOREVER);
+    const refused = await mcpError(startTask(client, FOREVER));
+    assert.match(refused.message, /queue is full: 1 scripts running and 0 waiting.*retry later/);
+    const messages = [];
+    for await (const message of client.experimental.tasks.callToolStream({ name: 'run_code', arguments: { code: FOREVER } }, CallToolResultSchema, { task: {} })) messages.push(message);
+    assert.is(messages.length, 1);
+    const only = messages[0]!;
+    assert.is(only.type, 'error');
+    assert.match(only.type === 'error' ? only.error.message : '', /queue is full/);
+    await client.experimental.tasks.cancelTask(running.taskId);
+  } finally {
+    await client.close();
+    await full.close();
+  }
 });
 
 stdio.run();
