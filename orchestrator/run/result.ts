@@ -70,13 +70,34 @@ function withoutV8Trace(stderr: string): string {
   const fatal = stderr.search(HEAP_FATAL);
   if (fatal < 0) return stderr;
   const starts = V8_TRACE_STARTS.map((marker) => stderr.lastIndexOf(marker, fatal)).filter((at) => at >= 0);
-  const cut = starts.length > 0 ? Math.min(...starts) : stderr.lastIndexOf('\n', fatal);
+  let cut = starts.length > 0 ? Math.min(...starts) : stderr.lastIndexOf('\n', fatal);
+  // V8's banner for memory it could not reserve opens with an empty line of its own.
+  if (stderr.startsWith('\n\n#\n# Fatal process', cut - 1)) cut -= 1;
   return stderr.slice(0, Math.max(0, cut));
 }
 
+/** How the run ran out of memory: V8's heap limit, memory V8 could not reserve for the process, or the resident memory watched. */
+type Exhausted = 'heap' | 'reserve' | 'resident';
+
+/**
+ * Which limit V8's report names, from its last fatal line (the report is the last thing printed):
+ * `Fatal JavaScript out of memory` is the heap; `Fatal process out of memory` is memory it could not
+ * reserve, on Linux under the data-segment cap, which each Worker (an isolate with its own code
+ * space) takes a large share of.
+ */
+function v8Exhausted(stderr: string): Exhausted {
+  let kind: string | undefined;
+  for (const found of stderr.matchAll(/Fatal (JavaScript|process) out of memory/g)) kind = found[1];
+  return kind === 'process' ? 'reserve' : 'heap';
+}
+
 /** The one line an out-of-memory run ends with: which limit, and what was measured. */
-function outOfMemoryLine(input: ResultInput, heap: boolean): string {
-  if (heap) return `Out of memory: the JavaScript heap reached its limit of ${input.memoryMbytes} MB (memoryMbytes)`;
+function outOfMemoryLine(input: ResultInput, exhausted: Exhausted): string {
+  if (exhausted === 'heap') return `Out of memory: the JavaScript heap reached its limit of ${input.memoryMbytes} MB (memoryMbytes)`;
+  if (exhausted === 'reserve') {
+    return `Out of memory: the process could not reserve the memory V8 asked for, within its data limit for memoryMbytes ${input.memoryMbytes}: `
+      + 'each Worker reserves a large share of it; start fewer Workers, or raise memoryMbytes';
+  }
   const limit = Math.round(input.rssLimitBytes / MB);
   const used = Math.round(input.facts.peakRssBytes / MB);
   const measured = used > limit ? `the process used ${used} MB` : 'the process went';
@@ -103,11 +124,11 @@ export function toResult(input: ResultInput): RunResult {
     exitCode = EXIT_CODES['TIMED-OUT'];
     statusMessage = `Timed out after ${input.timeoutSecs} s`;
   } else if (facts.killedFor === 'memory' || (facts.signal === 'SIGTRAP' && HEAP_FATAL.test(stderrText))) {
-    const heap = facts.killedFor !== 'memory';
+    const fromV8 = facts.killedFor !== 'memory';
     status = 'OUT-OF-MEMORY';
     exitCode = EXIT_CODES['OUT-OF-MEMORY'];
-    statusMessage = outOfMemoryLine(input, heap);
-    if (heap) stderrText = withoutV8Trace(stderrText);
+    statusMessage = outOfMemoryLine(input, fromV8 ? v8Exhausted(stderrText) : 'resident');
+    if (fromV8) stderrText = withoutV8Trace(stderrText);
     stderrText += `${stderrText === '' || stderrText.endsWith('\n') ? '' : '\n'}${statusMessage}\n`;
   } else if (facts.exitCode === 0) {
     status = 'SUCCEEDED';

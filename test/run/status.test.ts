@@ -111,6 +111,18 @@ status('status :: a heap blow-up is OUT-OF-MEMORY with exit code 137 and one cle
   assert.is(r.stderr, 'own words\nOut of memory: the JavaScript heap reached its limit of 64 MB (memoryMbytes)\n');
 });
 
+status('status :: Workers past what the data limit holds are OUT-OF-MEMORY saying so, not that the heap was full', async () => {
+  // Each Worker is an isolate that reserves its own code space within the process's data limit.
+  const code = `const ws = [];
+for (let i = 0; i < 6; i += 1) ws.push(new Worker(URL.createObjectURL(new Blob(['postMessage(1)'], { type: 'application/javascript' })), { type: 'module' }));
+await Promise.all(ws.map((w) => new Promise((resolve) => { w.onmessage = resolve; })));
+console.log('all six up');`;
+  const r = await runCode({ code, memoryMbytes: 64, timeoutSecs: 30 });
+  assert.is(r.status, 'OUT-OF-MEMORY', r.stdout);
+  assert.is(r.statusMessage, 'Out of memory: the process could not reserve the memory V8 asked for, within its data limit for memoryMbytes 64: each Worker reserves a large share of it; start fewer Workers, or raise memoryMbytes');
+  assert.is(r.stderr, `${r.statusMessage}\n`);
+});
+
 status('status :: memory beyond the heap is OUT-OF-MEMORY saying what was measured against which limit', async () => {
   const r = await runCode({ code: fixture('arraybuffer-bomb.ts'), memoryMbytes: 64, timeoutSecs: 30 });
   assert.is(r.status, 'OUT-OF-MEMORY', r.statusMessage);
