@@ -141,7 +141,9 @@ export class OutputStream {
   /**
    * The ended stream a snapshot was taken of: the same bytes, offsets, line numbers and pages. Line
    * checkpoints inside the cut middle (whose offsets were never held) are set just past the head's
-   * end: like the originals, after every head offset, before the tail, and not held.
+   * end: like the originals, after every head offset, before the tail, and not held. Past the cap
+   * there are none, as in the original (a middle checkpoint it may have kept below the cap changes
+   * no page: lookups from it and from the head's last one end alike).
    */
   static restore(snapshot: StreamSnapshot): OutputStream {
     const { cap, totalBytes, lines, head, tail } = snapshot;
@@ -157,11 +159,19 @@ export class OutputStream {
       const tailNewlines = newlineOffsets(tail);
       const beforeTail = lines - tailNewlines.length;
       if (beforeTail < headNewlines.length) throw new RangeError(`A stream of ${lines} lines cannot hold ${headNewlines.length + tailNewlines.length} newlines`);
-      const pastHead = stream.#held.headEnd + 1;
-      for (let n = checkpoints.length * CHECKPOINT_LINES; n <= beforeTail; n += CHECKPOINT_LINES) {
-        checkpoints.push(n === beforeTail && snapshot.checkpointAtTail ? tailStart : pastHead);
+      // As `append` made them: none past the cap. The middle's lie before the tail, so all of them
+      // are within the cap when the tail starts within it, and none can be known to be otherwise.
+      if (tailStart <= cap) {
+        const pastHead = stream.#held.headEnd + 1;
+        for (let n = checkpoints.length * CHECKPOINT_LINES; n <= beforeTail; n += CHECKPOINT_LINES) {
+          checkpoints.push(n === beforeTail && snapshot.checkpointAtTail ? tailStart : pastHead);
+        }
+        for (let n = checkpoints.length * CHECKPOINT_LINES; n <= lines; n += CHECKPOINT_LINES) {
+          const offset = tailStart + tailNewlines[n - beforeTail - 1]! + 1;
+          if (offset > cap) break;
+          checkpoints.push(offset);
+        }
       }
-      for (let n = checkpoints.length * CHECKPOINT_LINES; n <= lines; n += CHECKPOINT_LINES) checkpoints.push(tailStart + tailNewlines[n - beforeTail - 1]! + 1);
     } else if (headNewlines.length !== lines) {
       throw new RangeError(`A complete stream of ${lines} lines holds ${headNewlines.length} newlines`);
     }

@@ -107,11 +107,15 @@ records('records :: a restored stream pages as the original: complete, cut, and 
   const as = (stdout: OutputStream) => executionView({ id: 'x', state: 'ended', createdAt: new Date(0), stdout, stderr: fill(10, '') } as never);
   assert.equal(as(restored), as(cut));
 
-  // 4,096 two-byte lines under a 4,096-byte cap: the tail starts at line 3,073, a checkpoint's line.
-  const aligned = fill(4096, 'x\n'.repeat(4096), 333);
+  // 3,072 two-byte lines under a 4,096-byte cap: the tail starts at line 2,049, a checkpoint's line (within the cap).
+  const aligned = fill(4096, 'x\n'.repeat(3072), 333);
   const snapshot = aligned.snapshot();
   assert.ok(snapshot.checkpointAtTail, 'the case this test is about');
-  samePages(aligned, OutputStream.restore(snapshot), [{ lineOffset: 3072 }, { lineOffset: 3073, lineLimit: 1 }, { lineOffset: 3074, lineLimit: 1 }]);
+  samePages(aligned, OutputStream.restore(snapshot), [{ lineOffset: 2048 }, { lineOffset: 2049, lineLimit: 1 }, { lineOffset: 2050, lineLimit: 1 }]);
+  // 4,096 such lines: the tail starts past the cap, where no checkpoint is kept.
+  const past = fill(4096, 'x\n'.repeat(4096), 333);
+  assert.not.ok(past.snapshot().checkpointAtTail);
+  samePages(past, OutputStream.restore(past.snapshot()), [{ lineOffset: 3072 }, { lineOffset: 3073, lineLimit: 1 }, { lineOffset: 3074, lineLimit: 1 }]);
 });
 
 records('records :: restored streams page as their originals, over many shapes of output and caps', () => {

@@ -122,9 +122,13 @@ stream('stream :: a flood of lines does not grow the stream past its cap: the li
   for (let i = 0; i < 1024; i += 1) flood.append(chunk);
   flood.end();
   assert.is(flood.heldBytes, atCap);
+  // Kept elsewhere and restored (another Standby run), it holds no more either, and pages alike.
+  const restored = OutputStream.restore(flood.snapshot());
+  assert.ok(restored.heldBytes <= atCap, `restored: ${restored.heldBytes}`);
   const lines = 1025 * cap;
   for (const line of [1, 2000, cap, lines - 2000, lines]) {
     const page = flood.page({ lineOffset: line, lineLimit: 1 });
+    assert.equal(restored.page({ lineOffset: line, lineLimit: 1 }), page, `restored, line ${line}`);
     if (line <= cap / 2 || line > lines - cap / 2) assert.equal([page.lineOffset, page.byteOffset, page.text], [line, line - 1, '\n'], `line ${line}`);
     else assert.ok(page.lineOffset! > line, `line ${line}, in the cut middle, gave ${page.lineOffset}`);
   }
