@@ -200,7 +200,9 @@ records('records :: one still running on A is answered on B with where it runs, 
   const a = service(memoryStore(shared, 'StoreA', 'runA'));
   const b = service(memoryStore(shared, 'StoreB', 'runB'));
   const execution = a.start('test', { code: script({ stdout: 'working\n', waitMs: 1500 }) });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Its start record written (not a guess at how long a write takes on a busy machine).
+  assert.ok(await a.records!.flush(5000), 'the start record is written');
+  assert.is(execution.state, 'running', 'still running once its start record is written');
   const elsewhere = await b.find(execution.id);
   assert.equal([elsewhere.state, elsewhere.heldBy], ['running', 'runA']);
   assert.match(answerText(elsewhere), /is still running on another run of this Actor \(run runA\).*get_execution/);
