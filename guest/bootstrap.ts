@@ -12,6 +12,7 @@ import { exitWhenDone } from './exit.ts';
 import { installApify } from './install.ts';
 import { prepareRealm } from './realm.ts';
 import { Run } from './run.ts';
+import { installTools } from './tools.ts';
 
 const arriving = readEnvelope();
 // This realm and every Worker the script starts: host hidden, denials worded, stacks naming the script.
@@ -31,4 +32,5 @@ const envelope = await arriving;
 run.begin(envelope);
 // The script's globals, one line each.
 installApify(globalThis, envelope.apify);
+installTools(globalThis, envelope.tools);
 run.start();

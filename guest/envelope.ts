@@ -3,6 +3,7 @@
  * guest's own code (orchestrator/run/run.ts writes it). Read to its end, so the script then reads
  * end-of-file from stdin and never the envelope.
  */
+import type { ToolsConfig } from './tools.ts';
 
 export interface Envelope {
   code: string;
@@ -12,6 +13,8 @@ export interface Envelope {
   /** Origins the sandbox lets the script reach, named by its network denials. */
   allowedOrigins: string[];
   apify: { url: string };
+  /** The relay's URL again and the names of `tools.*` (tools.ts); nothing else of the tool servers. */
+  tools: ToolsConfig;
 }
 
 /** Stdin the bundle's loader read past the guest's own code: the envelope's first bytes (undeclared when run from the sources). */

@@ -7,7 +7,13 @@ export { createRuntime, RUNTIME_LIMITS } from './runtime/runtime.js';
 export { LIMITS } from './run/options.js';
 export { EXIT_CODES } from './run/result.js';
 export type { OutputListener, RunOptions } from '../types/options.js';
-export type { ActorRunRef, RunResult, RunStatus } from '../types/result.js';
+export type { ActorRunRef, RunResult, RunStatus, ToolCallRef } from '../types/result.js';
+export { toolResult } from './tools/tool-result.js';
+export { ConfigError } from './config/error.js';
+export type {
+  HostTool, HostToolContext, HostTools, McpHttpServer, McpServerConfig, McpServers, McpStdioServer, ObjectJsonSchema,
+  ToolContent, ToolDescriptor, ToolListing, ToolResult,
+} from '../types/tools.js';
 export type { RemoteOptions, RunDefaults, RunInfrastructureError, RunManyEntry, Runtime, RuntimeOptions } from '../types/runtime.js';
 export { createServer } from './server/http.js';
 export { serveStdio } from './server/stdio.js';

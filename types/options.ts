@@ -4,6 +4,8 @@
  * `orchestrator/run/options.ts`; the doc comments here state them for users.
  */
 
+import type { HostTools, McpServers } from './tools.js';
+
 /** A chunk of what the script printed, delivered live while it runs. */
 export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
 
@@ -32,4 +34,16 @@ export interface RunOptions {
   maxTotalChargeUsd?: number;
   /** Timeout in seconds for Actor runs the script starts without one. Default: the Actor's own. */
   defaultTimeoutSecs?: number;
+  /**
+   * Upstream MCP servers whose tools the script calls as `tools.NAME.TOOL(args)`, in the
+   * `mcpServers` format of MCP clients; `${VAR}` expands from the environment. Started for this run
+   * and closed after it: give them to `createRuntime` to share connections across runs.
+   */
+  mcpServers?: McpServers;
+  /** The embedder's own functions, called by the script as `tools.NAMESPACE.TOOL(args)`. */
+  tools?: HostTools;
+  /** How many tool calls the script may make, 0–1,000,000. Default 1,000. */
+  maxToolCalls?: number;
+  /** How long one tool call may take, in seconds, 1–3600 (never past the run's own timeout). Default 60. */
+  toolTimeoutSecs?: number;
 }

@@ -28,6 +28,20 @@ export interface ActorRunRef {
   defaultKeyValueStoreId?: string;
 }
 
+/**
+ * One call the script made through `tools`. How it ended: `SUCCEEDED`; `FAILED` (the tool answered
+ * with an error, its server failed or is unavailable, the tool does not exist, or a limit refused it);
+ * `TIMED-OUT` (over `toolTimeoutSecs`); `ABORTED` (the run ended first; the call was cancelled upstream).
+ */
+export interface ToolCallRef {
+  /** The namespace, `tools.<server>`. */
+  server: string;
+  tool: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED-OUT' | 'ABORTED';
+  /** From when the relay received the call to its answer. */
+  durationMillis: number;
+}
+
 export interface RunResult {
   /** How the run ended; see {@link RunStatus}. */
   status: RunStatus;
@@ -65,4 +79,6 @@ export interface RunResult {
   stderrTruncated: boolean;
   /** The Actor runs the script started through `apify`, in the order it started them. */
   actorRuns: ActorRunRef[];
+  /** The tool calls the script made through `tools`, in the order it made them (the first 1,000). */
+  toolCalls: ToolCallRef[];
 }

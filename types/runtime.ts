@@ -5,9 +5,10 @@
  */
 import type { RunOptions } from './options.js';
 import type { RunResult } from './result.js';
+import type { HostTools, McpServers, ToolListing } from './tools.js';
 
-/** Options every run of a runtime starts from; a run's own options win. */
-export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput'>;
+/** Options every run of a runtime starts from; a run's own options win. Tools belong to the runtime itself. */
+export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput' | 'mcpServers' | 'tools'>;
 
 export interface RemoteOptions {
   /** Apify API token the Actor runs are started with (and that scripts' `apify` acts as). Default: `APIFY_TOKEN`. */
@@ -39,6 +40,15 @@ export interface RuntimeOptions {
    * machine; results have the same shape. Output is delivered to `onOutput` once, at the end.
    */
   remote?: RemoteOptions;
+  /**
+   * Upstream MCP servers whose tools every script calls as `tools.NAME.TOOL(args)` (the
+   * `mcpServers` format of MCP clients; `${VAR}` expands from the environment). Each is connected
+   * on first use, shared by every run, started again with back-off if it dies, and closed (its
+   * process killed) by `close()`. A run's own `mcpServers` and `tools` add namespaces for that run.
+   */
+  mcpServers?: McpServers;
+  /** The embedder's own functions, called by every script as `tools.NAMESPACE.TOOL(args)`. */
+  tools?: HostTools;
 }
 
 /**
@@ -70,6 +80,13 @@ export interface Runtime {
    * Narrow with `entry.status !== 'INFRASTRUCTURE-ERROR'` (or `'error' in entry`).
    */
   runMany(optionsList: readonly RunOptions[]): Promise<RunManyEntry[]>;
-  /** Aborts running scripts (their status is `ABORTED`), kills warm sandboxes; resolves when none is left. */
+  /** The runtime's tool namespaces (`tools.<name>` in scripts). */
+  readonly toolServers: readonly string[];
+  /**
+   * Every tool of the runtime's namespaces, as scripts see them (connecting servers not yet
+   * connected); servers that cannot answer are listed in `unavailable` with why.
+   */
+  listTools(): Promise<ToolListing>;
+  /** Aborts running scripts (their status is `ABORTED`), kills warm sandboxes, closes tool servers (killing their processes); resolves when none is left. */
   close(): Promise<void>;
 }

@@ -54,10 +54,11 @@ export interface HeldBody {
 /**
  * Reads a body into one growing buffer (so a flood of tiny chunks costs its bytes, not a chunk
  * object each), charging every byte of room it takes to the run's and the process's budgets.
+ * `max` is the route's own cap (default: `bodyBytes`), `tooLarge` its refusal.
  */
-export async function readBody(req: IncomingMessage, held: ByteBudget): Promise<HeldBody> {
+export async function readBody(req: IncomingMessage, held: ByteBudget, max: number = MAX_BODY_BYTES, tooLarge: (bytes: number) => RelayRefusal = bodyTooLarge): Promise<HeldBody> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge(declared);
+  if (declared > max) throw tooLarge(declared);
   let buffer = Buffer.alloc(0);
   let size = 0;
   let taken = 0;
@@ -69,9 +70,9 @@ export async function readBody(req: IncomingMessage, held: ByteBudget): Promise<
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       // Past the cap the rest is drained, not kept, so the refusal can still be read by the sandbox.
-      if (size > MAX_BODY_BYTES) continue;
+      if (size > max) continue;
       if (size > buffer.length) {
-        const room = Math.min(MAX_BODY_BYTES, Math.max(size, 2 * buffer.length, 64 * 1024));
+        const room = Math.min(max, Math.max(size, 2 * buffer.length, 64 * 1024));
         const full = held.take(room - buffer.length);
         if (full) throw busy(full);
         taken += room - buffer.length;
@@ -81,7 +82,7 @@ export async function readBody(req: IncomingMessage, held: ByteBudget): Promise<
       }
       chunk.copy(buffer, size - chunk.length);
     }
-    if (size > MAX_BODY_BYTES) throw tooLarge(size);
+    if (size > max) throw tooLarge(size);
   } catch (error) {
     release();
     throw error;
@@ -94,7 +95,7 @@ function busy(full: ByteBudget): RelayRefusal {
     `The relay already holds ${full.used} bytes of ${full.whose} request bodies (limit ${full.limit}); send fewer or smaller bodies at once`);
 }
 
-function tooLarge(bytes: number): RelayRefusal {
+function bodyTooLarge(bytes: number): RelayRefusal {
   return new RelayRefusal(413, 'request-too-large',
     `The request body of ${bytes} bytes is over the relay's limit of ${MAX_BODY_BYTES} bytes; send less per call`);
 }

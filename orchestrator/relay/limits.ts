@@ -1,8 +1,9 @@
 /**
  * Every bound on what the sandbox can cost the orchestrator through the relay, in one place: the
- * docs/security.md and the tests read these numbers from here. A run's relay traffic
- * costs at most `connectionsPerRun` sockets, `requestsPerRun` requests in flight and
- * `bufferedBytesPerRun` of held request bodies, whatever the script sends, and all of it ends
+ * docs/security.md and the tests read these numbers from here. A run's relay traffic, on every
+ * route family (the Apify API, tools), costs at most `connectionsPerRun` sockets, `requestsPerRun`
+ * requests in flight, `bufferedBytesPerRun` of held request bodies and `answerBytesPerRun` of tool
+ * answers not yet read, whatever the script sends, and all of it ends
  * with the run; the process as a whole is bounded too, so many runs cannot add up past it.
  */
 
@@ -37,6 +38,18 @@ export const RELAY_LIMITS = {
   upstreamTimeoutMs: 120_000,
   /** The API answers a `waitForFinish` of at most this; larger asks are clamped to it. */
   waitForFinishSecs: 60,
+  /** Tool calls one run may have in flight at once (within `requestsPerRun`); the guest queues the rest. */
+  toolCallsPerRun: 8,
+  /** One tool call's arguments, as JSON. */
+  toolArgsBytes: 1 * MiB,
+  /** One tool call's answer (or `tools.$list()`), as JSON. */
+  toolResultBytes: 10 * MiB,
+  /** Tool answers one run may have sent and not yet had read; past it a call's answer is refused (a reader that never reads). */
+  answerBytesPerRun: 20 * MiB,
+  /** Tool answers not yet read, all runs together. */
+  answerBytes: 128 * MiB,
+  /** Tool calls a run's result lists; later calls still count against `maxToolCalls`. */
+  toolCallRecords: 1000,
 } as const;
 
 /** The smallest `maxTotalChargeUsd` a start may ask for: below it a cap would round to "none". */

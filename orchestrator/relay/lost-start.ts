@@ -35,7 +35,7 @@ export async function describeLostStart(session: SessionState, actorId: string, 
       await response.body?.cancel();
       return '';
     }
-    const body = parseJson(await readScrubbed(session.token, response)) as { data?: { items?: unknown } } | undefined;
+    const body = parseJson(await readScrubbed(session.secrets, response)) as { data?: { items?: unknown } } | undefined;
     const items = Array.isArray(body?.data?.items) ? body.data.items as ListedRun[] : [];
     const since = items.filter((run) => typeof run.id === 'string' && !session.runs.has(run.id)
       && typeof run.startedAt === 'string' && Date.parse(run.startedAt) >= sentAtMs - CLOCK_SKEW_MS);

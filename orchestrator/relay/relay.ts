@@ -1,24 +1,28 @@
 /**
- * The loopback relay between the sandbox's `apify` binding and the Apify API: the only holder of
- * the token. One server per process, started lazily and unref()ed, so its address is fixed before
- * any run exists; one session per run, named by a random secret in the path (`/r/<secret>/v2/…`).
- * A request for no open session is refused; closing a session destroys the run's connections and
- * aborts the script's unfinished runs. What a run may cost the process is bounded by `limits.ts`.
+ * The loopback relay between the sandbox's bindings and everything beyond it: the only holder of
+ * the Apify token and of the tools' connections. One server per process, started lazily and
+ * unref()ed, so its address is fixed before any run exists; one session per run, named by a random
+ * secret in the path (`/r/<secret>/v2/…` for the Apify API, `/r/<secret>/tools/…` for tools; the
+ * families are in `families.ts`). A request for no open session is refused; closing a session
+ * destroys the run's connections, cancels its tool calls and aborts the script's unfinished runs.
+ * What a run may cost the process is bounded by `limits.ts`, for every family alike.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { ActorRunRef } from '../../types/result.js';
+import type { ActorRunRef, ToolCallRef } from '../../types/result.js';
 import { createBudget } from './budget.js';
 import { ByteBudget } from './byte-budget.js';
 import { acceptConnection, claimConnection, destroyConnections } from './connections.js';
+import { dispatch } from './families.js';
 import { callUpstream } from './forward.js';
 import { RelayRefusal } from './checks.js';
 import { RELAY_LIMITS } from './limits.js';
-import { handleRequest, type SessionState } from './request.js';
+import type { SessionState } from './request.js';
 import { parseJson, sendError } from './respond.js';
 import { RunRegistry } from './runs.js';
 import { scrubText } from './scrub.js';
+import { ToolCalls, type ToolLimits } from './tool-calls.js';
 
 export interface RelaySessionOptions {
   /** Added to every forwarded call; never sent to the sandbox. Without one, calls go out unauthenticated. */
@@ -31,16 +35,27 @@ export interface RelaySessionOptions {
   maxTotalChargeUsd?: number;
   /** Timeout for Actor runs it starts without one. */
   defaultTimeoutSecs?: number;
+  /** The run's tools and their limits; without them the tools route answers that the run has none. */
+  tools?: ToolLimits;
+  /** Secrets besides the token to scrub from every answer (the tools' configured secrets). */
+  secrets?: readonly string[];
+}
+
+/** What a session saw the script do, for the run's result. */
+export interface SessionRecords {
+  actorRuns: ActorRunRef[];
+  toolCalls: ToolCallRef[];
 }
 
 export interface RelaySession {
-  /** Base URL the guest's binding calls, including this run's secret: `http://127.0.0.1:PORT/r/SECRET`. */
+  /** Base URL the guest's bindings call, including this run's secret: `http://127.0.0.1:PORT/r/SECRET`. */
   url: string;
   /**
-   * Ends the session: refuses further calls, waits for starts still in flight, aborts the runs not
-   * yet finished when asked, and returns every run the script started. Idempotent.
+   * Ends the session: refuses further calls, cancels tool calls in flight, waits for starts still
+   * in flight, aborts the runs not yet finished when asked, and returns every run the script
+   * started and every tool call it made. Idempotent.
    */
-  close(options: { abortRunning: boolean }): Promise<ActorRunRef[]>;
+  close(options: { abortRunning: boolean }): Promise<SessionRecords>;
 }
 
 const sessions = new Map<string, SessionState>();
@@ -48,6 +63,13 @@ const PATH = /^\/r\/([0-9a-f]{48})(\/[^?#]*)(?:\?([^#]*))?$/;
 
 /** Request bodies held by all runs together. */
 const held = new ByteBudget(RELAY_LIMITS.bufferedBytes, 'all runs\'');
+/** Tool answers not yet read, all runs together. */
+const answers = new ByteBudget(RELAY_LIMITS.answerBytes, 'all runs\'');
+
+/** Each secret, and each as it appears inside a JSON string when that differs (quotes, backslashes, control characters). */
+function withJsonForms(secrets: readonly string[]): string[] {
+  return [...new Set(secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))];
+}
 
 let server: Promise<http.Server> | undefined;
 
@@ -73,7 +95,7 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const match = PATH.exec(req.url ?? '');
   const session = match ? sessions.get(match[1] as string) : undefined;
   if (!match || !session) {
-    refuse(req, res, 403, 'relay-forbidden', 'No open relay session has this address; the relay answers only the apify binding of a running script');
+    refuse(req, res, 403, 'relay-forbidden', 'No open relay session has this address; the relay answers only the bindings of a running script');
     return;
   }
   if (!claimConnection(req.socket, session.sockets)) {
@@ -90,16 +112,16 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.once('close', () => {
     session.inFlight -= 1;
   });
-  handleRequest(session, req, res, match[2] as string, match[3] ?? '').catch((error: unknown) => {
+  dispatch(session, req, res, match[2] as string, match[3] ?? '').catch((error: unknown) => {
     // A refusal can quote the API (a redirect's location, an error's cause): scrubbed like its answers.
     const [status, type, message] = error instanceof RelayRefusal ? [error.statusCode, error.type, error.message]
       : [500, 'relay-internal-error', `The relay failed: ${error instanceof Error ? error.message : String(error)}`];
     if (status === 413) {
       // Drained whole (time-bounded by requestTimeoutMs, nothing kept) so the sender can read why.
-      sendError(res, status, type, scrubText(session.token, message));
+      sendError(res, status, type, scrubText(session.secrets, message));
       req.resume();
     } else {
-      refuse(req, res, status, type, scrubText(session.token, message));
+      refuse(req, res, status, type, scrubText(session.secrets, message));
     }
   });
 }
@@ -136,9 +158,12 @@ export async function relayHostPort(): Promise<string> {
 export async function openRelaySession(options: RelaySessionOptions): Promise<RelaySession> {
   const hostPort = await relayHostPort();
   const secret = randomBytes(24).toString('hex');
+  const secrets = [...(options.token ? [options.token] : []), ...(options.secrets ?? [])];
   const state: SessionState = {
     origin: new URL(options.apiBaseUrl).origin,
     token: options.token,
+    secrets,
+    jsonSecrets: withJsonForms(secrets),
     budget: createBudget(options),
     runs: new RunRegistry(),
     pendingStarts: new Set(),
@@ -146,9 +171,12 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
     held: new ByteBudget(RELAY_LIMITS.bufferedBytesPerRun, 'this run\'s', held),
     sockets: new Set(),
     inFlight: 0,
+    tools: options.tools ? new ToolCalls(options.tools) : undefined,
+    pendingCalls: new Set(),
+    answers: new ByteBudget(RELAY_LIMITS.answerBytesPerRun, 'this run\'s', answers),
   };
   sessions.set(secret, state);
-  let closing: Promise<ActorRunRef[]> | undefined;
+  let closing: Promise<SessionRecords> | undefined;
   return {
     url: `http://${hostPort}/r/${secret}`,
     close({ abortRunning }) {
@@ -158,15 +186,21 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
   };
 }
 
-async function closeSession(secret: string, state: SessionState, abortRunning: boolean): Promise<ActorRunRef[]> {
+/** How long closing waits for cancelled tool calls to settle, so their records say how they ended. */
+const CANCELLED_CALLS_WAIT_MS = 2_000;
+
+async function closeSession(secret: string, state: SessionState, abortRunning: boolean): Promise<SessionRecords> {
   sessions.delete(secret);
+  // Cancels every tool call in flight (upstream too: notifications/cancelled) and every API call.
   state.closed.abort();
   // The script is gone: nothing it left open may outlive it (a start in flight still gets recorded below).
   destroyConnections(state.sockets);
+  const calls = Promise.allSettled([...state.pendingCalls]);
+  await Promise.race([calls, new Promise((resolve) => setTimeout(resolve, CANCELLED_CALLS_WAIT_MS).unref())]);
   // A start in flight when the script died still creates a run: wait for its answer to record it.
   await Promise.allSettled([...state.pendingStarts]);
   if (abortRunning) await Promise.all(state.runs.unsettled().map((id) => abortRun(state, id)));
-  return state.runs.list();
+  return { actorRuns: state.runs.list(), toolCalls: state.tools?.list() ?? [] };
 }
 
 const ABORT_ATTEMPTS = 3;

@@ -1,7 +1,8 @@
 /**
- * One request from the sandbox through the relay: match it against the allowlist, check its query
- * and body, charge a start to the budget before forwarding it, forward it with the token, and pass
- * the answer back scrubbed. Starts are answered and recorded even if the sandbox has gone.
+ * One request of the Apify API family (`/v2/…`) from the sandbox through the relay: match it
+ * against the allowlist, check its query and body, charge a start to the budget before forwarding
+ * it, forward it with the token, and pass the answer back scrubbed. Starts are answered and
+ * recorded even if the sandbox has gone. Also the state of a run's session, which every family reads.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,11 +15,16 @@ import { MIN_CHARGE_USD, RELAY_LIMITS, timeoutSignal } from './limits.js';
 import { parseJson, readScrubbed, sendBuffer, sendStream } from './respond.js';
 import { matchRoute, type Match } from './routes.js';
 import type { RunRegistry } from './runs.js';
+import type { ToolCalls } from './tool-calls.js';
 
 /** The state of one run's session that a request reads and updates. */
 export interface SessionState {
   origin: string;
   token?: string;
+  /** Every secret scrubbed from every answer of every family: the token and the tools' secrets. */
+  secrets: readonly string[];
+  /** The same, plus each one as it appears inside a JSON string, for answers sent as JSON. */
+  jsonSecrets: readonly string[];
   budget: Budget;
   runs: RunRegistry;
   /** Starts forwarded and not yet answered; closing waits for them so every run gets recorded. */
@@ -31,6 +37,12 @@ export interface SessionState {
   sockets: Set<Socket>;
   /** Requests of this run being handled now. */
   inFlight: number;
+  /** The run's tools, when it has any. */
+  tools?: ToolCalls;
+  /** Tool calls not yet settled; closing waits for them (cancelled) so every call is recorded. */
+  pendingCalls: Set<Promise<void>>;
+  /** Tool answers sent and not yet read by the sandbox. */
+  answers: ByteBudget;
 }
 
 interface Outgoing {
@@ -88,12 +100,12 @@ async function forward(session: SessionState, match: Match, out: Outgoing, res: 
   const signal = AbortSignal.any([session.closed.signal, hangUp.signal, timeoutSignal(RELAY_LIMITS.upstreamTimeoutMs + waitSecs * 1000)]);
   const response = await upstream(session, out, signal);
   if ((match.route.kind === 'run' || match.route.kind === 'abort') && response.ok) {
-    const buffer = await readScrubbed(session.token, response);
+    const buffer = await readScrubbed(session.secrets, response);
     session.runs.update(parseJson(buffer));
-    sendBuffer(session.token, res, response, buffer);
+    sendBuffer(session.secrets, res, response, buffer);
     return;
   }
-  await sendStream(session.token, res, response);
+  await sendStream(session.secrets, res, response);
 }
 
 async function forwardStart(session: SessionState, match: Match, out: Outgoing, reservation: Reservation, res: ServerResponse): Promise<void> {
@@ -116,7 +128,7 @@ async function forwardStart(session: SessionState, match: Match, out: Outgoing, 
   }
   let buffer: Buffer;
   try {
-    buffer = await readScrubbed(session.token, response);
+    buffer = await readScrubbed(session.secrets, response);
   } catch (error) {
     throw new RelayRefusal(502, 'relay-start-outcome-unknown',
       `The Apify API's answer to the start of Actor ${actorName(match)} broke off (${describeUpstreamError(session.origin, error)});`
@@ -129,7 +141,7 @@ async function forwardStart(session: SessionState, match: Match, out: Outgoing, 
     // A 4xx refusal (including 429) started nothing; after a 5xx the run may exist, so its place is kept.
     reservation.release();
   }
-  sendBuffer(session.token, res, response, buffer);
+  sendBuffer(session.secrets, res, response, buffer);
 }
 
 function actorName(match: Match): string {

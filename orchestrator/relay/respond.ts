@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { scrubBuffer, scrubStream, scrubText } from './scrub.js';
+import { scrubBuffer, scrubStream, scrubText, type Secrets } from './scrub.js';
 
 /** Headers of the API's answer the binding reads; every other header stays in the relay. */
 const PASSED_HEADERS = ['content-type', 'retry-after', 'x-apify-pagination-total', 'x-apify-pagination-offset',
@@ -25,32 +25,32 @@ export function sendError(res: ServerResponse, statusCode: number, type: string,
 }
 
 /** The passed headers, scrubbed like the body: an Actor's answer can put the token in any of them. */
-function passedHeaders(token: string | undefined, response: Response): Record<string, string> {
+function passedHeaders(secrets: Secrets, response: Response): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const name of PASSED_HEADERS) {
     const value = response.headers.get(name);
-    if (value !== null) headers[name] = scrubText(token, value);
+    if (value !== null) headers[name] = scrubText(secrets, value);
   }
   return headers;
 }
 
 /** The whole answer, scrubbed, for the relay to read before passing it on. */
-export async function readScrubbed(token: string | undefined, response: Response): Promise<Buffer> {
-  return scrubBuffer(token, Buffer.from(await response.arrayBuffer()));
+export async function readScrubbed(secrets: Secrets, response: Response): Promise<Buffer> {
+  return scrubBuffer(secrets, Buffer.from(await response.arrayBuffer()));
 }
 
-export function sendBuffer(token: string | undefined, res: ServerResponse, response: Response, buffer: Buffer): void {
-  res.writeHead(response.status, { ...passedHeaders(token, response), 'content-length': String(buffer.length) });
+export function sendBuffer(secrets: Secrets, res: ServerResponse, response: Response, buffer: Buffer): void {
+  res.writeHead(response.status, { ...passedHeaders(secrets, response), 'content-length': String(buffer.length) });
   res.end(buffer);
 }
 
-export async function sendStream(token: string | undefined, res: ServerResponse, response: Response): Promise<void> {
-  res.writeHead(response.status, passedHeaders(token, response));
+export async function sendStream(secrets: Secrets, res: ServerResponse, response: Response): Promise<void> {
+  res.writeHead(response.status, passedHeaders(secrets, response));
   if (!response.body) {
     res.end();
     return;
   }
-  await pipeline(Readable.fromWeb(response.body as ReadableStream), scrubStream(token), res);
+  await pipeline(Readable.fromWeb(response.body as ReadableStream), scrubStream(secrets), res);
 }
 
 /** The parsed JSON of an answer, or undefined when it is not JSON. */

@@ -1,16 +1,20 @@
 /**
- * Removes the token from what the API sends back, before the sandbox sees it: an Actor the script
- * runs could echo the token into its dataset, log, error messages or headers. Catches the token in
- * any case and in its common encodings, each character as itself, `%XX` or a JSON `\uXXXX`
- * (mixed freely), as hex, and as base64 or base64url at any alignment. Works on a stream split at
- * any byte, holding back only the bytes that could still be the start of a match.
+ * Removes secrets from what comes back to the sandbox, before it sees them: the Apify token from
+ * the API's answers (an Actor the script runs could echo it into its dataset, log, error messages
+ * or headers), and the operator's tool secrets from what tools return. Catches each secret in any
+ * case and in its common encodings, each character as itself, `%XX` or a JSON `\uXXXX` (mixed
+ * freely), as hex, and as base64 or base64url at any alignment. Works on a stream split at any
+ * byte, holding back only the bytes that could still be the start of a match.
  */
 import { Transform } from 'node:stream';
 
 export const REDACTED = '[token redacted]';
 
-/** Tokens shorter than this are not scrubbed: replacing them would mangle ordinary text. */
+/** Secrets shorter than this are not scrubbed: replacing them would mangle ordinary text. */
 const MIN_TOKEN_LENGTH = 8;
+
+/** One secret, several, or none: the relay scrubs every secret of the run from every answer. */
+export type Secrets = string | undefined | readonly string[];
 
 export interface Scrubber {
   /** Bytes safe to pass on now; the possible start of a token is kept for the next chunk. */
@@ -40,21 +44,32 @@ function base64Forms(token: Buffer): string[] {
   return forms;
 }
 
-let cached: { token: string; patterns: Patterns } | undefined;
+/** The secrets worth scrubbing, longest first (a secret that contains another is replaced whole). */
+function secretList(secrets: Secrets): string[] {
+  const list = typeof secrets === 'string' ? [secrets] : [...(secrets ?? [])];
+  return [...new Set(list.filter((secret) => secret.length >= MIN_TOKEN_LENGTH))].sort((a, b) => b.length - a.length);
+}
 
-function patternsOf(token: string): Patterns {
-  if (cached?.token === token) return cached.patterns;
-  const bytes = Buffer.from(token);
-  // Case-insensitive: each byte as itself (any case), %XX or \u00XX, or the whole token as hex.
-  const perChar = [...bytes].map((b) => `(?:${escapeRegex(String.fromCharCode(b))}|%${hex2(b)}|\\\\u00${hex2(b)})`).join('');
-  const hex = bytes.toString('hex');
-  // Case-sensitive: base64, with base64url's two letters allowed in place of + and /.
-  const b64 = base64Forms(bytes).map((form) => [...form].map((c) => (c === '+' ? '[+-]' : c === '/' ? '[/_]' : c)).join(''));
-  const patterns = {
-    regexes: [new RegExp(`${perChar}|${hex}`, 'gi'), new RegExp(b64.join('|'), 'g')],
-    maxLength: Math.max(6 * bytes.length, hex.length),
-  };
-  cached = { token, patterns };
+let cached: { key: string; patterns: Patterns } | undefined;
+
+function patternsOf(list: string[]): Patterns {
+  const key = list.join('\0');
+  if (cached?.key === key) return cached.patterns;
+  const plain: string[] = [];
+  const b64: string[] = [];
+  let maxLength = 0;
+  for (const secret of list) {
+    const bytes = Buffer.from(secret);
+    // Case-insensitive: each byte as itself (any case), %XX or \u00XX, or the whole secret as hex.
+    plain.push([...bytes].map((b) => `(?:${escapeRegex(String.fromCharCode(b))}|%${hex2(b)}|\\\\u00${hex2(b)})`).join(''));
+    const hex = bytes.toString('hex');
+    plain.push(hex);
+    // Case-sensitive: base64, with base64url's two letters allowed in place of + and /.
+    b64.push(...base64Forms(bytes).map((form) => [...form].map((c) => (c === '+' ? '[+-]' : c === '/' ? '[/_]' : c)).join('')));
+    maxLength = Math.max(maxLength, 6 * bytes.length, hex.length);
+  }
+  const patterns = { regexes: [new RegExp(plain.join('|'), 'gi'), new RegExp(b64.join('|'), 'g')], maxLength };
+  cached = { key, patterns };
   return patterns;
 }
 
@@ -64,9 +79,10 @@ function replaceAll(patterns: Patterns, text: string): string {
   return out;
 }
 
-export function createScrubber(token: string | undefined): Scrubber {
-  if (!token || token.length < MIN_TOKEN_LENGTH) return { push: (chunk) => chunk, end: () => Buffer.alloc(0) };
-  const patterns = patternsOf(token);
+export function createScrubber(secrets: Secrets): Scrubber {
+  const list = secretList(secrets);
+  if (list.length === 0) return { push: (chunk) => chunk, end: () => Buffer.alloc(0) };
+  const patterns = patternsOf(list);
   // Latin-1 maps each byte to one character and back, so any bytes survive the regexes unchanged.
   let held = '';
   return {
@@ -85,14 +101,15 @@ export function createScrubber(token: string | undefined): Scrubber {
 }
 
 /** A header value or other short text, scrubbed whole. */
-export function scrubText(token: string | undefined, text: string): string {
-  if (!token || token.length < MIN_TOKEN_LENGTH) return text;
-  return replaceAll(patternsOf(token), text);
+export function scrubText(secrets: Secrets, text: string): string {
+  const list = secretList(secrets);
+  if (list.length === 0) return text;
+  return replaceAll(patternsOf(list), text);
 }
 
 /** The scrubber as a stream stage. */
-export function scrubStream(token: string | undefined): Transform {
-  const scrubber = createScrubber(token);
+export function scrubStream(secrets: Secrets): Transform {
+  const scrubber = createScrubber(secrets);
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       done(null, scrubber.push(chunk));
@@ -104,7 +121,7 @@ export function scrubStream(token: string | undefined): Transform {
 }
 
 /** A whole buffer, scrubbed. */
-export function scrubBuffer(token: string | undefined, body: Buffer): Buffer {
-  const scrubber = createScrubber(token);
+export function scrubBuffer(secrets: Secrets, body: Buffer): Buffer {
+  const scrubber = createScrubber(secrets);
   return Buffer.concat([scrubber.push(body), scrubber.end()]);
 }

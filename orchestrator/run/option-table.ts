@@ -32,13 +32,18 @@ export interface StringOption extends Common {
   readonly default?: string;
 }
 
-/** Options that only exist in-process (a callback, a signal): no JSON form, no flag, no Actor field. */
+/** Options that only exist in-process (a callback, a signal, functions): no JSON form, no flag, no Actor field. */
 export interface InProcessOption extends Common {
-  readonly type: 'function' | 'AbortSignal';
+  readonly type: 'function' | 'AbortSignal' | 'host tools';
   readonly actorInput: false;
 }
 
-export type OptionSpec = NumberOption | StringOption | InProcessOption;
+/** An option given as a JSON object (checked by its own module, e.g. `../config/`). */
+export interface ObjectOption extends Common {
+  readonly type: 'object';
+}
+
+export type OptionSpec = NumberOption | StringOption | InProcessOption | ObjectOption;
 export type OptionName = keyof RunOptions;
 
 /** Every option of `RunOptions`, in the order messages list them. */
@@ -92,6 +97,22 @@ export const RUN_OPTIONS = {
   defaultTimeoutSecs: {
     type: 'integer', min: 1, max: 7 * 24 * 3600, flag: { name: 'default-timeout', placeholder: 'SECS' }, actorInput: true,
     description: 'Timeout in seconds for Actor runs the script starts without one. Default: each Actor\'s own.',
+  },
+  mcpServers: {
+    type: 'object', actorInput: true,
+    description: 'Upstream MCP servers (the `mcpServers` format of MCP clients: stdio `command` or Streamable HTTP `url`) whose tools the script calls as `tools.NAME.TOOL(args)`.',
+  },
+  tools: {
+    type: 'host tools', actorInput: false,
+    description: 'The embedder\'s own functions, called by the script as `tools.NAMESPACE.TOOL(args)`.',
+  },
+  maxToolCalls: {
+    type: 'integer', min: 0, max: 1_000_000, default: 1000, flag: { name: 'max-tool-calls', placeholder: 'N' }, actorInput: true,
+    description: 'How many tool calls the script may make through `tools`.',
+  },
+  toolTimeoutSecs: {
+    type: 'number', min: 1, max: 3600, default: 60, flag: { name: 'tool-timeout', placeholder: 'SECS' }, actorInput: true, actorType: 'integer',
+    description: 'How long one tool call may take, in seconds (never past the script\'s own timeout); it is then cancelled upstream and throws in the script.',
   },
 } as const satisfies Record<OptionName, OptionSpec>;
 

@@ -4,6 +4,9 @@
  * option, the value given and what is allowed.
  */
 import type { OutputListener, RunOptions } from '../../types/options.js';
+import { normalizeMcpServers } from '../config/mcp-servers.js';
+import { normalizeHostTools } from '../tools/host.js';
+import type { ToolHub, ToolSettings } from '../tools/hub.js';
 import {
   allowedNumber, CODE_ALLOWED, inRange, OPTION_NAMES, RUN_OPTIONS, type NumberOption,
 } from './option-table.js';
@@ -19,6 +22,8 @@ export const LIMITS = {
   maxActorRuns: { min: RUN_OPTIONS.maxActorRuns.min, max: RUN_OPTIONS.maxActorRuns.max },
   maxTotalChargeUsd: { min: RUN_OPTIONS.maxTotalChargeUsd.min, max: RUN_OPTIONS.maxTotalChargeUsd.max },
   defaultTimeoutSecs: { min: RUN_OPTIONS.defaultTimeoutSecs.min, max: RUN_OPTIONS.defaultTimeoutSecs.max },
+  maxToolCalls: { min: RUN_OPTIONS.maxToolCalls.min, max: RUN_OPTIONS.maxToolCalls.max, default: RUN_OPTIONS.maxToolCalls.default },
+  toolTimeoutSecs: { min: RUN_OPTIONS.toolTimeoutSecs.min, max: RUN_OPTIONS.toolTimeoutSecs.max, default: RUN_OPTIONS.toolTimeoutSecs.default },
 } as const;
 
 export const DEFAULT_API_BASE_URL = 'https://api.apify.com';
@@ -37,6 +42,12 @@ export interface NormalizedOptions {
   maxActorRuns?: number;
   maxTotalChargeUsd?: number;
   defaultTimeoutSecs?: number;
+  maxToolCalls: number;
+  toolTimeoutSecs: number;
+  /** The run's own tool namespaces (`mcpServers`, `tools`), checked; started for the run and closed after it. */
+  tools?: ToolSettings;
+  /** The runtime's tools, shared across its runs (set by the runtime, never by a caller). */
+  toolHub?: ToolHub;
 }
 
 /** `5` (number), `"5"` (string): how a rejected value is shown in a message. */
@@ -134,5 +145,17 @@ export function normalizeOptions(input: RunOptions): NormalizedOptions {
     maxActorRuns: option('maxActorRuns', input.maxActorRuns),
     maxTotalChargeUsd: option('maxTotalChargeUsd', input.maxTotalChargeUsd),
     defaultTimeoutSecs: option('defaultTimeoutSecs', input.defaultTimeoutSecs),
+    maxToolCalls: option('maxToolCalls', input.maxToolCalls)!,
+    toolTimeoutSecs: option('toolTimeoutSecs', input.toolTimeoutSecs)!,
+    tools: toolSettings(input),
   };
+}
+
+/** The run's own `mcpServers` and `tools`, checked (`${VAR}` expanded); undefined when it has none. */
+function toolSettings(input: RunOptions): ToolSettings | undefined {
+  if (input.mcpServers === undefined && input.tools === undefined) return undefined;
+  const settings = { mcpServers: normalizeMcpServers(input.mcpServers, process.env), hostTools: normalizeHostTools(input.tools) };
+  const clash = settings.mcpServers.servers.find((server) => Object.hasOwn(settings.hostTools, server.name));
+  if (clash) throw new TypeError(`\`${clash.name}\` is both a server of \`mcpServers\` and a namespace of \`tools\`; give one another name`);
+  return settings;
 }

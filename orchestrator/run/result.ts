@@ -9,7 +9,7 @@
 import type { ChildFacts } from './child.js';
 import { nameStall, TLA_STALL } from './tla-stall.js';
 import { HEAP_FATAL, V8_TRACE_STARTS } from './v8-trace.js';
-import type { ActorRunRef, RunResult, RunStatus } from '../../types/result.js';
+import type { ActorRunRef, RunResult, RunStatus, ToolCallRef } from '../../types/result.js';
 
 export const EXIT_CODES = { 'TIMED-OUT': 124, 'OUT-OF-MEMORY': 137, ABORTED: 130 } as const;
 
@@ -35,6 +35,7 @@ export interface ResultInput {
   rssLimitBytes: number;
   scriptName: string;
   actorRuns: ActorRunRef[];
+  toolCalls: ToolCallRef[];
 }
 
 /** What a refused allocation throws; only worded, never a status (the script can throw the same). */
@@ -163,5 +164,6 @@ export function toResult(input: ResultInput): RunResult {
     stdoutTruncated: stdout.truncated,
     stderrTruncated: stderr.truncated,
     actorRuns: input.actorRuns,
+    toolCalls: input.toolCalls,
   };
 }

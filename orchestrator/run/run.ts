@@ -1,8 +1,10 @@
 /**
  * `runCode`: one script, one sandbox process used once. Validates the options, takes a child (a
  * fresh one, or a warm one from a pool when the caller supplies a source), opens the run's relay
- * session, supervises the child, closes the session (aborting the script's Actor runs unless it
- * succeeded) and builds the result. Rejects only for invalid options and infrastructure failures.
+ * session (with its tools: the runtime's, plus any of the run's own, started for it), supervises
+ * the child, closes the session (cancelling its tool calls, aborting the script's Actor runs unless
+ * it succeeded), closes the run's own tool servers and builds the result. Rejects only for invalid
+ * options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
 import { dataHardLimitBytes, pruneScriptEmits, resolveBootstrap, resolveDeno, resolveGuestCode, sharedDenoDir } from './deno.js';
@@ -13,8 +15,10 @@ import { openRelaySession, relayHostPort } from '../relay/relay.js';
 import { reportPrefix, toResult } from './result.js';
 import { dataLimitBytes, sandboxCommand, type SandboxCommand } from './sandbox.js';
 import { StallNaming } from './tla-stall.js';
+import { ToolHub } from '../tools/hub.js';
 import type { OutputListener, RunOptions } from '../../types/options.js';
-import type { ActorRunRef, RunResult } from '../../types/result.js';
+import type { RunResult } from '../../types/result.js';
+import type { SessionRecords } from '../relay/relay.js';
 
 /** Memory Deno itself needs besides the script's own, counted into the resident-memory limit. */
 export const RUNTIME_OVERHEAD_MBYTES = 128;
@@ -42,9 +46,12 @@ export function allowedOrigins(options: Pick<NormalizedOptions, 'apiBaseUrl'>): 
   return [options.apiBaseUrl.origin];
 }
 
-/** The stdin envelope the guest bootstrap reads (guest/envelope.ts). */
-export function envelope(options: NormalizedOptions, secret: string, relayUrl: string): string {
-  return JSON.stringify({ code: options.code, secret, scriptName: options.scriptName, allowedOrigins: allowedOrigins(options), apify: { url: relayUrl } });
+/** The stdin envelope the guest bootstrap reads (guest/envelope.ts); of the tools, only the names of `tools.*`. */
+export function envelope(options: NormalizedOptions, secret: string, relayUrl: string, servers: readonly string[] = []): string {
+  return JSON.stringify({
+    code: options.code, secret, scriptName: options.scriptName, allowedOrigins: allowedOrigins(options),
+    apify: { url: relayUrl }, tools: { url: relayUrl, servers },
+  });
 }
 
 const MB = 1024 * 1024;
@@ -115,12 +122,19 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
   const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
-  return resultFor(options, facts, []);
+  return resultFor(options, facts, { actorRuns: [], toolCalls: [] });
 }
 
 /** The run's result from its exit facts, judged against the limits it ran under. */
-function resultFor(options: NormalizedOptions, facts: ChildFacts, actorRuns: ActorRunRef[]): RunResult {
-  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, actorRuns });
+function resultFor(options: NormalizedOptions, facts: ChildFacts, records: SessionRecords): RunResult {
+  return toResult({ facts, timeoutSecs: options.timeoutSecs, memoryMbytes: options.memoryMbytes, rssLimitBytes: rssLimitBytes(options), scriptName: options.scriptName, ...records });
+}
+
+/** The run's tools: the runtime's hub, extended by the run's own namespaces (which only this run starts and closes). */
+function toolsFor(options: NormalizedOptions): { hub?: ToolHub; own?: ToolHub } {
+  if (!options.tools) return { hub: options.toolHub };
+  const own = new ToolHub(options.tools, options.toolHub);
+  return { hub: own, own };
 }
 
 /**
@@ -157,12 +171,16 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
   // Aborted before it started: nothing to spawn, nothing to kill.
   if (options.signal?.aborted) return abortedResult(options);
   const { command, cwd, denoDir } = await sandboxFor(options);
+  const { hub, own } = toolsFor(options);
   const session = await openRelaySession({
     token: options.token,
     apiBaseUrl: options.apiBaseUrl.origin,
     maxActorRuns: options.maxActorRuns,
     maxTotalChargeUsd: options.maxTotalChargeUsd,
     defaultTimeoutSecs: options.defaultTimeoutSecs,
+    // Never past the run's own deadline: the session closes (cancelling its calls) when the run ends.
+    tools: hub && !hub.empty ? { dispatcher: hub, maxCalls: options.maxToolCalls, timeoutMs: Math.min(options.toolTimeoutSecs, options.timeoutSecs) * 1000 } : undefined,
+    secrets: hub?.secrets,
   });
   const secret = randomBytes(16).toString('hex');
   const live = options.onOutput && liveNaming(options.onOutput, options.scriptName);
@@ -171,7 +189,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     const startedAt = performance.now();
     facts = await superviseChild(source(command, cwd), {
       startedAt,
-      input: envelope(options, secret, session.url),
+      input: envelope(options, secret, session.url, hub?.servers),
       timeoutMs: options.timeoutSecs * 1000,
       rssLimitBytes: rssLimitBytes(options),
       maxOutputBytes: options.maxOutputBytes,
@@ -182,14 +200,16 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     });
   } catch (error) {
     await session.close({ abortRunning: true });
+    await own?.close();
     throw error;
   } finally {
     live?.end();
     pruneScriptEmits(denoDir);
   }
   const succeeded = facts.exitCode === 0 && !facts.killedFor;
-  const actorRuns = await session.close({ abortRunning: !succeeded });
-  return resultFor(options, facts, actorRuns);
+  const records = await session.close({ abortRunning: !succeeded });
+  await own?.close();
+  return resultFor(options, facts, records);
 }
 
 export async function runCode(input: RunOptions): Promise<RunResult> {

@@ -5,6 +5,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { describe, fail, normalizeOptions, number, type NormalizedOptions } from '../run/options.js';
+import { normalizeMcpServers } from '../config/mcp-servers.js';
+import { normalizeHostTools } from '../tools/host.js';
+import type { ToolSettings } from '../tools/hub.js';
 import { DEFAULT_ACTOR_ID, type RemoteSettings } from './remote.js';
 import type { RunOptions } from '../../types/options.js';
 import type { RemoteOptions, RunDefaults, RuntimeOptions } from '../../types/runtime.js';
@@ -16,7 +19,9 @@ export const RUNTIME_LIMITS = {
 
 /** Stands in for a script where only the other options are being validated. */
 const PLACEHOLDER_CODE = ';';
-const KNOWN = new Set(['concurrency', 'warmProcesses', 'defaults', 'remote']);
+const KNOWN = new Set(['concurrency', 'warmProcesses', 'defaults', 'remote', 'mcpServers', 'tools']);
+/** Run options that belong to the runtime itself, where their connections are shared. */
+const RUNTIME_ONLY = ['mcpServers', 'tools'] as const;
 const REMOTE_KNOWN = new Set(['token', 'actorId', 'build', 'memoryMbytes', 'baseUrl']);
 /** Run options a remote run cannot honour per run: the Actor run's token and API are the runtime's. */
 const NOT_REMOTE = ['token', 'apiBaseUrl'] as const;
@@ -65,6 +70,8 @@ export interface RuntimeSettings {
   /** The defaults as a run would have them: what warm children are started for. */
   runShape: NormalizedOptions;
   remote?: RemoteSettings;
+  /** The runtime's tool namespaces, checked; connected on first use and shared by every run. */
+  tools: ToolSettings;
 }
 
 export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
@@ -77,10 +84,18 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   for (const key of ['code', 'signal', 'onOutput']) {
     if (key in defaults) throw new TypeError(`\`defaults\` cannot hold \`${key}\`; pass it to each run`);
   }
+  for (const key of RUNTIME_ONLY) {
+    if (key in defaults) throw new TypeError(`\`defaults\` cannot hold \`${key}\`; give it to createRuntime itself, where its connections are shared by every run`);
+  }
   if (remoteRaw) {
     const bad = NOT_REMOTE.find((key) => defaults[key] !== undefined);
     if (bad) throw new TypeError(`\`defaults.${bad}\` cannot be used with \`remote\`; set \`remote.${bad === 'token' ? 'token' : 'baseUrl'}\``);
+    const local = RUNTIME_ONLY.find((key) => raw[key] !== undefined);
+    if (local) throw new TypeError(`\`${local}\` cannot be used with \`remote\`: Actor runs on the platform cannot reach this machine's tools`);
   }
+  const tools = { mcpServers: normalizeMcpServers(raw.mcpServers, process.env), hostTools: normalizeHostTools(raw.tools) };
+  const clash = tools.mcpServers.servers.find((server) => Object.hasOwn(tools.hostTools, server.name));
+  if (clash) throw new TypeError(`\`${clash.name}\` is both a server of \`mcpServers\` and a namespace of \`tools\`; give one another name`);
   let runShape: NormalizedOptions;
   try {
     runShape = normalizeOptions({ ...defaults, code: PLACEHOLDER_CODE });
@@ -91,7 +106,7 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   const concurrency = integer('concurrency', raw.concurrency, c, remoteRaw ? c.remoteDefault : availableParallelism());
   const warmProcesses = integer('warmProcesses', raw.warmProcesses, w, remoteRaw ? 0 : Math.min(concurrency + 1, w.max));
   if (remoteRaw && warmProcesses > 0) fail('warmProcesses', warmProcesses, '0 with `remote` (Actor runs have no warm sandboxes here)');
-  return { concurrency, warmProcesses, defaults, runShape, remote: remoteRaw ? remoteSettings(remoteRaw as RemoteOptions) : undefined };
+  return { concurrency, warmProcesses, defaults, runShape, remote: remoteRaw ? remoteSettings(remoteRaw as RemoteOptions) : undefined, tools };
 }
 
 /**
@@ -103,8 +118,8 @@ export function prepareRun(settings: RuntimeSettings, input: RunOptions, where =
     throw new TypeError(`${where}Expected the options to be an object with at least \`code\`, got ${describe(input)}`);
   }
   if (settings.remote) {
-    const bad = NOT_REMOTE.find((key) => input[key] !== undefined);
-    if (bad) throw new TypeError(`${where}\`${bad}\` cannot be used with a remote runtime; it is set by \`remote\``);
+    const bad = [...NOT_REMOTE, ...RUNTIME_ONLY].find((key) => input[key] !== undefined);
+    if (bad) throw new TypeError(`${where}\`${bad}\` cannot be used with a remote runtime; ${bad === 'token' || bad === 'apiBaseUrl' ? 'it is set by `remote`' : 'Actor runs on the platform cannot reach this machine\'s tools'}`);
   }
   try {
     return normalizeOptions({ ...settings.defaults, ...definedOnly(input) });

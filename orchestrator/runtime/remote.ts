@@ -83,6 +83,7 @@ export function resultFromItem(item: Record<string, unknown>, options: Normalize
     stdoutTruncated: out.truncated,
     stderrTruncated: err.truncated,
     actorRuns: Array.isArray(item.actorRuns) ? item.actorRuns as RunResult['actorRuns'] : [],
+    toolCalls: Array.isArray(item.toolCalls) ? item.toolCalls as RunResult['toolCalls'] : [],
   };
 }
 

@@ -16,6 +16,7 @@ import { createRemoteRunner } from './remote.js';
 import { abortedResult, runNormalized, sandboxFor, type ChildSource } from '../run/run.js';
 import { fail } from '../run/options.js';
 import { prepareRun, runtimeSettings, type RuntimeSettings } from './options.js';
+import { ToolHub } from '../tools/hub.js';
 import type { RunResult } from '../../types/result.js';
 import type { RunManyEntry, Runtime, RuntimeOptions } from '../../types/runtime.js';
 
@@ -58,8 +59,13 @@ function infrastructureFailure(reason: unknown): RunManyEntry {
   return { status: 'INFRASTRUCTURE-ERROR', statusMessage: error.message, error };
 }
 
+/** How long listTools() waits for servers that are slow to answer. */
+const LIST_TIMEOUT_MS = 60_000;
+
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const settings = runtimeSettings(options);
+  // Nothing connects yet: each server starts on the first call (or listing) that needs it.
+  const hub = new ToolHub(settings.tools);
   const limit = pLimit(settings.concurrency);
   const local = settings.remote ? undefined : localRunner(settings, () => limit.activeCount);
   const execute = settings.remote ? createRemoteRunner(settings.remote) : local!.run;
@@ -124,16 +130,21 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return {
     async run(input) {
       ensureOpen();
-      return schedule(prepareRun(settings, input));
+      return schedule({ ...prepareRun(settings, input), toolHub: hub });
     },
     async runMany(list) {
       ensureOpen();
       if (!Array.isArray(list)) fail('optionsList', list, 'an array of run options');
       // All or nothing: a bad entry is found before any script starts.
-      const all = list.map((input, index) => prepareRun(settings, input, `optionsList[${index}]: `));
+      const all = list.map((input, index) => ({ ...prepareRun(settings, input, `optionsList[${index}]: `), toolHub: hub }));
       const settled = await Promise.allSettled(all.map(schedule));
       // One run that could not be carried out is its own entry; every other result still arrives.
       return settled.map((outcome): RunManyEntry => (outcome.status === 'fulfilled' ? outcome.value : infrastructureFailure(outcome.reason)));
+    },
+    toolServers: hub.servers,
+    async listTools() {
+      ensureOpen();
+      return hub.list(undefined, AbortSignal.timeout(LIST_TIMEOUT_MS));
     },
     close() {
       closing ??= (async () => {
@@ -142,6 +153,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         await local?.close();
         // Runs still queued resolved ABORTED above; their slots pass without a child.
         await Promise.allSettled([...pending]);
+        // After the runs: their sessions are closed, so no call is left on these connections.
+        await hub.close();
       })();
       return closing;
     },

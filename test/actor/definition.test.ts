@@ -126,7 +126,7 @@ definition('actor-definition :: the dataset schema describes exactly the item\'s
   const { fields, views } = read('dataset_schema.json');
   const item = toItem({
     status: 'SUCCEEDED', exitCode: 0, stdout: '', stderr: '', statusMessage: '', durationMillis: 0,
-    stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [],
+    stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [],
   }, { stdout: null, stderr: null });
   const described = Object.keys(fields.properties).sort();
   assert.equal(described, Object.keys(item).sort());

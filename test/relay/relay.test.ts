@@ -222,7 +222,7 @@ relay('relay :: five concurrent starts with maxActorRuns 2 forward exactly two',
   const answers = await Promise.all([1, 2, 3, 4, 5].map(() => send(s.url, '/v2/acts/test~forever/runs', { method: 'POST', body: '{}' })));
   assert.equal(answers.map((a) => a.status).sort(), [201, 201, 403, 403, 403]);
   assert.is(ctx.api.calls(/\/runs$/).length, 2);
-  const runs = await s.close({ abortRunning: false });
+  const { actorRuns: runs } = await s.close({ abortRunning: false });
   assert.is(runs.length, 2);
 });
 
@@ -236,17 +236,17 @@ relay('relay :: a start the API refuses gives its place back', async (ctx) => {
 relay('relay :: close aborts unfinished runs only when asked, and lists every run', async (ctx) => {
   const keep = await open(ctx);
   await send(keep.url, '/v2/acts/test~forever/runs', { method: 'POST', body: '{}' });
-  const kept = await keep.close({ abortRunning: false });
+  const { actorRuns: kept } = await keep.close({ abortRunning: false });
   assert.equal(kept.map((r) => [r.actorId, r.status]), [['test/forever', 'READY']]);
 
   const stop = await open(ctx);
   const done = await send(stop.url, '/v2/acts/apify~hello-world/runs', { method: 'POST', body: '{}' });
   await send(stop.url, `/v2/actor-runs/${(done.json?.data as { id: string }).id}?waitForFinish=60`);
   await send(stop.url, '/v2/acts/test~forever/runs', { method: 'POST', body: '{}' });
-  const stopped = await stop.close({ abortRunning: true });
+  const { actorRuns: stopped } = await stop.close({ abortRunning: true });
   assert.equal(stopped.map((r) => [r.actorId, r.status]), [['apify/hello-world', 'SUCCEEDED'], ['test/forever', 'ABORTED']]);
   assert.is(ctx.api.calls(/abort$/).length, 1, 'a finished run is not aborted');
-  assert.equal(await stop.close({ abortRunning: true }), stopped, 'close is idempotent');
+  assert.equal((await stop.close({ abortRunning: true })).actorRuns, stopped, 'close is idempotent');
 });
 
 relay('relay :: abort stops only runs this script started, never another run of the user', async (ctx) => {
@@ -263,7 +263,7 @@ relay('relay :: abort stops only runs this script started, never another run of 
   const ownId = (own.json?.data as { id: string }).id;
   const aborted = await send(s.url, `/v2/actor-runs/${ownId}/abort`, { method: 'POST' });
   assert.is(aborted.status, 200);
-  assert.equal((await s.close({ abortRunning: false })).map((r) => r.status), ['ABORTED']);
+  assert.equal((await s.close({ abortRunning: false })).actorRuns.map((r) => r.status), ['ABORTED']);
 });
 
 relay('relay :: close waits for a start still in flight, then aborts that run too', async (ctx) => {
@@ -272,7 +272,7 @@ relay('relay :: close waits for a start still in flight, then aborts that run to
   const pending = send(s.url, '/v2/acts/test~forever/runs', { method: 'POST', body: '{}' }).catch(() => undefined);
   // Close once the start has reached the API, while its answer is still held back.
   while (ctx.api.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-  const runs = await s.close({ abortRunning: true });
+  const { actorRuns: runs } = await s.close({ abortRunning: true });
   assert.is(runs.length, 1);
   assert.is(runs[0]?.status, 'ABORTED');
   assert.is(ctx.api.runs.get(runs[0]?.id ?? '')?.status, 'ABORTED');
