@@ -94,6 +94,8 @@ export interface ToolDescriptor {
   /** The namespace: `tools.<server>`. */
   server: string;
   name: string;
+  /** Where it runs: a tool of an upstream MCP server, or one of the embedder's host functions. */
+  kind: 'mcp' | 'host';
   description?: string;
   inputSchema: ObjectJsonSchema;
   outputSchema?: ObjectJsonSchema;

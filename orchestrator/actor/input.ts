@@ -8,6 +8,9 @@ import { describe, isCode, type NormalizedOptions } from '../run/options.js';
 import { ACTOR_INPUT_FIELDS, allowedNumber, CODE_ALLOWED, inRange, RUN_OPTIONS, type NumberOption } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
+import { ConfigError, isPlainObject } from '../config/error.js';
+import { normalizeMcpServers } from '../config/mcp-servers.js';
+import type { McpServers } from '../../types/tools.js';
 
 
 /** What the run itself allows, from `ACTOR_MEMORY_MBYTES` and `ACTOR_TIMEOUT_AT` when set. */
@@ -19,7 +22,11 @@ export interface RunLimits {
 }
 
 /** The run options the Actor takes as input (the option table's Actor fields), checked and settled. */
-export type ScriptSettings = Pick<NormalizedOptions, 'code' | 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs'>;
+export type ScriptSettings = Pick<NormalizedOptions, 'code' | 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs' | 'maxToolCalls' | 'toolTimeoutSecs'>
+  & { mcpServers?: McpServers };
+
+/** Input fields of the Actor that are not run options: the secret header values of `mcpServers`. */
+export const ACTOR_ONLY_FIELDS = ['mcpServerHeaders'] as const;
 
 export interface ParsedInput {
   settings: ScriptSettings;
@@ -33,7 +40,7 @@ export class ActorInputError extends Error {
 }
 
 type Range = Pick<NumberOption, 'min' | 'max'>;
-type NumberField = 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs';
+type NumberField = 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs' | 'maxToolCalls' | 'toolTimeoutSecs';
 
 const CODE_RULE = `${CODE_ALLOWED} (the TypeScript/JavaScript script to run)`;
 
@@ -112,9 +119,10 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
   const { code } = input;
   if (!isCode(code)) reject('code', code, CODE_RULE);
 
+  const fields = [...ACTOR_INPUT_FIELDS, ...ACTOR_ONLY_FIELDS] as string[];
   const warnings = Object.keys(input)
-    .filter((field) => !(ACTOR_INPUT_FIELDS as string[]).includes(field))
-    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${ACTOR_INPUT_FIELDS.join(', ')}`);
+    .filter((field) => !fields.includes(field))
+    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${fields.join(', ')}`);
 
   const { timeoutSecs: timeout, memoryMbytes: memory } = RUN_OPTIONS;
   const timeoutSecs = withinBudget(
@@ -131,6 +139,41 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
     maxActorRuns: optionalNumber(input, 'maxActorRuns'),
     maxTotalChargeUsd: optionalNumber(input, 'maxTotalChargeUsd'),
     defaultTimeoutSecs: optionalNumber(input, 'defaultTimeoutSecs'),
+    maxToolCalls: optionalNumber(input, 'maxToolCalls') ?? RUN_OPTIONS.maxToolCalls.default,
+    toolTimeoutSecs: optionalNumber(input, 'toolTimeoutSecs') ?? RUN_OPTIONS.toolTimeoutSecs.default,
   };
-  return { settings: { code, timeoutSecs, memoryMbytes, ...settings }, warnings };
+  const mcpServers = actorMcpServers(input);
+  return { settings: { code, timeoutSecs, memoryMbytes, ...settings, ...(mcpServers ? { mcpServers } : {}) }, warnings };
+}
+
+/**
+ * `mcpServers` of the input, with the secret `mcpServerHeaders` (`{ SERVER: { HEADER: value } }`)
+ * merged into their servers' headers, checked as the library checks them (`${VAR}` expands from
+ * the Actor's environment variables). Undefined when there are none. Throws ActorInputError.
+ */
+export function actorMcpServers(input: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): McpServers | undefined {
+  const { mcpServers, mcpServerHeaders } = input;
+  if ((mcpServers === undefined || mcpServers === null) && (mcpServerHeaders === undefined || mcpServerHeaders === null)) return undefined;
+  if (mcpServers !== undefined && mcpServers !== null && !isPlainObject(mcpServers)) {
+    reject('mcpServers', mcpServers, 'an object of server names to servers, as `mcpServers` in .mcp.json');
+  }
+  // Never quoted: they are secrets.
+  if (mcpServerHeaders !== undefined && mcpServerHeaders !== null && !isPlainObject(mcpServerHeaders)) {
+    throw new ActorInputError('Invalid input: `mcpServerHeaders` must be an object of server names to header objects, e.g. {"github": {"Authorization": "Bearer …"}}');
+  }
+  const servers: Record<string, Record<string, unknown>> = {};
+  for (const [name, server] of Object.entries((mcpServers ?? {}) as Record<string, unknown>)) servers[name] = isPlainObject(server) ? { ...server } : server as never;
+  for (const [name, headers] of Object.entries((mcpServerHeaders ?? {}) as Record<string, unknown>)) {
+    const server = servers[name];
+    if (!server) throw new ActorInputError(`Invalid input: \`mcpServerHeaders.${name}\` names no server of \`mcpServers\` (the servers are ${Object.keys(servers).join(', ') || 'none'})`);
+    if (!isPlainObject(headers)) throw new ActorInputError(`Invalid input: \`mcpServerHeaders.${name}\` must be an object of header names to values`);
+    server.headers = { ...(isPlainObject(server.headers) ? server.headers : {}), ...headers };
+  }
+  try {
+    normalizeMcpServers(servers, env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ActorInputError(`Invalid input: ${error.message}`);
+    throw error;
+  }
+  return servers as unknown as McpServers;
 }

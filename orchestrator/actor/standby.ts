@@ -10,7 +10,7 @@
  * the run held, then exit.
  */
 import { availableParallelism } from 'node:os';
-import { runLimitsFromEnv } from './input.js';
+import { actorMcpServers, ActorInputError, runLimitsFromEnv } from './input.js';
 import { loadSdk } from './sdk.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
@@ -66,6 +66,15 @@ function stopRequested(): Promise<string> {
 export async function standbyMain(): Promise<void> {
   await Actor.init({ gracefulShutdown: false });
   const stop = stopRequested();
+  // The task's (or the Actor's default) input may name tool servers for every script this server runs.
+  const input = await Actor.getInput();
+  let mcpServers;
+  try {
+    mcpServers = input && typeof input === 'object' ? actorMcpServers(input as Record<string, unknown>) : undefined;
+  } catch (error) {
+    if (error instanceof ActorInputError) return void await Actor.fail(error.message);
+    throw error;
+  }
   const sizing = standbySizing(runLimitsFromEnv(process.env).memoryMbytes);
   const records = platformRecordStore({ Actor, log });
   const server = createServer({
@@ -80,6 +89,7 @@ export async function standbyMain(): Promise<void> {
     defaults: { token: Actor.config.get('token') || undefined, apiBaseUrl: Actor.config.get('apiBaseUrl') || undefined, memoryMbytes: sizing.scriptMemoryMbytes },
     // The Standby URL's host is the platform's; it authenticates callers before they get here.
     allowedHosts: 'any',
+    mcpServers,
   });
   const port = Number(process.env.ACTOR_WEB_SERVER_PORT) || 4321;
   const host = process.env.CODE_RUNTIME_HOST || '0.0.0.0';

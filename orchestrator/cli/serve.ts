@@ -9,13 +9,14 @@ import { allowedNumber } from '../run/option-table.js';
 import { SERVER_LIMITS } from '../server/options.js';
 import { serveStdio } from '../server/stdio.js';
 import { numericFlag, UsageError } from './flags.js';
+import { configFlag } from './config.js';
 import type { Subcommand } from './commands.js';
 
 const PORTS = { min: 0, max: 65_535 };
 const range = (limits: { min: number; max: number }) => `${limits.min}–${limits.max.toLocaleString('en-US')}`;
 
-export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--concurrency N] [--max-queue N] [--grace SECS]
-       code-runtime mcp [--concurrency N] [--max-queue N] [--grace SECS]
+export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--concurrency N] [--max-queue N] [--grace SECS] [--config FILE]
+       code-runtime mcp [--concurrency N] [--max-queue N] [--grace SECS] [--config FILE]
 
 serve: one HTTP server with MCP (Streamable HTTP) at /mcp, a REST API under /v1 and GET /healthz.
 mcp:   MCP over stdin/stdout, for clients configured with a command (Claude Desktop, Cursor, VS Code).
@@ -28,13 +29,14 @@ mcp:   MCP over stdin/stdout, for clients configured with a command (Claude Desk
   --concurrency N       scripts running at once, ${range(SERVER_LIMITS.concurrency)} (default ${SERVER_LIMITS.concurrency.default})
   --max-queue N         scripts waiting, ${range(SERVER_LIMITS.maxQueue)}; beyond it HTTP 429 (default ${SERVER_LIMITS.maxQueue.default})
   --grace SECS          on shutdown, how long running scripts may finish, ${range(SERVER_LIMITS.graceSecs)} (default ${SERVER_LIMITS.graceSecs.default})
+  --config FILE         JSON with \`mcpServers\` (the format of .mcp.json): scripts call their tools as tools.NAME.TOOL(args)
 Scripts' \`apify\` client uses APIFY_TOKEN from this process's environment.
 A script file named "mcp" or "serve" runs as ./mcp.`;
 
 /** Every flag of serve and mcp (the usage lines above name each one; test/cli checks). */
 export const SERVE_FLAGS = {
   host: { type: 'string' }, port: { type: 'string' }, 'auth-token': { type: 'string' }, 'allowed-hosts': { type: 'string' },
-  concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 /** The flags only serve takes. */
 export const SERVE_ONLY_FLAGS = ['host', 'port', 'auth-token', 'allowed-hosts'] as const;
@@ -97,6 +99,7 @@ async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<numb
     concurrency: integerFlag('concurrency', values.concurrency, SERVER_LIMITS.concurrency),
     maxQueue: integerFlag('max-queue', values['max-queue'], SERVER_LIMITS.maxQueue),
     graceSecs: integerFlag('grace', values.grace, SERVER_LIMITS.graceSecs),
+    ...configFlag(values.config),
   };
   try {
     if (command === 'mcp') {

@@ -15,8 +15,10 @@ import { DEFAULT_OUTPUT_CHARS } from './view.js';
 /** The most the overview may hold (MCP issue budget: the first call must be cheap). */
 export const OVERVIEW_MAX_CHARS = 6000;
 
-export const DOC_TOPICS = ['overview', 'rules', 'actors', 'storage', 'errors', 'api', 'types', 'recipes'] as const;
+export const DOC_TOPICS = ['overview', 'rules', 'actors', 'storage', 'errors', 'api', 'types', 'recipes', 'tools'] as const;
 export type DocTopic = (typeof DOC_TOPICS)[number];
+/** Topics cut from the package's files; `tools` is made per server (tool-docs.ts). */
+type FileTopic = Exclude<DocTopic, 'tools'>;
 
 /** One line per topic: the overview's list of what to ask next, and the resources' titles. */
 export const TOPIC_TITLES: Record<DocTopic, string> = {
@@ -28,6 +30,7 @@ export const TOPIC_TITLES: Record<DocTopic, string> = {
   api: 'The whole `apify` reference at once (actors, storage and errors together)',
   types: 'The TypeScript declarations of `apify`',
   recipes: 'Short scripts that show the usual shapes',
+  tools: 'TypeScript declarations of the `tools` a script can call (the MCP servers this server was configured with)',
 };
 
 /** The files the topics are cut from, relative to the package root; each ships in the package. */
@@ -74,11 +77,11 @@ function methodLines(table: string): string {
   }).join('\n');
 }
 
-function build(): Record<DocTopic, string> {
+function build(): Record<FileTopic, string> {
   const sandbox = sections('docs/sandbox.md');
   const api = sections('docs/API.md');
   const rules = `# Inside the code-runtime sandbox\n\n${sandbox('The rules')}\n\n${limits()}\n\n${sandbox('How a run ends')}`;
-  const topics: Omit<Record<DocTopic, string>, 'overview'> = {
+  const topics: Omit<Record<FileTopic, string>, 'overview'> = {
     rules,
     actors: `# \`apify\`: the Store, Actors and runs\n\n${api('Lists')}\n\n${api('Actors')}\n\n${api('Runs')}`,
     storage: `# \`apify\`: datasets and key-value stores\n\n${api('Lists')}\n\n${api('Datasets')}\n\n${api('Key-value stores')}`,
@@ -89,7 +92,8 @@ function build(): Record<DocTopic, string> {
   };
   // Each with its size, so a model can tell what a call will cost before it makes it.
   const others = Object.entries(topics)
-    .map(([topic, text]) => `- \`${topic}\` (${text.length.toLocaleString('en-US')} characters): ${TOPIC_TITLES[topic as DocTopic]}`).join('\n');
+    .map(([topic, text]) => `- \`${topic}\` (${text.length.toLocaleString('en-US')} characters): ${TOPIC_TITLES[topic as DocTopic]}`)
+    .concat(`- \`tools\`: ${TOPIC_TITLES.tools}`).join('\n');
   const overview = [
     '# code-runtime: what to know before writing a script',
     'A script runs once, in a fresh Deno sandbox, and you get back exactly what it printed. A global `apify` client, already authenticated, drives the Apify platform.',
@@ -101,10 +105,10 @@ function build(): Record<DocTopic, string> {
   return { overview, ...topics };
 }
 
-let cache: Record<DocTopic, string> | undefined;
+let cache: Record<FileTopic, string> | undefined;
 
 /** The text of one topic (default: the overview). Throws, naming the file, when a source section is missing. */
-export function codeDocs(topic: DocTopic = 'overview'): string {
+export function codeDocs(topic: FileTopic = 'overview'): string {
   cache ??= build();
   return cache[topic];
 }

@@ -11,7 +11,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { describe } from '../run/options.js';
-import { codeDocs, DOC_TOPICS, TOPIC_TITLES } from './docs.js';
+import { DOC_TOPICS, TOPIC_TITLES } from './docs.js';
+import { docsFor, withToolNamespaces } from './tool-docs.js';
 import { ANSWER_LIMITS, cancelSchema, getExecutionSchema, getOutputSchema, runToolSchema, WAIT_LIMITS } from './schemas.js';
 import type { ExecutionService } from './service.js';
 import { registerTaskTool, SessionTasks, TASKS_CAPABILITY } from './tasks.js';
@@ -123,7 +124,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
 
   registerTaskTool(server, tasks, 'run_code', {
     title: 'Run a script',
-    description: RUN_CODE_DESCRIPTION,
+    description: withToolNamespaces(RUN_CODE_DESCRIPTION, service.runtime.toolServers),
     inputSchema: runToolSchema,
     annotations: ANNOTATIONS.run_code,
   }, {
@@ -189,11 +190,11 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
         .optional().describe('Default: overview.'),
     }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `Unknown argument \`${String(issue.keys[0])}\`; allowed: topic` : undefined) }),
     annotations: ANNOTATIONS.get_code_docs,
-  }, async ({ topic }) => textResult(codeDocs(topic)));
+  }, async ({ topic }) => textResult(await docsFor(topic, service.runtime)));
 
   for (const topic of DOC_TOPICS) {
     server.registerResource(`docs-${topic}`, `code-runtime://docs/${topic}`, { title: TOPIC_TITLES[topic], mimeType: 'text/markdown' },
-      async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: codeDocs(topic) }] }));
+      async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: await docsFor(topic, service.runtime) }] }));
   }
   return server;
 }

@@ -13,6 +13,7 @@ import type { RecordStore } from './records/store.js';
 
 const MEMORY = RUN_OPTIONS.memoryMbytes;
 import type { Runtime, RunDefaults } from '../../types/runtime.js';
+import type { HostTools, McpServers } from '../../types/tools.js';
 
 export const SERVER_LIMITS = {
   concurrency: { min: 1, max: 256, default: 2 },
@@ -30,6 +31,10 @@ export interface ServerOptions {
   runtime?: Runtime;
   /** Options for every run when the server makes its runtime (e.g. `memoryMbytes`, `token`). */
   defaults?: RunDefaults;
+  /** Upstream MCP servers whose tools scripts call as `tools.NAME.TOOL(args)`, when the server makes its runtime (see `createRuntime`). */
+  mcpServers?: McpServers;
+  /** The embedder's own functions for scripts' `tools`, when the server makes its runtime. */
+  tools?: HostTools;
   /** Scripts running at once, 1–256. Default 2. */
   concurrency?: number;
   /** Scripts waiting for a slot, 0–100000; beyond it a start is refused (HTTP 429). Default 100. */
@@ -77,7 +82,7 @@ export interface ServerSettings {
   records?: RecordStore;
 }
 
-const KNOWN = new Set(['runtime', 'defaults', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes', 'maxSessions', 'heartbeatSecs', 'records']);
+const KNOWN = new Set(['runtime', 'defaults', 'mcpServers', 'tools', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes', 'maxSessions', 'heartbeatSecs', 'records']);
 
 function integer(options: ServerOptions, name: keyof typeof SERVER_LIMITS): number {
   const value = (options as Record<string, unknown>)[name];
@@ -103,8 +108,10 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     fail('records', records, 'a record store: { home (1–64 letters and digits), holder, put(key, bytes), get(home, key) }');
   }
   const concurrency = integer(options, 'concurrency');
-  if (options.runtime !== undefined && options.defaults !== undefined) {
-    throw new TypeError('`defaults` cannot be used with `runtime`: give them to createRuntime');
+  for (const key of ['defaults', 'mcpServers', 'tools'] as const) {
+    if (options.runtime !== undefined && options[key] !== undefined) {
+      throw new TypeError(`\`${key}\` cannot be used with \`runtime\`: give ${key === 'defaults' ? 'them' : 'it'} to createRuntime`);
+    }
   }
   const settings = {
     concurrency,
@@ -121,6 +128,6 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),
   };
   // Made last: nothing is started for options that were wrong.
-  const runtime = options.runtime ?? createRuntime({ concurrency, defaults: options.defaults });
+  const runtime = options.runtime ?? createRuntime({ concurrency, defaults: options.defaults, mcpServers: options.mcpServers, tools: options.tools });
   return { ...settings, runtime, ownsRuntime: options.runtime === undefined };
 }

@@ -68,6 +68,11 @@ export class ExecutionService {
     this.scheduler = new FairScheduler(options.concurrency, options.maxQueue);
   }
 
+  /** The runtime scripts run in (its tools, for the docs). */
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
   get accepting(): boolean {
     return this.#accepting;
   }

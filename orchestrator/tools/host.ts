@@ -80,6 +80,7 @@ export class HostSource implements ToolSource {
     return Object.entries(this.#tools).map(([name, tool]) => ({
       server: this.name,
       name,
+      kind: 'host' as const,
       ...(tool.description !== undefined ? { description: tool.description } : {}),
       inputSchema: tool.inputSchema ?? ANY_OBJECT,
       ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),

@@ -66,6 +66,7 @@ export class McpUpstream implements ToolSource {
     return tools.map((tool) => ({
       server: this.name,
       name: tool.name,
+      kind: 'mcp' as const,
       ...(tool.description !== undefined ? { description: tool.description } : {}),
       inputSchema: tool.inputSchema as ToolDescriptor['inputSchema'],
       ...(tool.outputSchema ? { outputSchema: tool.outputSchema as ToolDescriptor['outputSchema'] } : {}),

@@ -14,6 +14,7 @@ import { ACTOR_INPUT_FIELDS, NUMBER_OPTIONS, RUN_OPTIONS, type NumberOption } fr
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../../orchestrator/runtime/actor-sizing.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../../orchestrator/run/run.js';
 import { toItem } from '../../orchestrator/actor/item.js';
+import { ACTOR_ONLY_FIELDS } from '../../orchestrator/actor/input.js';
 
 const definition = suite('actor-definition');
 const ACTOR_DIR = path.join(ROOT, '.actor');
@@ -74,8 +75,12 @@ definition('actor-definition :: name, version and run defaults', () => {
 definition('actor-definition :: the input schema\'s fields, types and bounds are the run option table\'s', () => {
   const { properties, required } = read('input_schema.json');
   assert.equal(required, ['code']);
-  assert.equal(Object.keys(properties), ACTOR_INPUT_FIELDS, 'the fields, in the table\'s order');
-  assert.equal(ACTOR_INPUT_FIELDS, ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs']);
+  assert.equal(Object.keys(properties).filter((field) => !(ACTOR_ONLY_FIELDS as readonly string[]).includes(field)), ACTOR_INPUT_FIELDS, 'the fields, in the table\'s order');
+  assert.equal(ACTOR_INPUT_FIELDS, ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs', 'mcpServers', 'maxToolCalls', 'toolTimeoutSecs']);
+  // The header values of mcpServers: an Actor-only field, stored encrypted.
+  assert.equal(ACTOR_ONLY_FIELDS, ['mcpServerHeaders']);
+  assert.is(properties.mcpServerHeaders.isSecret, true);
+  assert.is(properties.mcpServers.type, 'object');
   assert.is(properties.code.type, RUN_OPTIONS.code.type);
   assert.is(properties.code.editor, 'javascript');
   assert.is(properties.code.minLength, RUN_OPTIONS.code.minLength);
@@ -91,7 +96,7 @@ definition('actor-definition :: the input schema\'s fields, types and bounds are
     assert.match(properties[field].description, range, `${field} states its range`);
     assert.match(properties[field].description, /Default: /, `${field} documents its default`);
   }
-  assert.is(numbers, 5);
+  assert.is(numbers, 7);
 });
 
 definition('actor-definition :: input defaults and prefills satisfy their own bounds', () => {

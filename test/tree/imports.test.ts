@@ -12,16 +12,20 @@ const ORCHESTRATOR = path.join(ROOT, 'orchestrator');
 
 /** What each folder of orchestrator/ may import besides itself and types/ ('.' is index.ts, the library's root). */
 const ALLOWED: Record<string, string[]> = {
-  // The root also exports the server for embedders (createServer, serveStdio).
-  '.': ['run', 'runtime', 'server'],
+  // The root also exports the server for embedders (createServer, serveStdio), toolResult and ConfigError.
+  '.': ['run', 'runtime', 'server', 'tools', 'config'],
   bin: ['cli', 'actor', 'server', 'runtime', 'run'],
   // The CLI dispatches to the other front doors: no arguments → the Actor entry; `mcp`/`serve` → the server.
-  cli: ['actor', 'server', 'runtime', 'run'],
+  cli: ['actor', 'server', 'runtime', 'run', 'config'],
   // In Standby mode the Actor serves the server (loaded lazily; batch runs never load it).
-  actor: ['server', 'runtime', 'run'],
-  server: ['runtime', 'run'],
-  runtime: ['run'],
-  run: ['relay'],
+  actor: ['server', 'runtime', 'run', 'config'],
+  // The server's `tools` docs read the runtime's tools and the relay's bounds.
+  server: ['runtime', 'run', 'tools', 'relay'],
+  runtime: ['run', 'tools', 'config'],
+  run: ['relay', 'tools', 'config'],
+  // The tool hub answers the relay through the relay's own dispatcher interface.
+  tools: ['config', 'relay'],
+  config: [],
   relay: [],
 };
 
