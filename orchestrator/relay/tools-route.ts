@@ -97,11 +97,13 @@ async function call(session: SessionState, req: IncomingMessage, res: ServerResp
   const held = await readBody(req, session.held, RELAY_LIMITS.toolArgsBytes + ENVELOPE_BYTES, argsTooLarge);
   let request: CallRequest;
   try {
-    if (held.body.length > RELAY_LIMITS.toolArgsBytes + ENVELOPE_BYTES) throw argsTooLarge(held.body.length);
     request = parseCall(held.body);
   } finally {
     held.release();
   }
+  // The arguments alone, as the upstream will get them (the body also holds the names).
+  const argsBytes = Buffer.byteLength(JSON.stringify(request.args));
+  if (argsBytes > RELAY_LIMITS.toolArgsBytes) throw argsTooLarge(argsBytes);
   // Checked after the body was read: a session closed meanwhile must not call anything new.
   if (session.closed.signal.aborted) throw new RelayRefusal(403, 'relay-forbidden', 'This relay session has ended');
   const place = tools.begin(request.server, request.tool);
