@@ -142,9 +142,10 @@ export function createTools(config: ToolsConfig): object {
     if (args !== undefined && !isPlainObject(args)) {
       throw new ToolError('invalid-arguments', server, tool, `${server}.${tool} takes one object of named arguments, e.g. { a: 2 }, got ${kindOf(args)}`);
     }
-    const body = jsonStringify({ server, tool, args: args ?? {}, raw });
     await slot();
     try {
+      // Made only once it may be sent: a thousand queued calls hold their arguments, not a copy each.
+      const body = jsonStringify({ server, tool, args: args ?? {}, raw });
       const answer = await request('/tools/call', { method: 'POST', headers: { 'content-type': 'application/json' }, body }, server, tool);
       return raw ? answer.result : answer.value;
     } finally {

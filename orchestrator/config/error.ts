@@ -13,7 +13,8 @@ export function kindOf(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return value === '' ? 'an empty string' : `a string of ${value.length} characters`;
-  return `${String(value)} (${typeof value})`;
+  if (typeof value === 'boolean') return String(value);
+  return `a ${typeof value}`;
 }
 
 /** Throws the message every check uses: the key, what it must be, and the kind of value it got. */

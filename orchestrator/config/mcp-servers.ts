@@ -100,6 +100,9 @@ function server(name: string, entry: unknown, key: string, expander: Expander, s
   if (type !== undefined && !types.includes(type)) {
     throw new ConfigError(`\`${key}.type\` must be one of ${types.map((t) => `"${t}"`).join(', ')}, got a string of ${type.length} characters`);
   }
+  if (type === undefined && entry.url !== undefined && entry.command !== undefined) {
+    throw new ConfigError(`\`${key}\` has both \`command\` and \`url\`; a server is started (\`command\`, stdio) or reached (\`url\`, Streamable HTTP), not both`);
+  }
   const http = type !== undefined ? (HTTP_TYPES as readonly string[]).includes(type) : entry.url !== undefined;
   if (!http && entry.command === undefined) {
     throw new ConfigError(`\`${key}\` needs \`command\` (a stdio server) or \`url\` (a Streamable HTTP server)`);

@@ -2,39 +2,19 @@
 // upstreams — the reference server-everything over stdio, a small SDK server over stdio that can
 // crash, hang and change its tool list, and an SDK server over Streamable HTTP in this process —
 // plus host tools. One runtime (and so one connection per upstream) serves the whole suite.
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRuntime, runCode, toolResult } from '../../orchestrator/index.js';
 import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
-import { ROOT, fixturePath, rejects } from '../helpers/helpers.js';
-import { startHttpUpstream, type HttpUpstream } from '../helpers/mcp-upstream.js';
+import { rejects } from '../helpers/helpers.js';
+import { childPids, EVERYTHING, FIXTURE_SERVER, startHttpUpstream, type HttpUpstream } from '../helpers/mcp-upstream.js';
 import type { Runtime } from '../../types/runtime.js';
 import type { HostTools, McpServers } from '../../types/tools.js';
 
-export const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
-export const FIXTURE_SERVER = fixturePath('mcp-server.mjs');
 const SECRET = 'env-secret-7Hq2Lx9Vw4Rt';
 const TOKEN = 'header-token-Zp8Kd3Mn6Bv1';
 process.env.CODE_RUNTIME_TEST_SECRET = SECRET;
 process.env.CODE_RUNTIME_TEST_TOKEN = TOKEN;
-
-/** The pids of this process's children whose command line mentions `mark`. */
-export function childPids(mark: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(mark)) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
 
 let peak = 0;
 let live = 0;
