@@ -30,7 +30,7 @@ export const TOPIC_TITLES: Record<DocTopic, string> = {
   api: 'The whole `apify` reference at once (actors, storage and errors together)',
   types: 'The TypeScript declarations of `apify`',
   recipes: 'Short scripts that show the usual shapes',
-  tools: 'TypeScript declarations of the `tools` a script can call (the MCP servers this server was configured with)',
+  tools: 'TypeScript declarations of the `tools` a script can call',
 };
 
 /** The files the topics are cut from, relative to the package root; each ships in the package. */

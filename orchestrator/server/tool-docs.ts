@@ -25,7 +25,7 @@ export function withToolNamespaces(description: string, servers: readonly string
   if (servers.length === 0) return description;
   const shown = servers.slice(0, NAMED_IN_DESCRIPTION).map((name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? `tools.${name}` : `tools[${JSON.stringify(name)}]`));
   const more = servers.length > NAMED_IN_DESCRIPTION ? ` and ${servers.length - NAMED_IN_DESCRIPTION} more` : '';
-  return `${description}\n\nA global \`tools\` calls this server's tools from the script (one script can make many calls): ${shown.join(', ')}${more}. Call get_code_docs { topic: "tools" } for their TypeScript declarations.`;
+  return `${description}\n\nThe global \`tools\` calls tools (many per script): ${shown.join(', ')}${more}. Their types: get_code_docs { topic: "tools" }.`;
 }
 
 const MiB = 1024 * 1024;

@@ -39,7 +39,7 @@ export const executionViewShape = {
   stdoutComplete: z.boolean().describe('False when the stream went over the per-stream cap and only its head and tail are kept.'),
   stderrComplete: z.boolean(),
   actorRuns: z.array(z.object({ id: z.string(), actorId: z.string(), status: z.string(), defaultDatasetId: z.string().optional(), defaultKeyValueStoreId: z.string().optional() })).optional(),
-  toolCalls: z.array(z.object({ server: z.string(), tool: z.string(), status: z.string(), durationMillis: z.number() })).optional().describe('The tool calls the script made through `tools` (the first 1,000).'),
+  toolCalls: z.array(z.object({ server: z.string(), tool: z.string(), status: z.string(), durationMillis: z.number() })).optional(),
   error: z.string().optional().describe('Set when the server could not run the script at all.'),
   heldBy: z.string().optional().describe('Set while it runs on another run of the Standby Actor (that run\'s id): ask again until it ends.'),
 };
