@@ -1,5 +1,5 @@
 /**
- * The global `tools` of types/tools-global.d.ts: `tools.NAME.TOOL(args)` calls a tool of an
+ * The global `tools` of types/tools.d.ts: `tools.NAME.TOOL(args)` calls a tool of an
  * upstream MCP server or of the embedder, through the orchestrator's relay (`POST …/tools/call`),
  * which holds every connection and credential and applies every bound; nothing of a server's
  * configuration is here but its name. Namespaces are Proxies, so tools need no listing before the

@@ -13,7 +13,7 @@ export { ConfigError } from './config/error.js';
 export type {
   HostTool, HostToolContext, HostTools, McpHttpServer, McpServerConfig, McpServers, McpStdioServer, ObjectJsonSchema,
   ToolContent, ToolDescriptor, ToolListing, ToolResult,
-} from '../types/tools.js';
+} from '../types/mcp.js';
 export type { RemoteOptions, RunDefaults, RunInfrastructureError, RunManyEntry, Runtime, RuntimeOptions } from '../types/runtime.js';
 export { createServer } from './server/http.js';
 export { serveStdio } from './server/stdio.js';

@@ -4,7 +4,7 @@
  * `orchestrator/run/options.ts`; the doc comments here state them for users.
  */
 
-import type { HostTools, McpServers } from './tools.js';
+import type { HostTools, McpServers } from './mcp.js';
 
 /** A chunk of what the script printed, delivered live while it runs. */
 export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;

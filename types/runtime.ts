@@ -5,7 +5,7 @@
  */
 import type { RunOptions } from './options.js';
 import type { RunResult } from './result.js';
-import type { HostTools, McpServers, ToolListing } from './tools.js';
+import type { HostTools, McpServers, ToolListing } from './mcp.js';
 
 /** Options every run of a runtime starts from; a run's own options win. Tools belong to the runtime itself. */
 export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput' | 'mcpServers' | 'tools'>;

@@ -10,7 +10,7 @@ import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
 import { ConfigError, isPlainObject } from '../config/error.js';
 import { normalizeMcpServers } from '../config/mcp-servers.js';
-import type { McpServers } from '../../types/tools.js';
+import type { McpServers } from '../../types/mcp.js';
 
 
 /** What the run itself allows, from `ACTOR_MEMORY_MBYTES` and `ACTOR_TIMEOUT_AT` when set. */

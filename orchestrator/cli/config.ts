@@ -6,7 +6,7 @@
 import { ConfigError } from '../config/error.js';
 import { loadConfigFile } from '../config/load.js';
 import { UsageError } from './flags.js';
-import type { McpServers } from '../../types/tools.js';
+import type { McpServers } from '../../types/mcp.js';
 
 export const CONFIG_HELP = 'operator settings: a JSON file with `mcpServers` (the format of .mcp.json) whose tools scripts call as tools.NAME.TOOL(args)';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, isPlainObject, kindOf } from './error.js';
 import { normalizeMcpServers } from './mcp-servers.js';
 import { CONFIG_KEYS, type OperatorConfig } from './shape.js';
-import type { McpServers } from '../../types/tools.js';
+import type { McpServers } from '../../types/mcp.js';
 
 /** A configuration file: its keys as written (for the library, which expands them itself) and as checked. */
 export interface ConfigFile {

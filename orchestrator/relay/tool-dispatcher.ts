@@ -4,7 +4,7 @@
  * relay applies the bounds, the timeout, the scrubbing and the records around it; the dispatcher
  * never sees the sandbox, and the sandbox never sees anything but what the relay passes back.
  */
-import type { ToolListing } from '../../types/tools.js';
+import type { ToolListing } from '../../types/mcp.js';
 
 /** How a failed call is classified: whether it reached a tool, and so what the record says. */
 export type ToolFailureType =

@@ -13,7 +13,7 @@ import type { RecordStore } from './records/store.js';
 
 const MEMORY = RUN_OPTIONS.memoryMbytes;
 import type { Runtime, RunDefaults } from '../../types/runtime.js';
-import type { HostTools, McpServers } from '../../types/tools.js';
+import type { HostTools, McpServers } from '../../types/mcp.js';
 
 export const SERVER_LIMITS = {
   concurrency: { min: 1, max: 256, default: 2 },

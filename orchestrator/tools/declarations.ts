@@ -6,7 +6,7 @@
  * fetched: it reads as `unknown`. A schema the generator cannot read falls back to a plain record,
  * with a comment saying so, rather than failing the whole document.
  */
-import type { ToolDescriptor, ToolListing } from '../../types/tools.js';
+import type { ToolDescriptor, ToolListing } from '../../types/mcp.js';
 
 type Compile = (schema: object, name: string, options: object) => Promise<string>;
 let compiler: Promise<Compile> | undefined;

@@ -10,7 +10,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import type { JsonSchemaType, JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import { SERVER_NAME, SERVER_NAME_RULE } from '../config/shape.js';
 import { isPlainObject, kindOf } from '../config/error.js';
-import type { HostTool, HostTools, ObjectJsonSchema, ToolDescriptor } from '../../types/tools.js';
+import type { HostTool, HostTools, ObjectJsonSchema, ToolDescriptor } from '../../types/mcp.js';
 import type { ToolOutcome } from '../relay/tool-dispatcher.js';
 import { CancelledError, nameList, untilAborted, type ToolSource } from './source.js';
 import { hostOutcome } from './tool-result.js';

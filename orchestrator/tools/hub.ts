@@ -6,7 +6,7 @@
  * touches another's calls or listings.
  */
 import type { McpServersConfig } from '../config/shape.js';
-import type { HostTools, ToolDescriptor, ToolListing } from '../../types/tools.js';
+import type { HostTools, ToolDescriptor, ToolListing } from '../../types/mcp.js';
 import type { ToolCall, ToolDispatcher, ToolOutcome } from '../relay/tool-dispatcher.js';
 import { HostSource } from './host.js';
 import { nameList, type ToolSource } from './source.js';

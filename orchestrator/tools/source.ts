@@ -4,7 +4,7 @@
  * listing with an Error whose message says why (never its configuration), and answers a call with
  * an outcome, never a rejection.
  */
-import type { ToolDescriptor } from '../../types/tools.js';
+import type { ToolDescriptor } from '../../types/mcp.js';
 import type { ToolOutcome } from '../relay/tool-dispatcher.js';
 
 export interface ToolSource {

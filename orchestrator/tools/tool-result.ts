@@ -6,7 +6,7 @@
  * never guessed from the value's shape.
  */
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { ToolResult } from '../../types/tools.js';
+import type { ToolResult } from '../../types/mcp.js';
 import type { ToolOutcome } from '../relay/tool-dispatcher.js';
 
 const RICH = new WeakSet<object>();

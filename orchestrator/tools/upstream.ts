@@ -14,7 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from '../config/shape.js';
-import type { ToolDescriptor } from '../../types/tools.js';
+import type { ToolDescriptor } from '../../types/mcp.js';
 import type { ToolOutcome } from '../relay/tool-dispatcher.js';
 import { CancelledError, nameList, untilAborted, type ToolSource } from './source.js';
 import { outcomeOf } from './tool-result.js';

@@ -72,7 +72,7 @@ const settle = (input: Record<string, unknown>, run: RunLimits) => parseActorInp
 
 limits('actor-limits :: outside a run (no memory, no deadline) the library defaults apply', () => {
   const { settings, warnings } = settle({}, { now: NOW });
-  assert.equal(settings, { code: MARK, timeoutSecs: 300, memoryMbytes: 256, maxActorRuns: undefined, maxTotalChargeUsd: undefined, defaultTimeoutSecs: undefined });
+  assert.equal(settings, { code: MARK, timeoutSecs: 300, memoryMbytes: 256, maxActorRuns: undefined, maxTotalChargeUsd: undefined, defaultTimeoutSecs: undefined, maxToolCalls: 1000, toolTimeoutSecs: 60 });
   assert.equal(warnings, []);
 });
 
@@ -92,10 +92,10 @@ limits('actor-limits :: the script memory defaults to the run\'s memory less Den
 
 limits('actor-limits :: explicit limits within what the run allows are kept as given, without warnings', () => {
   const { settings, warnings } = settle(
-    { timeoutSecs: 60, memoryMbytes: 512, maxActorRuns: 0, maxTotalChargeUsd: 0.25, defaultTimeoutSecs: 120 },
+    { timeoutSecs: 60, memoryMbytes: 512, maxActorRuns: 0, maxTotalChargeUsd: 0.25, defaultTimeoutSecs: 120, maxToolCalls: 5, toolTimeoutSecs: 30 },
     { ...at(330), memoryMbytes: 1024 },
   );
-  assert.equal(settings, { code: MARK, timeoutSecs: 60, memoryMbytes: 512, maxActorRuns: 0, maxTotalChargeUsd: 0.25, defaultTimeoutSecs: 120 });
+  assert.equal(settings, { code: MARK, timeoutSecs: 60, memoryMbytes: 512, maxActorRuns: 0, maxTotalChargeUsd: 0.25, defaultTimeoutSecs: 120, maxToolCalls: 5, toolTimeoutSecs: 30 });
   assert.equal(warnings, []);
 });
 

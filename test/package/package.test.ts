@@ -124,7 +124,7 @@ console.log(normalizeOptions, n);
 
   assert.is(ran.exitCode, 0, ran.all);
   const out = JSON.parse(ran.stdout) as Json;
-  assert.equal(out.exports, ['EXIT_CODES', 'LIMITS', 'RUNTIME_LIMITS', 'createRuntime', 'createServer', 'runCode', 'serveStdio'], 'the root exports only public API');
+  assert.equal(out.exports, ['ConfigError', 'EXIT_CODES', 'LIMITS', 'RUNTIME_LIMITS', 'createRuntime', 'createServer', 'runCode', 'serveStdio', 'toolResult'], 'the root exports only public API');
   assert.is(out.result.status, 'SUCCEEDED');
   assert.is(out.result.stdout, '42\n');
   assert.is(out.second.exitCode, 3);

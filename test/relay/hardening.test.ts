@@ -359,8 +359,8 @@ function written(name: string, value: number): string {
   return String(value);
 }
 
-docs('relay docs :: docs/security.md states every relay bound as limits.ts defines it', () => {
-  const page = readFileSync(path.join(ROOT, 'docs', 'security.md'), 'utf8');
+docs('relay docs :: docs/security.md (docs/tools.md for the tools route) states every relay bound as limits.ts defines it', () => {
+  const page = ['docs/security.md', 'docs/tools.md'].map((file) => readFileSync(path.join(ROOT, file), 'utf8')).join('\n');
   for (const [name, value] of Object.entries(RELAY_LIMITS)) {
     const row = page.split('\n').find((line) => line.startsWith(`| \`${name}\``));
     assert.ok(row, `docs/security.md has no row for ${name}`);

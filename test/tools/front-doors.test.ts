@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ActorInputError, parseActorInput } from '../../orchestrator/actor/input.js';
-import { scratchDir } from '../helpers/helpers.js';
+import { denoCheck, ROOT, scratchDir } from '../helpers/helpers.js';
 import { EVERYTHING, FIXTURE_SERVER } from '../helpers/mcp-upstream.js';
 import { CLI, runCli } from '../server/processes.js';
 
@@ -117,6 +117,27 @@ doors('tools front doors :: the Actor takes mcpServers, and header values from t
     (e: Error) => e instanceof ActorInputError && /`mcpServerHeaders\.nobody` names no server of `mcpServers`/.test(e.message) && !e.message.includes('secret-value'));
   assert.throws(() => parseActorInput({ code: '1', mcpServers: { a: { type: 'sse', url: 'https://x' } } }, limits), (e: Error) => /Invalid input: `mcpServers\.a\.type` is "sse"/.test(e.message));
   assert.equal(parseActorInput({ code: '1' }, limits).settings.mcpServers, undefined);
+});
+
+doors('tools front doors :: types/tools.d.ts types a script\'s `tools` for editors and deno check', () => {
+  const file = path.join(dir, 'typed.ts');
+  // Relative: Deno 2.9 loads a declaration referenced by absolute path twice (TS2451).
+  const reference = `/// <reference path="${path.relative(dir, path.join(ROOT, 'types', 'tools.d.ts'))}" />`;
+  writeFileSync(file, `${reference}
+const sum: unknown = await tools.everything['get-sum']({ a: 2, b: 3 });
+const list = await tools.$list('everything');
+const first: string = list[0]!.name;
+const whole = await tools.$callTool('everything', 'get-tiny-image', {});
+const kinds: string[] = whole.content.map((block) => block.type);
+console.log(sum, first, kinds, whole.isError === true);
+`);
+  const ok = denoCheck(file);
+  assert.is(ok.status, 0, ok.output);
+  writeFileSync(file, `${reference}\nawait tools.$callTool('everything');\nawait tools.everything.echo('positional');\n`);
+  const bad = denoCheck(file);
+  assert.is(bad.status, 1);
+  assert.match(bad.output, /Expected 2-3 arguments, but got 1/);
+  assert.match(bad.output, /Argument of type 'string' is not assignable to parameter of type 'Record<string, unknown>'/);
 });
 
 doors.run();

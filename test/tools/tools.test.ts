@@ -9,7 +9,7 @@ import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { rejects } from '../helpers/helpers.js';
 import { childPids, EVERYTHING, FIXTURE_SERVER, startHttpUpstream, type HttpUpstream } from '../helpers/mcp-upstream.js';
 import type { Runtime } from '../../types/runtime.js';
-import type { HostTools, McpServers } from '../../types/tools.js';
+import type { HostTools, McpServers } from '../../types/mcp.js';
 
 const SECRET = 'env-secret-7Hq2Lx9Vw4Rt';
 const TOKEN = 'header-token-Zp8Kd3Mn6Bv1';
