@@ -98,26 +98,48 @@ async function latency() {
     tools: { host: { add: { handler: ({ a, b }) => (a as number) + (b as number) } } },
   });
   const direct = await client(process.execPath, [EVERYTHING, 'stdio']);
-  const script = (call: string) => `const t = performance.now();
+  // Warmed first inside the run (JIT, keep-alive connection), then timed.
+  const script = (call: string) => `for (let i = 0; i < 50; i++) await ${call};
+const t = performance.now();
 for (let i = 0; i < ${LATENCY_CALLS}; i++) await ${call};
 console.log((performance.now() - t) / ${LATENCY_CALLS});`;
   const viaScript: number[] = [];
   const viaHost: number[] = [];
   const viaSdk: number[] = [];
-  await runtime.run({ code: script("tools.everything['get-sum']({ a: i, b: 1 })") });
+  // This process's CPU per call (the orchestrator's side: relay and SDK client; the client's side
+  // for the direct calls), which load on the machine does not inflate as it does wall time.
+  const cpuScript: number[] = [];
+  const cpuSdk: number[] = [];
+  const cpuOf = async (work: () => Promise<unknown>) => {
+    const before = process.cpuUsage();
+    await work();
+    const used = process.cpuUsage(before);
+    return used.user + used.system;
+  };
+  const sums = script("tools.everything['get-sum']({ a: i, b: 1 })");
+  const none = script('Promise.resolve(i)');
+  await runtime.run({ code: sums });
   for (let round = 0; round < ROUNDS; round += 1) {
     progress(`latency, round ${round + 1}/${ROUNDS}`);
-    const upstream = await runtime.run({ code: script("tools.everything['get-sum']({ a: i, b: 1 })") });
-    if (upstream.status !== 'SUCCEEDED') throw new Error(upstream.stderr);
+    let upstream: Awaited<ReturnType<typeof runtime.run>> | undefined;
+    const withCalls = await cpuOf(async () => (upstream = await runtime.run({ code: sums })));
+    if (upstream?.status !== 'SUCCEEDED') throw new Error(upstream?.stderr);
+    const withoutCalls = await cpuOf(() => runtime.run({ code: none }));
+    cpuScript.push((withCalls - withoutCalls) / (LATENCY_CALLS + 50));
     viaScript.push(Number(upstream.stdout));
     viaHost.push(Number((await runtime.run({ code: script('tools.host.add({ a: i, b: 1 })') })).stdout));
     const started = performance.now();
-    for (let i = 0; i < LATENCY_CALLS; i += 1) await direct.callTool({ name: 'get-sum', arguments: { a: i, b: 1 } });
+    cpuSdk.push(await cpuOf(async () => {
+      for (let i = 0; i < LATENCY_CALLS; i += 1) await direct.callTool({ name: 'get-sum', arguments: { a: i, b: 1 } });
+    }) / LATENCY_CALLS);
     viaSdk.push((performance.now() - started) / LATENCY_CALLS);
   }
   await direct.close();
   await runtime.close();
-  return { script: summarize(viaScript.map((ms) => ms * 1000)), host: summarize(viaHost.map((ms) => ms * 1000)), sdk: summarize(viaSdk.map((ms) => ms * 1000)) };
+  return {
+    script: summarize(viaScript.map((ms) => ms * 1000)), host: summarize(viaHost.map((ms) => ms * 1000)), sdk: summarize(viaSdk.map((ms) => ms * 1000)),
+    cpuScript: summarize(cpuScript), cpuSdk: summarize(cpuSdk),
+  };
 }
 
 const compare = await codeModeVsDirect();
@@ -135,18 +157,26 @@ const bounds = {
   toolCallRecords: RELAY_LIMITS.toolCallRecords,
 };
 const m = compare.model;
-const codeModeRead = m.codeMode.toolList + m.codeMode.docs + m.codeMode.written + m.codeMode.answersJson;
-const directRead = m.direct.toolList + m.direct.written + m.direct.answersJson;
+// In context: what the model has read by the end. Processed: an agent sends the whole context again
+// at every turn, so each turn reads everything before it (the tool list every time).
+const codeModeContext = m.codeMode.toolList + m.codeMode.docs + m.codeMode.written + m.codeMode.answersJson;
+const codeModeProcessed = m.codeMode.toolList + (m.codeMode.toolList + m.codeMode.docs) + codeModeContext;
+const perDirectCall = (m.direct.written + m.direct.answersJson) / CALLS;
+const directContext = m.direct.toolList + m.direct.written + m.direct.answersJson;
+let directProcessed = 0;
+for (let turn = 0; turn <= CALLS; turn += 1) directProcessed += m.direct.toolList + turn * perDirectCall;
 process.stdout.write(`${table([
-  [`${CALLS} get-sum calls`, 'wall ms (median)', 'p95', 'model turns', 'chars a model reads'],
-  ['one script (run_code)', compare.codeModeMs.median, compare.codeModeMs.p95, 1, codeModeRead],
-  [`${CALLS} MCP tool calls`, compare.directMs.median, compare.directMs.p95, CALLS, directRead],
-])}\n  chars: code mode = tool list ${m.codeMode.toolList} + tools docs ${m.codeMode.docs} + script ${m.codeMode.written} + answer ${m.codeMode.answersJson} (its text ${m.codeMode.answersText});`
-  + ` direct = tool list ${m.direct.toolList} + calls ${m.direct.written} + answers ${m.direct.answersJson}; ratio ${round(directRead / codeModeRead, 1)}×\n`
+  [`${CALLS} get-sum calls`, 'wall ms (median)', 'p95', 'model turns', 'chars in context', 'chars processed over the turns'],
+  ['one script (run_code)', compare.codeModeMs.median, compare.codeModeMs.p95, 3, codeModeContext, Math.round(codeModeProcessed)],
+  [`${CALLS} MCP tool calls`, compare.directMs.median, compare.directMs.p95, CALLS + 1, directContext, Math.round(directProcessed)],
+])}\n  in context: code mode = tool list ${m.codeMode.toolList} + tools docs ${m.codeMode.docs} + script ${m.codeMode.written} + answer ${m.codeMode.answersJson} (its text ${m.codeMode.answersText});`
+  + ` direct = tool list ${m.direct.toolList} + calls ${m.direct.written} + answers ${m.direct.answersJson} (${Math.round(perDirectCall)} per call);`
+  + ` processed ratio ${round(directProcessed / codeModeProcessed, 1)}×\n`
   + `  script printed: ${compare.stdout}\n\n${table([
     ['sequential calls, µs per call', 'median', 'p95'],
     ['SDK Client → server-everything (direct)', perCall.sdk.median, perCall.sdk.p95],
     ['script → relay → SDK Client → server-everything', perCall.script.median, perCall.script.p95],
     ['script → relay → host tool (no upstream)', perCall.host.median, perCall.host.p95],
-  ])}\n  added per call over direct: ${round(perCall.script.median - perCall.sdk.median, 0)} µs\n\nbounds: ${JSON.stringify(bounds)}\n`);
+  ])}\n  added per call over direct: ${round(perCall.script.median - perCall.sdk.median, 0)} µs wall;`
+  + ` this process's CPU per call ${perCall.cpuScript.median} µs through a script against ${perCall.cpuSdk.median} µs for the direct client (+${round(perCall.cpuScript.median - perCall.cpuSdk.median, 0)} µs)\n\nbounds: ${JSON.stringify(bounds)}\n`);
 writeFileSync(path.join(PACKAGE_ROOT, 'bench', 'tools-results.json'), `${JSON.stringify({ calls: CALLS, rounds: ROUNDS, compare, perCall, bounds }, null, 2)}\n`);

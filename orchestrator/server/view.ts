@@ -39,7 +39,6 @@ export const executionViewShape = {
   stdoutComplete: z.boolean().describe('False when the stream went over the per-stream cap and only its head and tail are kept.'),
   stderrComplete: z.boolean(),
   actorRuns: z.array(z.object({ id: z.string(), actorId: z.string(), status: z.string(), defaultDatasetId: z.string().optional(), defaultKeyValueStoreId: z.string().optional() })).optional(),
-  toolCalls: z.array(z.object({ server: z.string(), tool: z.string(), status: z.string(), durationMillis: z.number() })).optional(),
   error: z.string().optional().describe('Set when the server could not run the script at all.'),
   heldBy: z.string().optional().describe('Set while it runs on another run of the Standby Actor (that run\'s id): ask again until it ends.'),
 };
@@ -106,7 +105,6 @@ export function executionView(execution: Execution, outputChars = VIEW_OUTPUT_CH
     stdoutComplete: execution.stdout.complete,
     stderrComplete: execution.stderr.complete,
     actorRuns: result?.actorRuns,
-    toolCalls: result?.toolCalls,
     error: execution.error,
     heldBy: execution.heldBy,
   };

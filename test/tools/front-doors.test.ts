@@ -76,12 +76,13 @@ doors('tools front doors :: run_code: a script calls tools; its result lists the
     console.log(sums.join(' | '));
     console.log(await tools.$call('everything', 'get-env', {}));
   ` } });
-  const structured = result.structuredContent as { status: string; stdout: string; toolCalls: Array<{ tool: string; status: string }> };
+  const structured = result.structuredContent as { status: string; stdout: string; toolCalls?: unknown };
   assert.is(structured.status, 'SUCCEEDED', text(result));
   assert.match(structured.stdout, /^The sum of 1 and 1 is 2\. \| The sum of 2 and 2 is 4\. \| The sum of 3 and 3 is 6\./);
   assert.match(structured.stdout, /"FROM_CONFIG": "\[token redacted\]"/);
   assert.not.ok(JSON.stringify(result).includes(SECRET));
-  assert.equal(structured.toolCalls.map((call) => [call.tool, call.status]), [['get-sum', 'SUCCEEDED'], ['get-sum', 'SUCCEEDED'], ['get-sum', 'SUCCEEDED'], ['get-env', 'SUCCEEDED']]);
+  // The view a model reads leaves the call records out: a thousand of them would crowd its context.
+  assert.is(structured.toolCalls, undefined);
 });
 
 doors('tools front doors :: the CLI run takes --config; a bad file is a usage error naming it', async () => {
