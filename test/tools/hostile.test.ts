@@ -109,9 +109,9 @@ hostile('tools hostile :: a flood of calls and of unread answers costs bounded m
   const before = process.memoryUsage().rss;
   const flood = runtime.run({
     code: `
-      // 3,000 calls at once, large answers, arguments near the limit: the queue, maxToolCalls and the relay's budgets hold.
+      // 1,200 calls at once, large answers, arguments near the limit: the queue, maxToolCalls and the relay's budgets hold.
       const big = 'q'.repeat(200 * 1000);
-      const results = await Promise.allSettled(Array.from({ length: 3000 }, (_, i) => i % 3 === 0 ? tools.host.blob({}) : i % 3 === 1 ? tools.host.len({ tag: big }) : tools.host.echo({ tag: 'x' })));
+      const results = await Promise.allSettled(Array.from({ length: 1200 }, (_, i) => i % 3 === 0 ? tools.host.blob({}) : i % 3 === 1 ? tools.host.len({ tag: big }) : tools.host.echo({ tag: 'x' })));
       const counts = {};
       for (const r of results) { const k = r.status === 'fulfilled' ? 'ok' : r.reason.type; counts[k] = (counts[k] ?? 0) + 1; }
       console.log(JSON.stringify(counts));
@@ -124,7 +124,7 @@ hostile('tools hostile :: a flood of calls and of unread answers costs bounded m
   assert.is(r.status, 'SUCCEEDED', r.stderr);
   const counts = JSON.parse(r.stdout) as Record<string, number>;
   assert.is(counts.ok, 1000, r.stdout);
-  assert.is(counts['tool-call-limit'], 2000, r.stdout);
+  assert.is(counts['tool-call-limit'], 200, r.stdout);
   assert.is(r.toolCalls.length, 1000);
   const grown = (process.memoryUsage().rss - before) / 1024 / 1024;
   assert.ok(grown < 300, `orchestrator RSS grew ${grown.toFixed(0)} MB`);
