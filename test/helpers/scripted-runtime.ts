@@ -35,6 +35,7 @@ function result(status: RunResult['status'], stdout: string, stderr: string, dur
     stdoutTruncated: false,
     stderrTruncated: false,
     actorRuns: [],
+    toolCalls: [],
   };
   const extra: Record<string, unknown> = {};
   if (spec.bytes !== undefined) extra.files = [{ name: 'out.bin', contentType: 'application/octet-stream', size: spec.bytes.length, bytes: new Uint8Array(Buffer.from(spec.bytes)) }];
@@ -60,6 +61,10 @@ export function scriptedRuntime(): Runtime {
     },
     async runMany() {
       return [];
+    },
+    toolServers: [],
+    async listTools() {
+      return { tools: [], unavailable: [] };
     },
     async close() {},
   };
