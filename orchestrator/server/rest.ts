@@ -18,7 +18,7 @@ const ABORT_WAIT_SECS = 10;
 /** What a 429 tells the client to wait before retrying. */
 const RETRY_AFTER_SECS = 5;
 
-type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'queue-full' | 'shutting-down' | 'records-unavailable' | 'internal';
+type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'unsupported-media-type' | 'queue-full' | 'too-many-sessions' | 'busy' | 'shutting-down' | 'records-unavailable' | 'internal';
 
 export function errorBody(type: ErrorType, message: string) {
   return { error: { type, message } };
@@ -51,8 +51,8 @@ function invalid(c: Context<Env>, message: string): Response {
   return c.json(errorBody('invalid-request', message), 400);
 }
 
-/** The fairness key of a REST caller: its address. */
-function clientOf(c: Context<Env>): string {
+/** The fairness key of a REST caller when the server gives none: its address. */
+function addressOf(c: Context<Env>): string {
   return `rest:${c.env?.incoming?.socket?.remoteAddress ?? 'unknown'}`;
 }
 
@@ -62,7 +62,8 @@ function waitOf(c: Context<Env>): number | Response {
   return parsed.success ? parsed.data.wait ?? WAIT_LIMITS.default : invalid(c, firstIssue(parsed.error));
 }
 
-export function restRoutes(service: ExecutionService): Hono<Env> {
+/** `clientOf` names the caller for fair queueing (http.ts: the same key as its MCP sessions). */
+export function restRoutes(service: ExecutionService, clientOf: (c: Context<Env>) => string = addressOf): Hono<Env> {
   const app = new Hono<Env>();
   const viewOf = (execution: Execution) => executionView(execution);
 
@@ -165,7 +166,7 @@ function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RunOptions' } } } },
           responses: {
             200: VIEW_RESPONSE('It ended within `wait`'), 202: VIEW_RESPONSE('Started (or queued); still running'),
-            400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 413: ERROR_RESPONSE, 429: ERROR_RESPONSE, 503: ERROR_RESPONSE,
+            400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 413: ERROR_RESPONSE, 415: ERROR_RESPONSE, 429: ERROR_RESPONSE, 503: ERROR_RESPONSE,
           },
         },
       },

@@ -1,10 +1,11 @@
 /**
  * Fair admission: at most `concurrency` tasks run at once and at most `maxQueue` wait. Waiting tasks
- * are kept per client and started round-robin across clients, so one client sending a hundred
- * scripts delays another client's one script by at most one turn. Nor can clients fill the queue
- * against a newcomer: while k clients wait, each may hold at most maxQueue / (k + 1) waiting tasks
- * (at least one), so a share is always left for the next client (with maxQueue ≥ 2). p-limit has
- * no notion of clients, hence this small queue.
+ * are kept per client (a key the caller cannot mint for free: see clients.ts) and started
+ * round-robin across clients, so one client sending a hundred scripts delays another client's one
+ * script by at most one turn. Nor can clients fill the queue against a newcomer: while k clients
+ * wait, each may hold at most maxQueue / (k + 1) waiting tasks (at least one), and the last tenth of
+ * the queue (at least one place) is kept for clients with nothing waiting, so a newcomer finds a
+ * place however the others got theirs. p-limit has no notion of clients, hence this small queue.
  */
 
 type Task = () => Promise<void>;
@@ -16,6 +17,8 @@ export class QueueFullError extends Error {
 export class FairScheduler {
   readonly concurrency: number;
   readonly maxQueue: number;
+  /** Places only a client with nothing waiting may take. */
+  readonly newcomerPlaces: number;
   #running = 0;
   #waiting = 0;
   /** Client → its waiting tasks; Map order is the round-robin order. */
@@ -24,6 +27,7 @@ export class FairScheduler {
   constructor(concurrency: number, maxQueue: number) {
     this.concurrency = concurrency;
     this.maxQueue = maxQueue;
+    this.newcomerPlaces = Math.max(1, Math.floor(maxQueue / 10));
   }
 
   get running(): number {
@@ -44,6 +48,9 @@ export class FairScheduler {
       throw new QueueFullError(`The server's queue is full: ${this.#running} scripts running and ${this.#waiting} waiting (at most ${this.maxQueue}); retry later`);
     }
     const queue = this.#queues.get(client) ?? [];
+    if (queue.length > 0 && this.#waiting >= this.maxQueue - this.newcomerPlaces) {
+      throw new QueueFullError(`The server's queue is full for this client: it has ${queue.length} scripts waiting, and the last ${this.newcomerPlaces} of ${this.maxQueue} places are kept for clients with none waiting; retry later`);
+    }
     const clients = this.#queues.size + (queue.length === 0 ? 1 : 0);
     const share = Math.max(1, Math.floor(this.maxQueue / (clients + 1)));
     if (queue.length >= share) {
