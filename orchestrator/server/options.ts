@@ -7,13 +7,16 @@ import { createRuntime } from '../runtime/runtime.js';
 import { fail, number } from '../run/options.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { HEARTBEAT_SECS } from './accept.js';
+import { defaultMaxConnections } from './connections.js';
 import { STORE_DEFAULTS } from './executions.js';
+import { normalizeOrigin } from './guards.js';
 import { HOME } from './records/ids.js';
 import type { RecordStore } from './records/store.js';
+import type { HostTools, McpServers } from '../../types/mcp.js';
+import type { Runtime, RunDefaults } from '../../types/runtime.js';
 
 const MEMORY = RUN_OPTIONS.memoryMbytes;
-import type { Runtime, RunDefaults } from '../../types/runtime.js';
-import type { HostTools, McpServers } from '../../types/mcp.js';
+const MiB = 1024 ** 2;
 
 export const SERVER_LIMITS = {
   concurrency: { min: 1, max: 256, default: 2 },
@@ -24,6 +27,14 @@ export const SERVER_LIMITS = {
   graceSecs: { min: 0, max: 3600, default: 10 },
   maxSessions: { min: 1, max: 100_000, default: 1000 },
   heartbeatSecs: { min: 1, max: 15, default: HEARTBEAT_SECS },
+  maxSessionsPerClient: { min: 1, max: 100_000, default: 100 },
+  sessionIdleSecs: { min: 1, max: 7 * 24 * 3600, default: 1800 },
+  /** The default is 1000, or half the open-file limit when that is lower (see connections.ts). */
+  maxConnections: { min: 1, max: 1_000_000, default: 1000 },
+  maxConnectionsPerClient: { min: 1, max: 1_000_000, default: 256 },
+  writeTimeoutSecs: { min: 1, max: 3600, default: 30 },
+  maxBufferedBytes: { min: MiB, max: 64 * 1024 * MiB, default: 64 * MiB },
+  maxUnsentBytesPerConnection: { min: 64 * 1024, max: 64 * 1024 * MiB, default: 8 * MiB },
 } as const;
 
 export interface ServerOptions {
@@ -51,8 +62,32 @@ export interface ServerOptions {
   allowedHosts?: string[] | 'any';
   /** Seconds running scripts get to finish when the server shuts down, before they are aborted. Default 10. */
   graceSecs?: number;
-  /** HTTP: MCP sessions kept at once, 1–100000; beyond it the least recently used is closed. Default 1000. */
+  /**
+   * HTTP: MCP sessions kept at once, 1–100000. Beyond it a new session is refused (HTTP 429), unless a
+   * session that is idle and not recently used can make room. Default 1000.
+   */
   maxSessions?: number;
+  /** HTTP: MCP sessions one client (its address; see docs/server.md) may keep. Default 100. */
+  maxSessionsPerClient?: number;
+  /** HTTP: an MCP session unused this long (and with nothing in flight) is closed, in seconds. Default 1800. */
+  sessionIdleSecs?: number;
+  /** HTTP: connections open at once; beyond it a new one gets 503 and is closed. Default 1000 (or half the open-file limit). */
+  maxConnections?: number;
+  /** HTTP: connections one client address may keep open. Default 256. */
+  maxConnectionsPerClient?: number;
+  /** HTTP: a connection whose unsent answer makes no progress this long is closed, in seconds. Default 30. */
+  writeTimeoutSecs?: number;
+  /**
+   * HTTP: bytes held for clients that have not taken them: unsent answers (three quarters) and stream
+   * events kept for resuming (a quarter). An answer that does not fit is refused with 503. Default 64 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** HTTP: what one connection may have waiting to be sent; a larger answer is refused, a stream beyond it dropped. Default 8 MiB. */
+  maxUnsentBytesPerConnection?: number;
+  /** HTTP: origins (`http://host:port`) besides the server's own that browsers may send requests from. Default none. */
+  allowedOrigins?: string[];
+  /** HTTP: adds the MCP conformance suite's `test_reconnection` tool. For the suite only. Default false. */
+  conformanceTools?: boolean;
   /** The most memory one script may ask for, in MB (what the machine can give each slot). Default: the run option's own maximum. */
   maxMemoryMbytes?: number;
   /** HTTP: the most seconds between bytes of an MCP answer still being prepared (keep-alives), 1–15. Default 10. */
@@ -80,9 +115,22 @@ export interface ServerSettings {
   maxSessions: number;
   heartbeatSecs: number;
   records?: RecordStore;
+  maxSessionsPerClient: number;
+  sessionIdleSecs: number;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  writeTimeoutSecs: number;
+  maxBufferedBytes: number;
+  maxUnsentBytesPerConnection: number;
+  allowedOrigins: string[];
+  conformanceTools: boolean;
 }
 
-const KNOWN = new Set(['runtime', 'defaults', 'mcpServers', 'tools', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes', 'maxSessions', 'heartbeatSecs', 'records']);
+const KNOWN = new Set([
+  'runtime', 'defaults', 'mcpServers', 'tools', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes',
+  'maxSessions', 'heartbeatSecs', 'records', 'maxSessionsPerClient', 'sessionIdleSecs', 'maxConnections', 'maxConnectionsPerClient', 'writeTimeoutSecs',
+  'maxBufferedBytes', 'maxUnsentBytesPerConnection', 'allowedOrigins', 'conformanceTools',
+]);
 
 function integer(options: ServerOptions, name: keyof typeof SERVER_LIMITS): number {
   const value = (options as Record<string, unknown>)[name];
@@ -107,6 +155,11 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     || typeof records.holder !== 'string' || typeof records.home !== 'string' || !HOME.test(records.home))) {
     fail('records', records, 'a record store: { home (1–64 letters and digits), holder, put(key, bytes), get(home, key) }');
   }
+  const origins = options.allowedOrigins;
+  if (origins !== undefined && (!Array.isArray(origins) || origins.some((origin) => typeof origin !== 'string' || !normalizeOrigin(origin)))) {
+    fail('allowedOrigins', origins, 'an array of origins such as "http://localhost:6274"');
+  }
+  if (options.conformanceTools !== undefined && typeof options.conformanceTools !== 'boolean') fail('conformanceTools', options.conformanceTools, 'a boolean');
   const concurrency = integer(options, 'concurrency');
   for (const key of ['defaults', 'mcpServers', 'tools'] as const) {
     if (options.runtime !== undefined && options[key] !== undefined) {
@@ -125,6 +178,15 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     maxSessions: integer(options, 'maxSessions'),
     heartbeatSecs: integer(options, 'heartbeatSecs'),
     records,
+    maxSessionsPerClient: integer(options, 'maxSessionsPerClient'),
+    sessionIdleSecs: integer(options, 'sessionIdleSecs'),
+    maxConnections: options.maxConnections === undefined ? defaultMaxConnections() : integer(options, 'maxConnections'),
+    maxConnectionsPerClient: integer(options, 'maxConnectionsPerClient'),
+    writeTimeoutSecs: integer(options, 'writeTimeoutSecs'),
+    maxBufferedBytes: integer(options, 'maxBufferedBytes'),
+    maxUnsentBytesPerConnection: integer(options, 'maxUnsentBytesPerConnection'),
+    allowedOrigins: origins ?? [],
+    conformanceTools: options.conformanceTools ?? false,
     maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),
   };
   // Made last: nothing is started for options that were wrong.
