@@ -5,9 +5,10 @@
  * token (the caller's) goes to the relay as in a batch run, never to a script. On the platform,
  * executions are recorded in the run's default key-value store (`standby-records.ts`, `../server/records/`),
  * so that any run of the user's Actor answers for them: the platform recycles runs and starts more
- * of them under load. On `aborting`, `migrating` or SIGTERM: stop accepting, give running scripts a
- * short grace, abort the rest (their results say the server shut down), write the records of what
- * the run held, then exit.
+ * of them under load. On `aborting`, `migrating` or SIGTERM: stop accepting (`/healthz` and the
+ * readiness probe answer 503), give running scripts a short grace, abort the rest (their results say
+ * the server shut down), write the records of what the run held, then exit; a second such request
+ * exits at once.
  */
 import { availableParallelism } from 'node:os';
 import { actorMcpServers, ActorInputError, runLimitsFromEnv } from './input.js';
@@ -16,6 +17,7 @@ import { RUN_OPTIONS } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES } from '../runtime/actor-sizing.js';
 import { createServer } from '../server/http.js';
+import { stopRequests } from '../server/shutdown.js';
 import { platformRecordStore } from './standby-records.js';
 
 // Top-level: this module is loaded only to run the Actor, and a missing SDK is said with its fix (sdk.ts).
@@ -53,14 +55,14 @@ export function standbySizing(runMemoryMbytes: number | undefined, cpus = availa
   return { concurrency, scriptMemoryMbytes, memoryBudgetBytes, streamCapBytes: Math.min(64 * 1024 ** 2, Math.floor(memoryBudgetBytes / 4)) };
 }
 
-/** Resolves with why the run must stop: a platform event or a signal. */
+/** Resolves with why the run must stop: a platform event or a signal; a second signal exits at once. */
 function stopRequested(): Promise<string> {
-  return new Promise((resolve) => {
-    Actor.on('aborting', () => resolve('the run is being aborted'));
-    Actor.on('migrating', () => resolve('the run is moving to another server'));
-    // Kept listening (not once): see cli/serve.ts on signal-exit.
-    process.on('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const stops = stopRequests((line) => log.warning(line));
+  Actor.on('aborting', () => stops.request('the run is being aborted'));
+  Actor.on('migrating', () => stops.request('the run is moving to another server'));
+  // Kept listening (not once): see server/shutdown.ts on signal-exit.
+  process.on('SIGTERM', () => stops.request('SIGTERM', 143));
+  return stops.first;
 }
 
 export async function standbyMain(): Promise<void> {

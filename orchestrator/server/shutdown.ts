@@ -1,16 +1,17 @@
 /**
  * Stopping a long-lived server: the first stop request (SIGINT, SIGTERM, or the platform's
- * `aborting`/`migrating` for a Standby Actor) starts the drain; a second one exits at once, for an
- * operator or platform that will not wait. Exiting kills every sandbox process (run/child.ts kills
- * live children on exit), so nothing outlives the server either way.
+ * `aborting`/`migrating` for a Standby Actor) starts the drain; a second signal exits at once, for
+ * an operator who will not wait. Platform events never exit by themselves (a SIGTERM that follows
+ * one is the platform's own next step, and the drain still writes what it must). Exiting kills
+ * every sandbox process (the run core kills live children on exit), so nothing outlives the server.
  */
 import { constants } from 'node:os';
 
 export interface StopRequests {
   /** Resolves with why, on the first request. */
   readonly first: Promise<string>;
-  /** A request to stop; the second one exits the process with `exitCode`. */
-  request(why: string, exitCode: number): void;
+  /** A request to stop; a signal (`exitCode` given) after an earlier signal exits the process with it. */
+  request(why: string, exitCode?: number): void;
 }
 
 export function stopRequests(log: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)): StopRequests {
@@ -18,13 +19,14 @@ export function stopRequests(log: (line: string) => void = (line) => void proces
   const first = new Promise<string>((settle) => {
     resolve = settle;
   });
-  let requested = false;
+  let signalled = false;
   return {
     first,
     request(why, exitCode) {
-      if (!requested) {
-        requested = true;
-        resolve(why);
+      resolve(why);
+      if (exitCode === undefined) return;
+      if (!signalled) {
+        signalled = true;
         return;
       }
       log(`code-runtime: second signal (${why}) while shutting down: exiting now; running scripts are killed`);
