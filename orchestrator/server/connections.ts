@@ -32,8 +32,15 @@ const SLICE_BYTES = 64 * 1024;
 /** A connection whose unsent bytes did not move for this long gives way when the budget is short. */
 const STALLED_MS = 1000;
 const SWEEP_MS = 500;
-/** How long a refused connection may take to read its 503. */
+/** How long a refused connection may take to read its 503, and how many may at once (each holds an fd). */
 const REFUSED_LINGER_MS = 1000;
+const MAX_LINGERING = 16;
+/**
+ * Requests one connection may have in progress (HTTP/1.1 pipelining). Node reads a whole chunk of
+ * pipelined requests and starts them all before any answer is written; clients do not pipeline
+ * deeper than this, so a connection that does is closed.
+ */
+const MAX_IN_PROGRESS_PER_CONNECTION = 2;
 
 interface Connection {
   socket: Socket;
@@ -45,6 +52,8 @@ interface Connection {
   lastPending: number;
   /** Each answer in progress on it: gives back what it holds and stops it. */
   answers: Set<(why?: Error) => void>;
+  /** Requests started and not yet answered. */
+  inProgress: number;
 }
 
 /** The soft limit on open files, where /proc tells it. */
@@ -83,6 +92,8 @@ export class ConnectionGuard {
   readonly #clientBytes = new Map<string, number>();
   readonly #refused = new WeakSet<Socket>();
   #sweeper: NodeJS.Timeout | undefined;
+  /** Refused connections still reading their 503. */
+  #lingering = 0;
   /** Connections dropped for a write timeout or for the budget, for /healthz and tests. */
   dropped = 0;
 
@@ -103,13 +114,23 @@ export class ConnectionGuard {
     this.#sweeper.unref();
   }
 
-  /** Wraps a request listener so that requests on refused connections are not served. */
+  /** Wraps a request listener: requests on refused or closed connections, or pipelined too deep, are not served. */
   listener(handle: (request: IncomingMessage, response: ServerResponse) => unknown) {
     return (request: IncomingMessage, response: ServerResponse) => {
-      if (this.#refused.has(request.socket)) {
+      // A refused connection has its 503 on the way and closes after; nothing is served on it.
+      if (this.#refused.has(request.socket)) return;
+      const connection = this.#open.get(request.socket);
+      if (request.socket.destroyed || !connection) {
         response.destroy();
         return;
       }
+      if (connection.inProgress >= MAX_IN_PROGRESS_PER_CONNECTION) {
+        this.#drop(connection);
+        response.destroy();
+        return;
+      }
+      connection.inProgress += 1;
+      response.once('close', () => (connection.inProgress -= 1));
       return handle(request, response);
     };
   }
@@ -251,11 +272,21 @@ export class ConnectionGuard {
         : `this client has ${mine} connections open (at most ${maxConnectionsPerClient} per client)`;
       this.#refused.add(socket);
       socket.on('error', () => undefined);
+      // Under a flood, refusals must not hold fds: beyond a few at a time, closed without a word.
+      if (this.#lingering >= MAX_LINGERING) {
+        socket.destroy();
+        return;
+      }
+      this.#lingering += 1;
+      const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+      socket.once('close', () => {
+        this.#lingering -= 1;
+        clearTimeout(timer);
+      });
       socket.end(refusal('too-many-connections', `Connection refused: ${why}; close idle connections or retry later`, 5).raw);
-      setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       return;
     }
-    const connection: Connection = { socket, client, reserved: 0, progressAt: Date.now(), lastPending: 0, answers: new Set() };
+    const connection: Connection = { socket, client, reserved: 0, progressAt: Date.now(), lastPending: 0, answers: new Set(), inProgress: 0 };
     this.#open.set(socket, connection);
     this.#perClient.set(client, mine + 1);
     socket.once('close', () => {

@@ -13,6 +13,13 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 /** What an event costs besides its text (the record, its id, the queues' slots). */
 const EVENT_OVERHEAD_BYTES = 96;
 
+/** Messages already serialized on their way out (mcp-http.ts measures them), so they are not serialized again here. */
+const serialized = new WeakMap<object, string>();
+
+export function rememberJson(message: object, json: string): void {
+  serialized.set(message, json);
+}
+
 export interface EventLimits {
   /** All sessions' events together. */
   maxBytes: number;
@@ -150,7 +157,7 @@ export class SessionEvents implements EventStore {
   /** `storeEvent`, at once: an id, and the message kept when it fits. A priming message is `{}`. */
   store(streamId: StreamId, message: JSONRPCMessage | Record<string, never>): EventId {
     this.#seq += 1;
-    const json = 'jsonrpc' in message ? JSON.stringify(message) : '';
+    const json = 'jsonrpc' in message ? serialized.get(message) ?? JSON.stringify(message) : '';
     const event: StoredEvent = { owner: this, streamId, seq: this.#seq, json, bytes: Buffer.byteLength(json) + streamId.length + EVENT_OVERHEAD_BYTES, at: this.#log.now(), gone: false };
     if (this.#log.add(event)) {
       const stream = this.#streams.get(streamId) ?? new Queue<StoredEvent>();

@@ -15,7 +15,7 @@ import { WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTT
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from 'hono';
 import { handleMcpRequest, sessionMode, transportOptions, type SessionMode } from './accept.js';
-import type { EventLog, SessionEvents } from './events.js';
+import { rememberJson, type EventLog, type SessionEvents } from './events.js';
 import { createMcpServer } from './mcp.js';
 import type { ExecutionService } from './service.js';
 import { SessionLimitError, type SessionRegistry } from './sessions.js';
@@ -40,9 +40,12 @@ class BoundedTransport extends WebStandardStreamableHTTPServerTransport {
 
   override async send(message: JSONRPCMessage, options?: Parameters<Send>[1]): Promise<void> {
     if ('result' in message && message.result !== undefined) {
-      const bytes = Buffer.byteLength(JSON.stringify(message));
+      const json = JSON.stringify(message);
+      const bytes = Buffer.byteLength(json);
       if (bytes > this.#maxMessageBytes) {
         message = { jsonrpc: '2.0', id: message.id, error: { code: -32603, message: `The answer is ${bytes} bytes, more than one connection may hold (${this.#maxMessageBytes}); ask for less (a smaller page)` } };
+      } else {
+        rememberJson(message, json);
       }
     }
     return super.send(message, options);

@@ -31,7 +31,8 @@ export const SERVER_LIMITS = {
   sessionIdleSecs: { min: 1, max: 7 * 24 * 3600, default: 1800 },
   /** The default is 1000, or half the open-file limit when that is lower (see connections.ts). */
   maxConnections: { min: 1, max: 1_000_000, default: 1000 },
-  maxConnectionsPerClient: { min: 1, max: 1_000_000, default: 256 },
+  /** The default is a quarter of maxConnections. */
+  maxConnectionsPerClient: { min: 1, max: 1_000_000, default: 250 },
   writeTimeoutSecs: { min: 1, max: 3600, default: 30 },
   maxBufferedBytes: { min: MiB, max: 64 * 1024 * MiB, default: 64 * MiB },
   maxUnsentBytesPerConnection: { min: 64 * 1024, max: 64 * 1024 * MiB, default: 8 * MiB },
@@ -73,7 +74,7 @@ export interface ServerOptions {
   sessionIdleSecs?: number;
   /** HTTP: connections open at once; beyond it a new one gets 503 and is closed. Default 1000 (or half the open-file limit). */
   maxConnections?: number;
-  /** HTTP: connections one client address may keep open. Default 256. */
+  /** HTTP: connections one client address may keep open. Default a quarter of `maxConnections`. */
   maxConnectionsPerClient?: number;
   /** HTTP: a connection whose unsent answer makes no progress this long is closed, in seconds. Default 30. */
   writeTimeoutSecs?: number;
@@ -161,6 +162,7 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
   }
   if (options.conformanceTools !== undefined && typeof options.conformanceTools !== 'boolean') fail('conformanceTools', options.conformanceTools, 'a boolean');
   const concurrency = integer(options, 'concurrency');
+  const maxConnections = options.maxConnections === undefined ? defaultMaxConnections() : integer(options, 'maxConnections');
   for (const key of ['defaults', 'mcpServers', 'tools'] as const) {
     if (options.runtime !== undefined && options[key] !== undefined) {
       throw new TypeError(`\`${key}\` cannot be used with \`runtime\`: give ${key === 'defaults' ? 'them' : 'it'} to createRuntime`);
@@ -180,8 +182,8 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     records,
     maxSessionsPerClient: integer(options, 'maxSessionsPerClient'),
     sessionIdleSecs: integer(options, 'sessionIdleSecs'),
-    maxConnections: options.maxConnections === undefined ? defaultMaxConnections() : integer(options, 'maxConnections'),
-    maxConnectionsPerClient: integer(options, 'maxConnectionsPerClient'),
+    maxConnections,
+    maxConnectionsPerClient: options.maxConnectionsPerClient === undefined ? Math.max(1, Math.floor(maxConnections / 4)) : integer(options, 'maxConnectionsPerClient'),
     writeTimeoutSecs: integer(options, 'writeTimeoutSecs'),
     maxBufferedBytes: integer(options, 'maxBufferedBytes'),
     maxUnsentBytesPerConnection: integer(options, 'maxUnsentBytesPerConnection'),

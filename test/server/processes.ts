@@ -16,8 +16,10 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export function startServe(args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** `wrapper` runs it under another command that execs it (e.g. `prlimit --nofile=256 --`): the pid stays serve's. */
+export function startServe(args: string[] = [], env: NodeJS.ProcessEnv = process.env, wrapper: string[] = []): Promise<ServeProcess> {
+  const command = [...wrapper, process.execPath, CLI, 'serve', '--port', '0', ...args];
+  const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

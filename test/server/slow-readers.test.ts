@@ -1,8 +1,10 @@
 // Finding 1: clients that never read must not pin the server's memory. A `serve` process with its
-// default bounds; 150 sockets ask REST for a 1 MiB page of control bytes (6 MiB as JSON) and 40 MCP
-// sessions ask for it through get_output, and none of them reads. The server's RSS and fds are
-// measured from /proc, and another client (another loopback address) must get correct answers
-// meanwhile. A second server with a 2 s write timeout drops the sockets that never read.
+// default bounds; 150 sockets ask REST for the largest page of control bytes, 50 sockets pipeline
+// 400 such requests each, and 40 MCP sessions ask for it through get_output, and none of them
+// reads. The server's RSS and fds are measured from /proc, and another client (another loopback
+// address) must get correct answers meanwhile. A second server with a 2 s write timeout drops the
+// sockets that never read; a third, with few file descriptors, caps connections so that idle ones
+// cannot starve scripts of fds.
 import type net from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -97,6 +99,23 @@ bounded('slow readers :: 150 REST sockets that never read a 6 MiB page: RSS boun
   assert.ok(after.rssMiB - baseline.rssMiB < RSS_GROWTH_MIB, `RSS stayed ${after.rssMiB - baseline.rssMiB} MiB above the baseline`);
 });
 
+bounded('slow readers :: 50 sockets pipelining 400 page requests each, never reading: RSS bounded, others answered', async () => {
+  const port = Number(new URL(serve.url).port);
+  const before = await idle(serve.url, serve.child.pid!);
+  const sockets: net.Socket[] = [];
+  const raw = rawRequest('GET', port, `/v1/runs/${executionId}/output/stdout?byteOffset=0&byteLimit=1048576`).repeat(400);
+  const { peak } = await peakDuring(serve.child.pid!, async () => {
+    for (let i = 0; i < 50; i += 1) sockets.push(await nonReader(port, raw));
+    await sleep(1000);
+    await otherClient(serve.url, executionId);
+  });
+  for (const socket of sockets) socket.destroy();
+  const after = await until(5000, () => usage(serve.child.pid!), (now) => now.fds <= before.fds + 10);
+  process.stderr.write(`  [slow readers pipelined] before ${before.rssMiB} MiB / ${before.fds} fds; peak ${peak.rssMiB} MiB / ${peak.fds} fds; after ${after.rssMiB} MiB / ${after.fds} fds\n`);
+  assert.ok(peak.rssMiB - before.rssMiB < RSS_GROWTH_MIB, `RSS grew ${peak.rssMiB - before.rssMiB} MiB (from ${before.rssMiB})`);
+  assert.ok(after.fds <= before.fds + 10, `${after.fds} fds after they left (before ${before.fds})`);
+});
+
 bounded('slow readers :: 40 MCP sessions that never read get_output answers: RSS bounded, others answered', async () => {
   const port = Number(new URL(serve.url).port);
   const sessions: string[] = [];
@@ -158,5 +177,48 @@ timed('write timeout :: a socket that never reads its answer, or its progress, i
   for (const socket of sockets) socket.destroy();
 });
 
+// ---
+
+const capped = suite('server connection caps');
+let few: ServeProcess;
+const FD_LIMIT = 256;
+
+capped.before(async () => {
+  few = await startServe([], process.env, ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`, '--']);
+});
+
+capped.after(async () => {
+  await few.stop();
+});
+
+capped('connections :: 300 idle connections from one client under a 256-fd limit: capped, scripts still start, others served', async () => {
+  const port = Number(new URL(few.url).port);
+  const before = await idle(few.url, few.child.pid!);
+  const sockets: net.Socket[] = [];
+  const { peak } = await peakDuring(few.child.pid!, async () => {
+    for (let i = 0; i < 300; i += 1) sockets.push(await nonReader(port, ''));
+    await sleep(500);
+    const health = await request(`${few.url}/healthz`, { from: OTHER });
+    assert.is(health.status, 200);
+    const runs = await Promise.all([1, 2, 3].map((n) => request(`${few.url}/v1/runs?wait=30`, { from: OTHER, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: `console.log(${n} * 2)` }) })));
+    assert.equal(runs.map((run) => run.json().stdout), ['2\n', '4\n', '6\n']);
+  });
+  // Beyond its share (a quarter of the cap, itself half the fds left) each is refused: with a 503
+  // while few are refused at once, else closed at once (a refusal must not hold an fd either).
+  let refused = await request(`${few.url}/healthz`).catch(() => undefined);
+  for (let tries = 0; !refused && tries < 30; tries += 1) {
+    await sleep(100);
+    refused = await request(`${few.url}/healthz`).catch(() => undefined);
+  }
+  assert.is(refused?.status, 503);
+  assert.match(refused!.json().error.message, /this client has \d+ connections open \(at most \d+ per client\)/);
+  for (const socket of sockets) socket.destroy();
+  const after = await until(5000, () => usage(few.child.pid!), (now) => now.fds <= before.fds + 5);
+  process.stderr.write(`  [connection caps] before ${before.rssMiB} MiB / ${before.fds} fds; peak ${peak.rssMiB} MiB / ${peak.fds} fds; after ${after.rssMiB} MiB / ${after.fds} fds\n`);
+  assert.ok(peak.fds < FD_LIMIT - 64, `${peak.fds} fds at the peak (limit ${FD_LIMIT})`);
+  assert.ok(after.fds <= before.fds + 5);
+});
+
 bounded.run();
 timed.run();
+capped.run();
