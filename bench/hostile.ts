@@ -1,7 +1,8 @@
 /**
  * `npm run bench:hostile`: issue 18's findings at full size against a real `serve`, loopback only,
  * each bounded in time, with the serve process's RSS and fds read from /proc and another client's
- * answers checked: clients that never read (REST pages, MCP answers, MCP progress), a session flood
+ * answers checked: clients that never read (REST pages, pipelined pages, MCP answers, MCP progress),
+ * idle connections under a low fd limit, a session flood
  * beside a live call, fairness bought with free sessions, cross-origin and text/plain POSTs,
  * /healthz for strangers, and shutdown. `--cli` points at another build's `code-runtime.js`, so the
  * same figures can be taken before and after a change. Writes bench/hostile-results.json.
@@ -45,8 +46,10 @@ interface Serve {
   stop(): Promise<number | null>;
 }
 
-function startServe(args: string[] = []): Promise<Serve> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** `wrapper` runs it under a command that execs it (prlimit), so the pid stays serve's. */
+function startServe(args: string[] = [], wrapper: string[] = []): Promise<Serve> {
+  const command = [...wrapper, process.execPath, CLI, 'serve', '--port', '0', ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -123,6 +126,36 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
     }
   },
 
+  async pipelined() {
+    const serve = await startServe();
+    try {
+      const big = await run(serve.url, CONTROL_BYTES);
+      const baseline = await idle(serve.url, serve.pid);
+      const raw = rawRequest('GET', serve.port, `/v1/runs/${big.executionId}/output/stdout?byteOffset=0&byteLimit=1048576`).repeat(400);
+      const { peak, value, after } = await withNonReaders(serve, Array.from({ length: 50 }, () => ({ raw })), async () => {
+        await sleep(2000);
+        return other(serve.url);
+      });
+      return { sockets: 50, pipelinedEach: 400, ...figures(baseline, peak, after), ...value };
+    } finally {
+      await serve.stop();
+    }
+  },
+
+  async idleConnections() {
+    const serve = await startServe([], ['prlimit', '--nofile=256:256', '--']);
+    try {
+      const baseline = await idle(serve.url, serve.pid);
+      const { peak, value, after } = await withNonReaders(serve, Array.from({ length: 300 }, () => ({ raw: '' })), async () => {
+        await sleep(500);
+        return other(serve.url);
+      });
+      return { fdLimit: 256, idleConnections: 300, ...figures(baseline, peak, after), ...value };
+    } finally {
+      await serve.stop();
+    }
+  },
+
   async mcpReaders() {
     const sessions = count('mcp', 100);
     const serve = await startServe();
@@ -148,7 +181,7 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
 
   async progressReaders() {
     const sessions = count('progress', 500);
-    const secs = count('secs', 120);
+    const secs = count('secs', 600);
     const serve = await startServe();
     try {
       const printing = await run(serve.url, `const end = Date.now() + ${(secs + 10) * 1000}; while (Date.now() < end) { console.log("\\u0001".repeat(4000)); await new Promise((r) => setTimeout(r, 20)); }`, 0);
@@ -176,7 +209,7 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
     try {
       const live = await mcpClient(serve.url);
       const baseline = await idle(serve.url, serve.pid);
-      const call = live.callTool({ name: 'run_code', arguments: { code: 'await new Promise((r) => setTimeout(r, 3000)); console.log("live answer")', waitSecs: 50 } }, undefined, { timeout: 120_000 })
+      const call = live.callTool({ name: 'run_code', arguments: { code: 'await new Promise((r) => setTimeout(r, 25_000)); console.log("live answer")', waitSecs: 50 } }, undefined, { timeout: 120_000 })
         .then((answer) => (answer.structuredContent as Record<string, unknown>).stdout === 'live answer\n', (error: Error) => `lost: ${error.message.slice(0, 120)}`);
       const started = performance.now();
       const { peak, value } = await peakDuring(serve.pid, async () => {
