@@ -168,7 +168,8 @@ export class ConnectionGuard {
    */
   async admit(response: Response, outgoing: ServerResponse | undefined, streamed = false): Promise<Response> {
     const connection = outgoing && this.#open.get(outgoing.socket as Socket);
-    if (!connection || !response.body || !outgoing) return response;
+    // Nothing to count where the answer can no longer be sent (its client went away meanwhile).
+    if (!connection || !response.body || !outgoing || outgoing.destroyed || connection.socket.destroyed) return response;
     // A `streamed` answer (or any event stream) goes out chunk by chunk as it comes.
     if (streamed || response.headers.get('content-type')?.startsWith('text/event-stream')) return this.#stream(connection, response, outgoing);
     const bytes = new Uint8Array(await response.arrayBuffer());

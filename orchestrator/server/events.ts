@@ -4,8 +4,9 @@
  * `Last-Event-ID` and gets what it missed. Bounded: all sessions share one byte budget (the events'
  * part of `maxBufferedBytes`), each session may hold at most `perSessionBytes`, and events older
  * than the TTL go; the oldest go first. A message larger than a session's share is sent but not
- * kept. Priming events (the empty one each stream starts with) are kept as ids only and never
- * replayed as messages.
+ * kept. Priming events (the empty one each stream starts with) and progress notifications are kept
+ * as ids only, never replayed: progress is superseded by the answer and by get_output, and keeping
+ * every one (up to 4 a second per call, 12 KB each) would churn the heap for nothing.
  */
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -157,7 +158,8 @@ export class SessionEvents implements EventStore {
   /** `storeEvent`, at once: an id, and the message kept when it fits. A priming message is `{}`. */
   store(streamId: StreamId, message: JSONRPCMessage | Record<string, never>): EventId {
     this.#seq += 1;
-    const json = 'jsonrpc' in message ? serialized.get(message) ?? JSON.stringify(message) : '';
+    const replayed = 'jsonrpc' in message && !('method' in message && message.method === 'notifications/progress');
+    const json = replayed ? serialized.get(message) ?? JSON.stringify(message) : '';
     const event: StoredEvent = { owner: this, streamId, seq: this.#seq, json, bytes: Buffer.byteLength(json) + streamId.length + EVENT_OVERHEAD_BYTES, at: this.#log.now(), gone: false };
     if (this.#log.add(event)) {
       const stream = this.#streams.get(streamId) ?? new Queue<StoredEvent>();

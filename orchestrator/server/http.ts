@@ -76,12 +76,8 @@ function buildApp({ settings, service, connections, sessions, events, mcp, clien
   const app = new Hono<Env>();
   app.onError((error, c) => c.json(errorBody('internal', `The server failed: ${error.message}`), 500));
   app.notFound((c) => c.json(errorBody('not-found', `No route ${c.req.method} ${c.req.path}; see GET /v1/openapi.json and POST /mcp`), 404));
-  // Every answer is counted against its connection and the server's budget until it is sent; while
-  // unsent answers fill the budget, work is refused before it is done (liveness and the probe aside).
+  // Every answer is counted against its connection and the server's budget until it is sent.
   app.use('*', async (c, next) => {
-    const light = c.req.path === '/healthz' || c.req.header(READINESS_HEADER) !== undefined;
-    const early = light ? undefined : connections.refuseEarly(c.env?.outgoing);
-    if (early) return early;
     await next();
     // MCP's answers are streams (SSE, or JSON begun early and kept alive: accept.ts): they go out as they come.
     c.res = await connections.admit(c.res, c.env?.outgoing, c.req.path === '/mcp');
@@ -101,6 +97,9 @@ function buildApp({ settings, service, connections, sessions, events, mcp, clien
     }, status);
   });
   app.use('*', guards.check);
+  // While unsent answers fill the budget, work is refused before it is done (after the guards: a
+  // stranger learns nothing of the load).
+  app.use('*', async (c, next) => connections.refuseEarly(c.env?.outgoing) ?? next());
   app.use('*', bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: (c) => c.json(errorBody('payload-too-large', `The request body is over ${BODY_LIMIT_BYTES} bytes (code is at most ${RUN_OPTIONS.code.maxLength.toLocaleString('en-US')} characters)`), 413) }));
   app.use('/v1/*', jsonBodies);
   app.get('/', (c) => c.json({ name: 'code-runtime', mcp: '/mcp', rest: '/v1', openapi: '/v1/openapi.json' }));

@@ -101,7 +101,8 @@ idle('sessions :: at a client\'s cap only a session no longer recent makes room;
   const fourth = await initialize(short.url);
   assert.ok(fourth.sessionId, fourth.text);
   assert.is((await listTools(short.url, first.sessionId!)).status, 404);
-  await sleep(3500);
+  // Idle 3 s, and the sweep runs every 0.75 s.
+  await sleep(4200);
   // The fourth expired; the busy second did not.
   const expired = await listTools(short.url, fourth.sessionId!);
   assert.is(expired.status, 404);
