@@ -68,7 +68,7 @@ standby('actor-standby :: serves MCP and REST on the port, answers the probe, dr
     assert.match((big.content as Array<{ text: string }>)[0]!.text, /memoryMbytes/);
     await client.close();
 
-    const long = await fetch(`${base}/v1/runs`, { method: 'POST', body: JSON.stringify({ code: 'console.log("working"); await new Promise(() => setInterval(() => {}, 1000));' }) });
+    const long = await fetch(`${base}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'console.log("working"); await new Promise(() => setInterval(() => {}, 1000));' }) });
     const { executionId } = await long.json() as { executionId: string };
     const waiting = fetch(`${base}/v1/runs/${executionId}?wait=30`).then((response) => response.json() as Promise<Record<string, any>>);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -76,13 +76,17 @@ standby('actor-standby :: serves MCP and REST on the port, answers the probe, dr
     // Draining: no new work, while the running script has its grace period.
     let refused: Response | undefined;
     for (let tries = 0; tries < 40; tries += 1) {
-      refused = await fetch(`${base}/v1/runs`, { method: 'POST', body: JSON.stringify({ code: 'console.log(1)' }) });
+      refused = await fetch(`${base}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'console.log(1)' }) });
       if (refused.status === 503) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assert.is(refused?.status, 503);
+    // The platform's probe and /healthz say the run is draining.
+    const draining = await fetch(`${base}/`, { headers: { 'x-apify-container-server-readiness-probe': '1' } });
+    assert.is(draining.status, 503);
     const ended = await waiting;
     assert.equal([ended.status, ended.stdout], ['ABORTED', 'working\n']);
+    assert.match(ended.statusMessage, /^The server shut down while the script was running/);
     const done = await child;
     assert.is(done.exitCode, 0, done.all);
     assert.match(done.all ?? '', /Standby: the run is being aborted/);
