@@ -18,6 +18,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { PACKAGE_ROOT } from '../orchestrator/run/deno.js';
 import { fetchFrom, idle, initialize, MCP_HEADERS, nonReader, peakDuring, rawRequest, request, sleep, usage, type Usage } from '../test/server/load.js';
+import { STRUCTURED_CAPABILITY } from '../orchestrator/server/mcp.js';
+
+/** Answers as structuredContent (the default answer is text only). */
+const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 const { values } = parseArgs({
   options: {
@@ -88,7 +92,7 @@ async function other(url: string, from = '127.0.0.2'): Promise<{ healthzMs: numb
 }
 
 function mcpClient(url: string, from?: string): Promise<Client> {
-  const client = new Client({ name: 'bench', version: '1' });
+  const client = new Client({ name: 'bench', version: '1' }, STRUCTURED);
   return client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), from ? { fetch: fetchFrom(from) } : {})).then(() => client);
 }
 

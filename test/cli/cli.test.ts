@@ -125,7 +125,7 @@ const usage: Array<[string, string[], RegExp]> = [
   ['mcp: a negative grace', ['mcp', '--grace', '-1'], /^code-runtime: --grace expects an integer from 0 to 3,600, got "-1"\n$/],
   ['serve: a port out of range', ['serve', '--port', '70000'], /^code-runtime: --port expects an integer from 0 to 65,535, got "70000"\n$/],
   ['serve: an unknown flag', ['serve', '--fast'], /^code-runtime: unknown flag --fast for serve; see code-runtime serve --help\n$/],
-  ['mcp: a flag of serve', ['mcp', '--port', '3000'], /^code-runtime: mcp speaks over stdin\/stdout: --host, --port, --auth-token, --allowed-hosts are for serve\n$/],
+  ['mcp: a flag of serve', ['mcp', '--port', '3000'], /^code-runtime: mcp speaks over stdin\/stdout: --port is for serve\n$/],
   ['help for no such command', ['help', 'bogus'], /^code-runtime: help takes one command name, one of mcp, serve; got bogus\n$/],
   ['two scripts', [fixturePath('hello.ts'), fixturePath('throws.ts')], /^code-runtime: one script at a time, got 2/],
 ];

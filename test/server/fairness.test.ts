@@ -8,6 +8,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServe, type ServeProcess } from './processes.js';
 import { fetchFrom, idle, peakDuring, request } from './load.js';
+import { STRUCTURED_CAPABILITY } from '../../orchestrator/server/mcp.js';
+
+/** Answers as structuredContent (the default answer is text only). */
+const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 const fair = suite('server fairness');
 let serve: ServeProcess;
@@ -21,7 +25,7 @@ fair.after(async () => {
 });
 
 async function client(from: string): Promise<Client> {
-  const each = new Client({ name: from, version: '1' });
+  const each = new Client({ name: from, version: '1' }, STRUCTURED);
   await each.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`), { fetch: fetchFrom(from) }));
   return each;
 }

@@ -8,6 +8,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServe, type ServeProcess } from './processes.js';
 import { MCP_HEADERS, initialize } from './load.js';
+import { STRUCTURED_CAPABILITY } from '../../orchestrator/server/mcp.js';
+
+/** Answers as structuredContent (the default answer is text only). */
+const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 const resume = suite('server resumable streams');
 let serve: ServeProcess;
@@ -80,7 +84,7 @@ resume('resume :: a POST stream dropped mid-call is resumed with Last-Event-ID; 
     });
     return new Response(cut, { status: response.status, headers: response.headers });
   };
-  const client = new Client({ name: 'resumer', version: '1' });
+  const client = new Client({ name: 'resumer', version: '1' }, STRUCTURED);
   await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`), { fetch: flaky }));
   try {
     const answer = await client.callTool({ name: 'run_code', arguments: { code: 'await new Promise((r) => setTimeout(r, 1500)); console.log("after the drop")', waitSecs: 30 } }, undefined, { timeout: 20_000 });

@@ -11,6 +11,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServe, type ServeProcess } from './processes.js';
 import { idle as settled, initialize, MCP_HEADERS, peakDuring, request, sleep } from './load.js';
+import { STRUCTURED_CAPABILITY } from '../../orchestrator/server/mcp.js';
+
+/** Answers as structuredContent (the default answer is text only). */
+const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 const caps = suite('server session caps');
 let serve: ServeProcess;
@@ -24,7 +28,7 @@ caps.after(async () => {
 });
 
 caps('sessions :: a flood of initializes neither evicts a live session nor loses its answer', async () => {
-  const live = new Client({ name: 'live', version: '1' });
+  const live = new Client({ name: 'live', version: '1' }, STRUCTURED);
   await live.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`)));
   const before = await settled(serve.url, serve.child.pid!);
   const call = live.callTool({ name: 'run_code', arguments: { code: 'await new Promise((r) => setTimeout(r, 2500)); console.log("live answer")', waitSecs: 30 } });

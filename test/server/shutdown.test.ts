@@ -9,6 +9,10 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { startServe } from './processes.js';
 import { request, sleep } from './load.js';
+import { STRUCTURED_CAPABILITY } from '../../orchestrator/server/mcp.js';
+
+/** Answers as structuredContent (the default answer is text only). */
+const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 /** Every process under `pid` (children of each of its threads, recursively). */
 function descendants(pid: number): number[] {
@@ -34,7 +38,7 @@ const FOREVER = 'console.log("up"); await new Promise(() => setInterval(() => {}
 const shutdown = suite('server shutdown');
 
 async function mcpClient(url: string): Promise<Client> {
-  const client = new Client({ name: 'draining', version: '1' });
+  const client = new Client({ name: 'draining', version: '1' }, STRUCTURED);
   await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
   return client;
 }

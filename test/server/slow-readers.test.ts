@@ -12,6 +12,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServe, type ServeProcess } from './processes.js';
 import { fetchFrom, idle, initialize, MCP_HEADERS, nonReader, peakDuring, rawRequest, request, serverConnections, sleep, usage, type Usage } from './load.js';
+import { STRUCTURED_CAPABILITY } from '../../orchestrator/server/mcp.js';
+
+/** Answers as structuredContent (the default answer is text only). */
+const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 const CONTROL_BYTES = 'await Deno.stdout.write(new Uint8Array(1048576).fill(1));';
 const OTHER = '127.0.0.2';
@@ -51,7 +55,7 @@ async function otherClient(url: string, executionId: string): Promise<void> {
   assert.equal([run.status, run.json().status, run.json().stdout], [200, 'SUCCEEDED', '42\n']);
   const page = await request(`${url}/v1/runs/${executionId}/output/stdout?byteOffset=5&byteLimit=10`, { from: OTHER });
   assert.equal([page.status, page.json().text, page.json().byteOffset], [200, '\u0001'.repeat(10), 5]);
-  const client = new Client({ name: 'other', version: '1' });
+  const client = new Client({ name: 'other', version: '1' }, STRUCTURED);
   await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { fetch: fetchFrom(OTHER) }));
   try {
     const answer = await client.callTool({ name: 'run_code', arguments: { code: 'console.log("still fine")' } });
