@@ -1,15 +1,16 @@
 /**
  * What each HTTP connection may cost. Connections are capped in total and per client address (a
- * refused one gets a short 503 and is closed). Every answer body passes through `admit`: its bytes
- * count against the connection and the server's budget for unsent answers until they are handed
- * to the operating system; an answer that does not fit is refused (503) before anything is queued,
- * and a stream (SSE) that outgrows its connection's share is dropped. One client (address) may hold
- * at most half the budget, so one that does not read cannot take the room others need. A slow reader is a connection
- * to drop, not a buffer to grow: one whose unsent bytes make no progress for `writeTimeoutSecs` is
- * closed, and when the budget is short the connections stalled longest give way first. Large
- * answers go out in slices, so the socket holds one slice at a time and progress is visible.
- * Invariant: every byte taken from the budget is given back exactly once (answer done, connection
- * closed, or dropped), whichever comes first.
+ * refused one gets a short 503 and is closed), and a connection may have 2 requests in progress
+ * (deeper HTTP/1.1 pipelining closes it). Every answer body passes through `admit`: its bytes count
+ * against the connection, its client (at most half the budget) and the server's budget for unsent
+ * answers until they are handed to the operating system; an answer that does not fit is refused
+ * (503) before anything is queued, a request that arrives while the budget is nearly full is refused
+ * before any work is done for it (`refuseEarly`), and a stream (SSE) that outgrows its connection's
+ * share is dropped. A slow reader is a connection to drop, not a buffer to grow: one whose unsent
+ * bytes make no progress for `writeTimeoutSecs` is closed, and when the budget is short the
+ * connections stalled longest give way first. Large answers go out in slices, so the socket holds
+ * one slice at a time and progress is visible. Invariant: every byte taken from the budget is given
+ * back exactly once (answer done, connection closed, or dropped), whichever comes first.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -94,8 +95,6 @@ export class ConnectionGuard {
   #sweeper: NodeJS.Timeout | undefined;
   /** Refused connections still reading their 503. */
   #lingering = 0;
-  /** Connections dropped for a write timeout or for the budget, for /healthz and tests. */
-  dropped = 0;
 
   constructor(limits: ConnectionLimits) {
     this.limits = limits;
@@ -341,7 +340,6 @@ export class ConnectionGuard {
 
   /** Closes a connection that does not read; what it held is given back at once. */
   #drop(connection: Connection): void {
-    this.dropped += 1;
     for (const release of [...connection.answers]) release(new Error('dropped: the client did not read'));
     connection.socket.destroy();
   }
