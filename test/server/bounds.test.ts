@@ -1,12 +1,14 @@
 // The server's bounds as units, with time moved by hand: who a client is (clients.ts), the event
 // store's budgets and replay (events.ts), the session registry's caps, room-making and expiry
-// (sessions.ts), and the queue's places kept for newcomers (scheduler.ts).
+// (sessions.ts), the queue's places kept for newcomers (scheduler.ts), and which stop requests
+// exit at once (shutdown.ts).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addressKey, clientKey } from '../../orchestrator/server/clients.js';
 import { EventLog } from '../../orchestrator/server/events.js';
 import { FairScheduler, QueueFullError } from '../../orchestrator/server/scheduler.js';
 import { SessionLimitError, SessionRegistry, type Session } from '../../orchestrator/server/sessions.js';
+import { stopRequests } from '../../orchestrator/server/shutdown.js';
 
 const clients = suite('server bounds: clients');
 
@@ -176,7 +178,32 @@ queue('queue :: the last places are kept for newcomers however the others got th
   assert.throws(() => fair.submit('f', never), /queue is full: 1 scripts running and 20 waiting/);
 });
 
+// ---
+
+const stops = suite('server bounds: stop requests');
+
+stops('stops :: the first request drains; a platform event never exits; a second signal does', async () => {
+  const exits: Array<number | undefined> = [];
+  const lines: string[] = [];
+  const realExit = process.exit;
+  process.exit = ((code?: number) => void exits.push(code)) as typeof process.exit;
+  try {
+    const requests = stopRequests((line) => lines.push(line));
+    requests.request('the run is being aborted');
+    assert.is(await requests.first, 'the run is being aborted');
+    requests.request('the run is moving to another server');
+    requests.request('SIGTERM', 143);
+    assert.equal(exits, [], 'a SIGTERM after a platform event is its next step, not an operator losing patience');
+    requests.request('SIGINT', 130);
+    assert.equal(exits, [130]);
+    assert.match(lines[0]!, /second signal \(SIGINT\)/);
+  } finally {
+    process.exit = realExit;
+  }
+});
+
 clients.run();
 events.run();
+stops.run();
 sessions.run();
 queue.run();
