@@ -13,6 +13,7 @@ import { installApify } from './install.ts';
 import { prepareRealm } from './realm.ts';
 import { Run } from './run.ts';
 import { installTools } from './tools.ts';
+import { installEgress } from './egress.ts';
 
 const arriving = readEnvelope();
 // This realm and every Worker the script starts: host hidden, denials worded, stacks naming the script.
@@ -33,4 +34,6 @@ run.begin(envelope);
 // The script's globals, one line each.
 installApify(globalThis, envelope.apify);
 installTools(globalThis, envelope.tools);
+// An envelope without them (an older orchestrator) leaves the script no network at all.
+installEgress(globalThis, envelope.egress ?? { url: '' }, envelope.allowedOrigins ?? []);
 run.start();

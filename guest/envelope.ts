@@ -4,6 +4,7 @@
  * end-of-file from stdin and never the envelope.
  */
 import type { ToolsConfig } from './tools.ts';
+import type { EgressConfig } from './egress.ts';
 
 export interface Envelope {
   code: string;
@@ -15,6 +16,8 @@ export interface Envelope {
   apify: { url: string };
   /** The relay's URL again and the names of `tools.*` (tools.ts); nothing else of the tool servers. */
   tools: ToolsConfig;
+  /** The relay, where the script's fetch to the allowed origins goes. */
+  egress: EgressConfig;
 }
 
 /** Stdin the bundle's loader read past the guest's own code: the envelope's first bytes (undeclared when run from the sources). */

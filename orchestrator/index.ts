@@ -8,6 +8,7 @@ export { LIMITS } from './run/options.js';
 export { EXIT_CODES } from './run/result.js';
 export type { OutputListener, RunOptions } from '../types/options.js';
 export type { ActorRunRef, RunResult, RunStatus, ToolCallRef } from '../types/result.js';
+export type { EgressOrigin, EgressOrigins, EgressRequestRef } from '../types/egress.js';
 export { toolResult } from './tools/tool-result.js';
 export { ConfigError } from './config/error.js';
 export type {

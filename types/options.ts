@@ -5,6 +5,7 @@
  */
 
 import type { HostTools, McpServers } from './mcp.js';
+import type { EgressOrigins } from './egress.js';
 
 /** A chunk of what the script printed, delivered live while it runs. */
 export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
@@ -46,4 +47,12 @@ export interface RunOptions {
   maxToolCalls?: number;
   /** How long one tool call may take, in seconds, 1–3600 (never past the run's own timeout). Default 60. */
   toolTimeoutSecs?: number;
+  /**
+   * Origins the script's own `fetch` may reach besides the Apify API's (which it reaches without the
+   * token), e.g. `{ "https://api.github.com": { headers: { Authorization: "Bearer ${GITHUB_TOKEN}" } } }`:
+   * every request goes through the orchestrator's relay, which adds the headers (never visible to
+   * the script) and scrubs their values from what comes back. `${VAR}` expands from the environment.
+   * Added to the runtime's own `egress`; an origin in both takes this run's entry. See docs/egress.md.
+   */
+  egress?: EgressOrigins;
 }

@@ -2,6 +2,7 @@
  * The one result shape of a run, for every outcome. Shared by the orchestrator, the CLI's `--json`,
  * the Actor's dataset item and embedders. Only `orchestrator/result.ts` decides `status`.
  */
+import type { EgressRequestRef } from './egress.js';
 
 /**
  * How a run ended.
@@ -81,4 +82,9 @@ export interface RunResult {
   actorRuns: ActorRunRef[];
   /** The tool calls the script made through `tools`, in the order it made them (the first 1,000). */
   toolCalls: ToolCallRef[];
+  /**
+   * The requests the script's `fetch` sent out through the egress gate (to the origins the operator
+   * allowed, redirects as their own entries), in the order it sent them (the first 1,000).
+   */
+  requests: EgressRequestRef[];
 }

@@ -6,9 +6,10 @@
 import type { RunOptions } from './options.js';
 import type { RunResult } from './result.js';
 import type { HostTools, McpServers, ToolListing } from './mcp.js';
+import type { EgressOrigins } from './egress.js';
 
-/** Options every run of a runtime starts from; a run's own options win. Tools belong to the runtime itself. */
-export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput' | 'mcpServers' | 'tools'>;
+/** Options every run of a runtime starts from; a run's own options win. Tools and egress belong to the runtime itself. */
+export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput' | 'mcpServers' | 'tools' | 'egress'>;
 
 export interface RemoteOptions {
   /** Apify API token the Actor runs are started with (and that scripts' `apify` acts as). Default: `APIFY_TOKEN`. */
@@ -28,7 +29,7 @@ export interface RuntimeOptions {
   concurrency?: number;
   /**
    * Sandboxes kept started and waiting for a script, 0–64, so a run skips Deno's start-up. Each is
-   * used for one run only. Runs whose `memoryMbytes` or `apiBaseUrl` differ from `defaults` start
+   * used for one run only. Runs whose `memoryMbytes` differs from `defaults` start
    * their own. Default: `concurrency` + 1 (one spare, so back-to-back runs find a ready child);
    * 0 with `remote`, where it must stay 0.
    */
@@ -49,6 +50,13 @@ export interface RuntimeOptions {
   mcpServers?: McpServers;
   /** The embedder's own functions, called by every script as `tools.NAMESPACE.TOOL(args)`. */
   tools?: HostTools;
+  /**
+   * Origins every script's `fetch` may reach, with headers the relay adds on the way out (never
+   * visible to the script; `${VAR}` expands from the environment), e.g.
+   * `{ "https://api.github.com": { headers: { Authorization: "Bearer ${GITHUB_TOKEN}" } } }`.
+   * A run's own `egress` adds origins for that run. See docs/egress.md.
+   */
+  egress?: EgressOrigins;
 }
 
 /**

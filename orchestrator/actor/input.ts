@@ -8,8 +8,10 @@ import { describe, isCode, type NormalizedOptions } from '../run/options.js';
 import { ACTOR_INPUT_FIELDS, allowedNumber, CODE_ALLOWED, inRange, RUN_OPTIONS, type NumberOption } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
+import { normalizeEgress, parseEgressOrigin } from '../config/egress.js';
 import { ConfigError, isPlainObject } from '../config/error.js';
 import { normalizeMcpServers } from '../config/mcp-servers.js';
+import type { EgressOrigins } from '../../types/egress.js';
 import type { McpServers } from '../../types/mcp.js';
 
 
@@ -21,12 +23,18 @@ export interface RunLimits {
   now: number;
 }
 
-/** The run options the Actor takes as input (the option table's Actor fields), checked and settled. */
+/** The run options the Actor takes as input (the option table's Actor fields, tools and egress), checked and settled. */
 export type ScriptSettings = Pick<NormalizedOptions, 'code' | 'timeoutSecs' | 'memoryMbytes' | 'maxActorRuns' | 'maxTotalChargeUsd' | 'defaultTimeoutSecs' | 'maxToolCalls' | 'toolTimeoutSecs'>
-  & { mcpServers?: McpServers };
+  & { mcpServers?: McpServers; egress?: EgressOrigins };
 
-/** Input fields of the Actor that are not run options: the secret header values of `mcpServers`. */
-export const ACTOR_ONLY_FIELDS = ['mcpServerHeaders'] as const;
+/**
+ * Input fields of the Actor that are not run options: the secret header values of `mcpServers`, and
+ * the egress fields — the origins (visible in the input) and the headers added per origin, a secret
+ * field (encrypted by the platform, never logged).
+ */
+export const ACTOR_ONLY_FIELDS = ['mcpServerHeaders', 'egressOrigins', 'egressHeaders'] as const;
+/** Every field the Actor's input takes, in the input schema's order. */
+export const INPUT_FIELDS: readonly string[] = [...ACTOR_INPUT_FIELDS, ...ACTOR_ONLY_FIELDS];
 
 export interface ParsedInput {
   settings: ScriptSettings;
@@ -119,10 +127,9 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
   const { code } = input;
   if (!isCode(code)) reject('code', code, CODE_RULE);
 
-  const fields = [...ACTOR_INPUT_FIELDS, ...ACTOR_ONLY_FIELDS] as string[];
   const warnings = Object.keys(input)
-    .filter((field) => !fields.includes(field))
-    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${fields.join(', ')}`);
+    .filter((field) => !INPUT_FIELDS.includes(field))
+    .map((field) => `Ignoring unknown input field \`${field}\`; the fields are ${INPUT_FIELDS.join(', ')}`);
 
   const { timeoutSecs: timeout, memoryMbytes: memory } = RUN_OPTIONS;
   const timeoutSecs = withinBudget(
@@ -143,7 +150,8 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
     toolTimeoutSecs: optionalNumber(input, 'toolTimeoutSecs') ?? RUN_OPTIONS.toolTimeoutSecs.default,
   };
   const mcpServers = actorMcpServers(input);
-  return { settings: { code, timeoutSecs, memoryMbytes, ...settings, ...(mcpServers ? { mcpServers } : {}) }, warnings };
+  const egress = egressFromInput(input);
+  return { settings: { code, timeoutSecs, memoryMbytes, ...settings, ...(mcpServers ? { mcpServers } : {}), ...(egress ? { egress } : {}) }, warnings };
 }
 
 /**
@@ -176,4 +184,49 @@ export function actorMcpServers(input: Record<string, unknown>, env: NodeJS.Proc
     throw error;
   }
   return servers as unknown as McpServers;
+}
+
+/** An origin as the relay names it, so the two fields' entries for one origin meet. */
+function originName(origin: string, field: string): string {
+  const { origin: name, prefix } = parseEgressOrigin(origin, `${field}[${JSON.stringify(origin)}]`);
+  return `${name}${prefix}`;
+}
+
+/**
+ * `egressOrigins` (origins with no headers) and `egressHeaders` (`{ origin: { header: value } }`,
+ * whose origins are allowed too), as the library's `egress`; undefined when both are unset. Checked
+ * as the library checks it (`${VAR}` expands from the Actor's environment); an error names the
+ * field, never a header's value. Read by the batch run and by Standby.
+ */
+export function egressFromInput(input: Record<string, unknown>): EgressOrigins | undefined {
+  const { egressOrigins: origins, egressHeaders: headers } = input;
+  if ((origins === undefined || origins === null) && (headers === undefined || headers === null)) return undefined;
+  try {
+    if (origins !== undefined && origins !== null && (!Array.isArray(origins) || origins.some((origin) => typeof origin !== 'string'))) {
+      reject('egressOrigins', origins, 'an array of origins such as ["https://api.github.com"]');
+    }
+    if (headers !== undefined && headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) {
+      throw new ActorInputError('Invalid input: `egressHeaders` must be an object of origins to headers, such as {"https://api.github.com": {"Authorization": "Bearer …"}}');
+    }
+    const egress: Record<string, { headers?: Record<string, string> }> = {};
+    const keyOf = new Map<string, string>();
+    for (const origin of (origins ?? []) as string[]) {
+      const name = originName(origin, 'egressOrigins');
+      if (!keyOf.has(name)) egress[origin] = {};
+      keyOf.set(name, keyOf.get(name) ?? origin);
+    }
+    for (const [origin, given] of Object.entries((headers ?? {}) as Record<string, unknown>)) {
+      const name = originName(origin, 'egressHeaders');
+      const key = keyOf.get(name) ?? origin;
+      keyOf.set(name, key);
+      egress[key] = { headers: given as Record<string, string> };
+    }
+    // Checked now, so a bad value fails the run before anything starts, naming the field.
+    normalizeEgress(egress, process.env, 'egress');
+    return egress;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const message = error.message.replace(/`egress\[("[^`]*")\]\.headers/g, '`egressHeaders[$1]').replace(/`egress\[/g, '`egressOrigins[');
+    throw new ActorInputError(`Invalid input: ${message}`);
+  }
 }

@@ -11,7 +11,7 @@
  * exits at once.
  */
 import { availableParallelism } from 'node:os';
-import { actorMcpServers, ActorInputError, runLimitsFromEnv } from './input.js';
+import { actorMcpServers, ActorInputError, egressFromInput, runLimitsFromEnv } from './input.js';
 import { loadSdk } from './sdk.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
@@ -68,11 +68,15 @@ function stopRequested(): Promise<string> {
 export async function standbyMain(): Promise<void> {
   await Actor.init({ gracefulShutdown: false });
   const stop = stopRequested();
-  // The task's (or the Actor's default) input may name tool servers for every script this server runs.
+  // The task's (or the Actor's default) input may name tool servers and origins for every script
+  // this server runs, as a batch run's input does.
   const input = await Actor.getInput();
+  const fields = input !== null && typeof input === 'object' && !Array.isArray(input) ? input as Record<string, unknown> : undefined;
   let mcpServers;
+  let egress;
   try {
-    mcpServers = input && typeof input === 'object' ? actorMcpServers(input as Record<string, unknown>) : undefined;
+    mcpServers = fields && actorMcpServers(fields);
+    egress = fields && egressFromInput(fields);
   } catch (error) {
     if (error instanceof ActorInputError) return void await Actor.fail(error.message);
     throw error;
@@ -89,6 +93,7 @@ export async function standbyMain(): Promise<void> {
     graceSecs: Number(process.env.CODE_RUNTIME_GRACE_SECS) || DEFAULT_GRACE_SECS,
     // The caller's run token: scripts act as the caller, through the relay only.
     defaults: { token: Actor.config.get('token') || undefined, apiBaseUrl: Actor.config.get('apiBaseUrl') || undefined, memoryMbytes: sizing.scriptMemoryMbytes },
+    egress,
     // The Standby URL's host is the platform's; it authenticates callers before they get here.
     allowedHosts: 'any',
     mcpServers,

@@ -12,8 +12,8 @@ import { DataLimitError, runCode } from '../run/run.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { isScriptName } from '../run/options.js';
 import { SUBCOMMANDS } from './commands.js';
-import { configFlag, CONFIG_HELP } from './config.js';
 import { HELP_COLUMN, missingValueMessage, RUN_FLAG_PARSE, RUN_FLAGS, runFlagHelp, runOptionsFromFlags, UsageError } from './flags.js';
+import { OPERATOR_FLAG_PARSE, operatorFlagHelp, operatorOptions } from './operator-flags.js';
 
 export { UsageError } from './flags.js';
 
@@ -29,7 +29,7 @@ function usage(): string {
     '',
     'Runs one TypeScript/JavaScript file in the code-runtime sandbox ("-" reads the script from stdin).',
     ...runFlagHelp(),
-    `${'  --config FILE'.padEnd(HELP_COLUMN)}${CONFIG_HELP}`,
+    ...operatorFlagHelp(),
     `${'  --json'.padEnd(HELP_COLUMN)}print only the result, as one line of JSON, instead of streaming the output`,
     `${'  --version'.padEnd(HELP_COLUMN)}print the version`,
     'Exit code: 0 when the script succeeded, else the result\'s exitCode (124 timed out, 137 out of memory);',
@@ -81,7 +81,7 @@ function parse(argv: string[]) {
       allowPositionals: true,
       options: {
         ...RUN_FLAG_PARSE,
-        config: { type: 'string' },
+        ...OPERATOR_FLAG_PARSE,
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
       },
     });
@@ -95,7 +95,7 @@ function parse(argv: string[]) {
 function unknownFlagMessage(message: string): string | undefined {
   const unknown = /^Unknown option '([^']*)'/.exec(message);
   if (!unknown) return undefined;
-  const flags = [...RUN_FLAGS.map(([, spec]) => `--${spec.flag.name}`), '--config', '--json', '--help', '--version'];
+  const flags = [...RUN_FLAGS.map(([, spec]) => `--${spec.flag.name}`), ...Object.keys(OPERATOR_FLAG_PARSE).map((name) => `--${name}`), '--json', '--help', '--version'];
   return `unknown flag ${unknown[1]}; the flags are ${flags.join(', ')} (see --help); a file whose name starts with - goes after --`;
 }
 
@@ -110,7 +110,7 @@ async function runScript(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const options = { ...runOptionsFromFlags(values), ...configFlag(values.config) };
+  const options = { ...runOptionsFromFlags(values), ...operatorOptions(values) };
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'no script given: name a file, or - for stdin' : `one script at a time, got ${positionals.length}: ${positionals.join(' ')}`);
   }

@@ -10,7 +10,7 @@ import { SERVER_LIMITS } from '../server/options.js';
 import { onSignals, stopRequests } from '../server/shutdown.js';
 import { serveStdio } from '../server/stdio.js';
 import { numericFlag, UsageError } from './flags.js';
-import { configFlag } from './config.js';
+import { OPERATOR_FLAG_PARSE, operatorOptions } from './operator-flags.js';
 import type { Subcommand } from './commands.js';
 
 const PORTS = { min: 0, max: 65_535 };
@@ -18,8 +18,8 @@ const MiB = 1024 ** 2;
 const BUFFERED_MB = { min: SERVER_LIMITS.maxBufferedBytes.min / MiB, max: SERVER_LIMITS.maxBufferedBytes.max / MiB, default: SERVER_LIMITS.maxBufferedBytes.default / MiB };
 const range = (limits: { min: number; max: number }) => `${limits.min}–${limits.max.toLocaleString('en-US')}`;
 
-export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--allowed-origins LIST] [--concurrency N] [--max-queue N] [--grace SECS] [--max-connections N] [--max-connections-per-client N] [--write-timeout SECS] [--max-buffered-mb MB] [--max-sessions N] [--max-sessions-per-client N] [--session-idle-secs SECS] [--config FILE]
-       code-runtime mcp [--concurrency N] [--max-queue N] [--grace SECS] [--config FILE]
+export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--allowed-origins LIST] [--concurrency N] [--max-queue N] [--grace SECS] [--max-connections N] [--max-connections-per-client N] [--write-timeout SECS] [--max-buffered-mb MB] [--max-sessions N] [--max-sessions-per-client N] [--session-idle-secs SECS] [--config FILE] [--allow-host ORIGIN]…
+       code-runtime mcp [--concurrency N] [--max-queue N] [--grace SECS] [--config FILE] [--allow-host ORIGIN]…
 
 serve: one HTTP server with MCP (Streamable HTTP) at /mcp, a REST API under /v1 and GET /healthz.
 mcp:   MCP over stdin/stdout, for clients configured with a command (Claude Desktop, Cursor, VS Code).
@@ -33,7 +33,8 @@ mcp:   MCP over stdin/stdout, for clients configured with a command (Claude Desk
   --concurrency N       scripts running at once, ${range(SERVER_LIMITS.concurrency)} (default ${SERVER_LIMITS.concurrency.default})
   --max-queue N         scripts waiting, ${range(SERVER_LIMITS.maxQueue)}; beyond it HTTP 429 (default ${SERVER_LIMITS.maxQueue.default})
   --grace SECS          on shutdown, how long running scripts may finish, ${range(SERVER_LIMITS.graceSecs)} (default ${SERVER_LIMITS.graceSecs.default}); a second signal exits at once
-  --config FILE         JSON with \`mcpServers\` (the format of .mcp.json): scripts call their tools as tools.NAME.TOOL(args)
+  --config FILE         the operator's configuration (JSON): mcpServers (tools), egress (origins fetch may reach, with headers)
+  --allow-host ORIGIN   let scripts' fetch reach ORIGIN (e.g. https://api.github.com), with no added headers; repeatable
 Bounds against clients that take too much (docs/server.md):
   --max-connections N   connections open at once (default ${SERVER_LIMITS.maxConnections.default}, or half the open-file limit when lower)
   --max-connections-per-client N  per client address (default a quarter of --max-connections)
@@ -48,9 +49,10 @@ A script file named "mcp" or "serve" runs as ./mcp.`;
 /** Every flag of serve and mcp (the usage lines above name each one; test/cli checks). */
 export const SERVE_FLAGS = {
   host: { type: 'string' }, port: { type: 'string' }, 'auth-token': { type: 'string' }, 'allowed-hosts': { type: 'string' }, 'allowed-origins': { type: 'string' },
-  concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   'max-connections': { type: 'string' }, 'max-connections-per-client': { type: 'string' }, 'write-timeout': { type: 'string' }, 'max-buffered-mb': { type: 'string' },
   'max-sessions': { type: 'string' }, 'max-sessions-per-client': { type: 'string' }, 'session-idle-secs': { type: 'string' },
+  ...OPERATOR_FLAG_PARSE,
 } as const;
 /** The flags only serve takes. */
 export const SERVE_ONLY_FLAGS = [
@@ -119,10 +121,10 @@ async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<numb
     return 0;
   }
   const common = {
+    ...operatorOptions(values),
     concurrency: integerFlag('concurrency', values.concurrency, SERVER_LIMITS.concurrency),
     maxQueue: integerFlag('max-queue', values['max-queue'], SERVER_LIMITS.maxQueue),
     graceSecs: integerFlag('grace', values.grace, SERVER_LIMITS.graceSecs),
-    ...configFlag(values.config),
   };
   try {
     if (command === 'mcp') {

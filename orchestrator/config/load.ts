@@ -5,14 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, isPlainObject, kindOf } from './error.js';
+import { normalizeEgress } from './egress.js';
 import { normalizeMcpServers } from './mcp-servers.js';
 import { CONFIG_KEYS, type OperatorConfig } from './shape.js';
 import type { McpServers } from '../../types/mcp.js';
+import type { EgressOrigins } from '../../types/egress.js';
 
 /** A configuration file: its keys as written (for the library, which expands them itself) and as checked. */
 export interface ConfigFile {
   /** `mcpServers` as the file has it, for `runCode` and `createRuntime`. */
   mcpServers?: McpServers;
+  /** `egress` as the file has it, for `runCode` and `createRuntime`. */
+  egress?: EgressOrigins;
   config: OperatorConfig;
 }
 
@@ -28,7 +32,7 @@ export function normalizeConfig(raw: unknown, env: NodeJS.ProcessEnv): OperatorC
       throw new ConfigError(`\`${key}\` is not a configuration key; the keys are: ${Object.entries(CONFIG_KEYS).map(([name, what]) => `${name} (${what})`).join('; ')}`);
     }
   }
-  return { mcpServers: normalizeMcpServers(raw.mcpServers, env) };
+  return { mcpServers: normalizeMcpServers(raw.mcpServers, env), egress: normalizeEgress(raw.egress, env) };
 }
 
 /** "line 3, column 7" of a character offset in `text`. */
@@ -59,7 +63,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   try {
     const config = normalizeConfig(raw, env);
-    return { mcpServers: (raw as { mcpServers?: McpServers }).mcpServers, config };
+    const { mcpServers, egress } = raw as { mcpServers?: McpServers; egress?: EgressOrigins };
+    return { mcpServers, egress, config };
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(`in ${file}: ${error.message}`);
     throw error;

@@ -8,6 +8,7 @@
 /** Top-level keys of the file, each with the line `--help` and errors use. */
 export const CONFIG_KEYS = {
   mcpServers: 'upstream MCP servers whose tools scripts call as tools.NAME.TOOL(args)',
+  egress: 'origins a script\'s fetch may reach, with headers the relay adds on the way out',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -57,7 +58,31 @@ export interface McpServersConfig {
   secrets: string[];
 }
 
+/** Keys of one `egress` entry. */
+export const EGRESS_ENTRY_KEYS = ['headers'] as const;
+/** Headers the relay sets or strips itself on egress (lower case); an operator cannot configure them. */
+export const RESERVED_EGRESS_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
+  'proxy-connection', 'expect', 'accept-encoding'];
+
+/** One allowed origin after validation and `${VAR}` expansion. */
+export interface EgressRule {
+  /** `scheme://host[:port]`, as URL.origin writes it (lower case, default port left out). */
+  origin: string;
+  /** A path prefix the request's path must be or be under (`/repos/acme`), or '' for the whole origin. */
+  prefix: string;
+  /** Added to every request to this origin (names as written), replacing the script's own of those names. */
+  headers: Record<string, string>;
+}
+
+/** `egress` normalized: the allowed origins and every secret value in their headers. */
+export interface EgressConfig {
+  rules: EgressRule[];
+  /** For the relay's scrubber: header values (and their credentials), and what `${VAR}` put in them. */
+  secrets: string[];
+}
+
 /** The whole file, normalized. */
 export interface OperatorConfig {
   mcpServers: McpServersConfig;
+  egress: EgressConfig;
 }

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayRefusal } from './checks.js';
+import { handleEgressRequest } from './egress-route.js';
 import { handleRequest, type SessionState } from './request.js';
 import { handleToolRequest } from './tools-route.js';
 
@@ -20,6 +21,7 @@ export interface RouteFamily {
 export const FAMILIES: readonly RouteFamily[] = [
   { prefix: '/v2/', caller: 'the apify binding (the Apify API)', handle: handleRequest },
   { prefix: '/tools/', caller: 'the tools binding (upstream MCP servers and host tools)', handle: handleToolRequest },
+  { prefix: '/egress/', caller: 'the script\'s fetch (the origins the operator allowed)', handle: handleEgressRequest },
 ];
 
 /** Hands the request to its family's handler; a path of no family is refused naming the families. */

@@ -1,9 +1,9 @@
 /**
  * Every bound on what the sandbox can cost the orchestrator through the relay, in one place: the
- * docs/security.md and the tests read these numbers from here. A run's relay traffic, on every
- * route family (the Apify API, tools), costs at most `connectionsPerRun` sockets, `requestsPerRun`
- * requests in flight, `bufferedBytesPerRun` of held request bodies and `answerBytesPerRun` of tool
- * answers not yet read, whatever the script sends, and all of it ends
+ * docs/security.md and the tests read these numbers from here. A run's relay traffic, on
+ * every route family (the Apify API, tools, egress), costs at most `connectionsPerRun` sockets,
+ * `requestsPerRun` requests in flight, `bufferedBytesPerRun` of held request bodies and
+ * `answerBytesPerRun` of tool answers not yet sent, whatever the script sends, and all of it ends
  * with the run; the process as a whole is bounded too, so many runs cannot add up past it.
  */
 
@@ -50,6 +50,21 @@ export const RELAY_LIMITS = {
   answerBytes: 128 * MiB,
   /** Tool calls a run's result lists; later calls still count against `maxToolCalls`. */
   toolCallRecords: 1000,
+  /** Request body bytes one run may send to allowed origins, all its requests together. */
+  egressRequestBytesPerRun: 64 * MiB,
+  /** Response body bytes (decoded) one run may be sent back from allowed origins, all together. */
+  egressResponseBytesPerRun: 256 * MiB,
+  /** An origin must answer a request (its status and headers) within this. */
+  egressHeadersTimeoutMs: 120_000,
+  /** Longest silence of a connection to an origin while a request or its answer is under way. */
+  egressIdleTimeoutMs: 60_000,
+  /** Connections to allowed origins, in use and idle, all runs together; more requests wait for one. */
+  egressSockets: 256,
+  /** Idle kept-alive connections kept per origin, and how long each is kept. */
+  egressFreeSocketsPerOrigin: 8,
+  egressFreeSocketMs: 4_000,
+  /** Egress requests a run's result lists; later ones still go out. */
+  egressRecords: 1000,
 } as const;
 
 /** The smallest `maxTotalChargeUsd` a start may ask for: below it a cap would round to "none". */

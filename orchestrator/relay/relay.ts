@@ -1,19 +1,24 @@
 /**
  * The loopback relay between the sandbox's bindings and everything beyond it: the only holder of
- * the Apify token and of the tools' connections. One server per process, started lazily and
- * unref()ed, so its address is fixed before any run exists; one session per run, named by a random
- * secret in the path (`/r/<secret>/v2/…` for the Apify API, `/r/<secret>/tools/…` for tools; the
- * families are in `families.ts`). A request for no open session is refused; closing a session
- * destroys the run's connections, cancels its tool calls and aborts the script's unfinished runs.
+ * the Apify token, of the tools' connections and of the headers egress adds: the sandbox's only
+ * network. One server per process, started lazily and unref()ed, so its address is fixed before any
+ * run exists; one session per run, named by a random secret in the path (`/r/<secret>/v2/…` for the
+ * Apify API, `/r/<secret>/tools/…` for tools, `/r/<secret>/egress/…` for the script's own fetch;
+ * the families are in `families.ts`). A request for no open session is refused; closing a session
+ * destroys the run's connections, cancels its tool calls and egress requests and aborts the
+ * script's unfinished runs.
  * What a run may cost the process is bounded by `limits.ts`, for every family alike.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { ActorRunRef, ToolCallRef } from '../../types/result.js';
+import type { EgressRequestRef } from '../../types/egress.js';
 import { createBudget } from './budget.js';
 import { ByteBudget } from './byte-budget.js';
 import { acceptConnection, claimConnection, destroyConnections } from './connections.js';
+import { EgressCalls, type EgressSettings } from './egress-calls.js';
 import { dispatch } from './families.js';
 import { callUpstream } from './forward.js';
 import { RelayRefusal } from './checks.js';
@@ -37,14 +42,17 @@ export interface RelaySessionOptions {
   defaultTimeoutSecs?: number;
   /** The run's tools and their limits; without them the tools route answers that the run has none. */
   tools?: ToolLimits;
-  /** Secrets besides the token to scrub from every answer (the tools' configured secrets). */
+  /** Secrets besides the token to scrub from every answer (the tools' and egress's configured secrets). */
   secrets?: readonly string[];
+  /** The origins the script's own fetch may reach; without it, none. */
+  egress?: EgressSettings;
 }
 
 /** What a session saw the script do, for the run's result. */
 export interface SessionRecords {
   actorRuns: ActorRunRef[];
   toolCalls: ToolCallRef[];
+  requests: EgressRequestRef[];
 }
 
 export interface RelaySession {
@@ -53,7 +61,7 @@ export interface RelaySession {
   /**
    * Ends the session: refuses further calls, cancels tool calls in flight, waits for starts still
    * in flight, aborts the runs not yet finished when asked, and returns every run the script
-   * started and every tool call it made. Idempotent.
+   * started, every tool call it made and every request its fetch sent out. Idempotent.
    */
   close(options: { abortRunning: boolean }): Promise<SessionRecords>;
 }
@@ -174,7 +182,10 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
     tools: options.tools ? new ToolCalls(options.tools) : undefined,
     pendingCalls: new Set(),
     answers: new ByteBudget(RELAY_LIMITS.answerBytesPerRun, 'this run\'s', answers),
+    egress: new EgressCalls(options.egress ?? { rules: [] }),
   };
+  // Every request in flight listens for the session's end: as many as the run may have at once.
+  setMaxListeners(RELAY_LIMITS.requestsPerRun + 8, state.closed.signal);
   sessions.set(secret, state);
   let closing: Promise<SessionRecords> | undefined;
   return {
@@ -200,7 +211,7 @@ async function closeSession(secret: string, state: SessionState, abortRunning: b
   // A start in flight when the script died still creates a run: wait for its answer to record it.
   await Promise.allSettled([...state.pendingStarts]);
   if (abortRunning) await Promise.all(state.runs.unsettled().map((id) => abortRun(state, id)));
-  return { actorRuns: state.runs.list(), toolCalls: state.tools?.list() ?? [] };
+  return { actorRuns: state.runs.list(), toolCalls: state.tools?.list() ?? [], requests: state.egress.list() };
 }
 
 const ABORT_ATTEMPTS = 3;

@@ -16,12 +16,13 @@ import { parseJson, readScrubbed, sendBuffer, sendStream } from './respond.js';
 import { matchRoute, type Match } from './routes.js';
 import type { RunRegistry } from './runs.js';
 import type { ToolCalls } from './tool-calls.js';
+import type { EgressCalls } from './egress-calls.js';
 
 /** The state of one run's session that a request reads and updates. */
 export interface SessionState {
   origin: string;
   token?: string;
-  /** Every secret scrubbed from every answer of every family: the token and the tools' secrets. */
+  /** Every secret scrubbed from every answer of every family: the token, the tools' and egress's secrets. */
   secrets: readonly string[];
   /** The same, plus each one as it appears inside a JSON string, for answers sent as JSON. */
   jsonSecrets: readonly string[];
@@ -39,8 +40,10 @@ export interface SessionState {
   inFlight: number;
   /** The run's tools, when it has any. */
   tools?: ToolCalls;
-  /** Tool calls not yet settled; closing waits for them (cancelled) so every call is recorded. */
+  /** Tool calls and egress requests not yet settled; closing waits for them (cancelled) so every one is recorded. */
   pendingCalls: Set<Promise<void>>;
+  /** The run's egress: the origins its fetch may reach, its byte counts and records. */
+  egress: EgressCalls;
   /** Tool answers sent and not yet read by the sandbox. */
   answers: ByteBudget;
 }

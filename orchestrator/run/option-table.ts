@@ -114,6 +114,11 @@ export const RUN_OPTIONS = {
     type: 'number', min: 1, max: 3600, default: 60, flag: { name: 'tool-timeout', placeholder: 'SECS' }, actorInput: true, actorType: 'integer',
     description: 'How long one tool call may take, in seconds (never past the script\'s own timeout); it is then cancelled upstream and throws in the script.',
   },
+  egress: {
+    // The Actor takes it as two fields (origins, and their headers as secret input): actor/input.ts.
+    type: 'object', actorInput: false,
+    description: 'Origins the script\'s `fetch` may reach through the relay, with headers added on the way out that the script never sees: `{ "https://api.github.com": { "headers": { "Authorization": "Bearer ${GITHUB_TOKEN}" } } }`.',
+  },
 } as const satisfies Record<OptionName, OptionSpec>;
 
 export const OPTION_NAMES = Object.keys(RUN_OPTIONS) as OptionName[];

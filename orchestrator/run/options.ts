@@ -4,7 +4,10 @@
  * option, the value given and what is allowed.
  */
 import type { OutputListener, RunOptions } from '../../types/options.js';
+import { normalizeEgress } from '../config/egress.js';
 import { normalizeMcpServers } from '../config/mcp-servers.js';
+import type { EgressConfig } from '../config/shape.js';
+import type { EgressLimits } from '../relay/egress-calls.js';
 import { normalizeHostTools } from '../tools/host.js';
 import type { ToolHub, ToolSettings } from '../tools/hub.js';
 import {
@@ -48,6 +51,10 @@ export interface NormalizedOptions {
   tools?: ToolSettings;
   /** The runtime's tools, shared across its runs (set by the runtime, never by a caller). */
   toolHub?: ToolHub;
+  /** The origins the script's fetch may reach (the runtime's and the run's own), checked; the Apify API's is added per run. */
+  egress: EgressConfig;
+  /** Egress caps other than the relay's (set by tests, never by a caller). */
+  egressLimits?: Partial<EgressLimits>;
 }
 
 /** `5` (number), `"5"` (string): how a rejected value is shown in a message. */
@@ -148,6 +155,7 @@ export function normalizeOptions(input: RunOptions): NormalizedOptions {
     maxToolCalls: option('maxToolCalls', input.maxToolCalls)!,
     toolTimeoutSecs: option('toolTimeoutSecs', input.toolTimeoutSecs)!,
     tools: toolSettings(input),
+    egress: normalizeEgress(input.egress, process.env),
   };
 }
 

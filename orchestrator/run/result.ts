@@ -10,6 +10,7 @@ import type { ChildFacts } from './child.js';
 import { nameStall, TLA_STALL } from './tla-stall.js';
 import { HEAP_FATAL, V8_TRACE_STARTS } from './v8-trace.js';
 import type { ActorRunRef, RunResult, RunStatus, ToolCallRef } from '../../types/result.js';
+import type { EgressRequestRef } from '../../types/egress.js';
 
 export const EXIT_CODES = { 'TIMED-OUT': 124, 'OUT-OF-MEMORY': 137, ABORTED: 130 } as const;
 
@@ -36,6 +37,7 @@ export interface ResultInput {
   scriptName: string;
   actorRuns: ActorRunRef[];
   toolCalls: ToolCallRef[];
+  requests: EgressRequestRef[];
 }
 
 /** What a refused allocation throws; only worded, never a status (the script can throw the same). */
@@ -165,5 +167,6 @@ export function toResult(input: ResultInput): RunResult {
     stderrTruncated: stderr.truncated,
     actorRuns: input.actorRuns,
     toolCalls: input.toolCalls,
+    requests: input.requests,
   };
 }

@@ -19,6 +19,7 @@ import { ToolHub } from '../tools/hub.js';
 import type { OutputListener, RunOptions } from '../../types/options.js';
 import type { RunResult } from '../../types/result.js';
 import type { SessionRecords } from '../relay/relay.js';
+import { ruleName, type EgressRule } from '../relay/egress-rules.js';
 
 /** Memory Deno itself needs besides the script's own, counted into the resident-memory limit. */
 export const RUNTIME_OVERHEAD_MBYTES = 128;
@@ -39,18 +40,34 @@ export interface Sandbox {
 }
 
 /**
- * The origins a script may reach over the network, as its denials name them (the guest's words for
- * a refused connection say `allowed: …`). The one place that list is made; sandbox.ts grants the same.
+ * The origins a run's `fetch` may reach, as the relay judges them: the run's own (the runtime's and
+ * its own `egress`), then the Apify API's origin, which a script reached before egress existed and
+ * still does, without the token (the token goes only on the binding's allowlisted calls, `/v2/…`).
  */
-export function allowedOrigins(options: Pick<NormalizedOptions, 'apiBaseUrl'>): string[] {
-  return [options.apiBaseUrl.origin];
+export function egressRules(options: Pick<NormalizedOptions, 'egress' | 'apiBaseUrl'>): EgressRule[] {
+  const own = options.egress.rules;
+  const api: EgressRule = { origin: options.apiBaseUrl.origin, prefix: '', headers: {} };
+  return own.some((rule) => rule.origin === api.origin && rule.prefix === '') ? own : [...own, api];
 }
 
-/** The stdin envelope the guest bootstrap reads (guest/envelope.ts); of the tools, only the names of `tools.*`. */
+/**
+ * The origins a script may reach over the network, as its denials name them (the guest's words for
+ * a refused connection say `allowed: …`): the one place that list is made, from the rules the relay
+ * judges by (the sandbox itself reaches nothing but the relay).
+ */
+export function allowedOrigins(options: Pick<NormalizedOptions, 'egress' | 'apiBaseUrl'>): string[] {
+  return egressRules(options).map(ruleName);
+}
+
+/**
+ * The stdin envelope the guest bootstrap reads (guest/envelope.ts); `servers` are the names of
+ * `tools.*` (nothing else of them), `allowedOrigins` what the script's fetch may reach (no header
+ * of theirs is here).
+ */
 export function envelope(options: NormalizedOptions, secret: string, relayUrl: string, servers: readonly string[] = []): string {
   return JSON.stringify({
     code: options.code, secret, scriptName: options.scriptName, allowedOrigins: allowedOrigins(options),
-    apify: { url: relayUrl }, tools: { url: relayUrl, servers },
+    apify: { url: relayUrl }, tools: { url: relayUrl, servers }, egress: { url: relayUrl },
   });
 }
 
@@ -100,7 +117,7 @@ function checkDataLimit(memoryMbytes: number): void {
 }
 
 /** The process a run with these settings needs; a warm child fits a run only if started with the same. */
-export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes' | 'apiBaseUrl'>): Promise<Sandbox> {
+export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'>): Promise<Sandbox> {
   // Both ways a child starts (launch.ts) cap its data segment on Linux.
   if (process.platform === 'linux') checkDataLimit(options.memoryMbytes);
   const denoDir = sharedDenoDir();
@@ -109,7 +126,6 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
     bootstrapPath: resolveBootstrap(),
     denoDir,
     memoryMbytes: options.memoryMbytes,
-    apiBaseUrl: options.apiBaseUrl,
     relayHostPort: await relayHostPort(),
   });
   // The loader reads the guest's code from stdin while it waits for the envelope (scripts/bundle-guest.mjs).
@@ -122,7 +138,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
   const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
-  return resultFor(options, facts, { actorRuns: [], toolCalls: [] });
+  return resultFor(options, facts, { actorRuns: [], toolCalls: [], requests: [] });
 }
 
 /** The run's result from its exit facts, judged against the limits it ran under. */
@@ -180,7 +196,8 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     defaultTimeoutSecs: options.defaultTimeoutSecs,
     // Never past the run's own deadline: the session closes (cancelling its calls) when the run ends.
     tools: hub && !hub.empty ? { dispatcher: hub, maxCalls: options.maxToolCalls, timeoutMs: Math.min(options.toolTimeoutSecs, options.timeoutSecs) * 1000 } : undefined,
-    secrets: hub?.secrets,
+    secrets: [...(hub?.secrets ?? []), ...options.egress.secrets],
+    egress: { rules: egressRules(options), limits: options.egressLimits },
   });
   const secret = randomBytes(16).toString('hex');
   const live = options.onOutput && liveNaming(options.onOutput, options.scriptName);

@@ -1,29 +1,15 @@
 /**
  * The one place where the sandbox is granted anything: a pure function from a run's settings to
- * Deno's command line and environment. The child may reach exactly the API host:port and the
- * relay; it gets a clean environment and no config, lockfile, npm, remote import or update check.
+ * Deno's command line and environment. The child's whole network is the orchestrator's relay on
+ * 127.0.0.1 (one address and port): the `apify` binding, `tools` and the script's own `fetch` to
+ * the origins the operator allowed all go through it, so no name is ever resolved inside the
+ * sandbox and no other host, port or address is reachable at all. The child gets a clean
+ * environment and no config, lockfile, npm, remote import or update check.
  * Every child also gets, before Deno starts, a data-segment cap (Linux), SIGTRAP ignored (so only V8
  * can end it with that signal) and a death signal tied to the orchestrator's life: from the spawner
  * (spawner.pl) between its fork and exec, or, where there is none, from the two small execs
  * `wrapCommand` puts before Deno's (a POSIX `sh`, and util-linux `setpriv`).
  */
-import { PRIVATE_IPV4 } from '../relay/private-net.js';
-
-/** IPv4 ranges an API *hostname* must never resolve to (DNS rebinding); loopback is split below around the relay. */
-const DENIED_IPV4 = PRIVATE_IPV4.filter((range) => !range.startsWith('127.'));
-
-/**
- * IPv6 addresses an API hostname must never resolve to. Deno 2.9.5's --deny-net takes single IPv6
- * addresses (checked against what a name resolves to) but no IPv6 ranges (`fc00::/7` is refused as
- * "Bad host:port pair"), so only these well-known ones are denied: the unspecified and loopback
- * addresses, AWS's IPv6 metadata endpoint, and IPv4-mapped metadata. Other ULA (fc00::/7) and
- * link-local (fe80::/10) addresses stay reachable, at the API's port only, when the API hostname's
- * DNS answers with them; docs/security.md says so. IPv4-mapped loopback is not listed:
- * Deno reads `[::ffff:127.0.0.1]` as 127.0.0.1 on every port, which denied the relay itself; the
- * mapped form is denied at the API's port by `127.0.0.1:<port>` (loopbackExceptRelay), as Deno
- * maps it the same way there.
- */
-const DENIED_IPV6 = ['[::]', '[::1]', '[fd00:ec2::254]', '[::ffff:169.254.169.254]'];
 
 /** The name the wrapping shell goes by (its `$0`), so its errors say whose they are. */
 export const SHELL_NAME = 'code-runtime-sandbox';
@@ -35,9 +21,7 @@ export interface SandboxSettings {
   denoDir: string;
   /** V8 old-space limit in MB. */
   memoryMbytes: number;
-  /** The Apify API base URL; its host:port is the only outside address the script may reach. */
-  apiBaseUrl: URL;
-  /** `127.0.0.1:PORT` of the orchestrator's relay. */
+  /** `127.0.0.1:PORT` of the orchestrator's relay: the only address the child may reach. */
   relayHostPort: string;
 }
 
@@ -67,43 +51,12 @@ export interface SandboxCommand {
 /** How a command is started without a spawner: Deno's own file, arguments and environment, wrapped. */
 export type ProcessCommand = Pick<SandboxCommand, 'file' | 'args' | 'env'>;
 
-/** `host:port` of a URL, with the scheme's default port spelled out (Deno matches ports exactly). */
-export function hostPort(url: URL): string {
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  return `${url.hostname}:${port}`;
-}
-
-function isIpLiteral(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[');
-}
-
-/**
- * Loopback minus the relay's own address: 127.0.0.0/8 split around 127.0.0.1, which stays
- * reachable only on the relay's port (the API port of 127.0.0.1 is denied explicitly).
- */
-function loopbackExceptRelay(apiPort: string): string[] {
-  const ranges = ['127.0.0.0/32'];
-  // At each prefix length, the sibling of 127.0.0.1's own block: 127.0.0.2/31, 127.0.0.4/30, … 127.128.0.0/9.
-  for (let bits = 31; bits >= 9; bits -= 1) ranges.push(`${ipv4(0x7f000000 + 2 ** (32 - bits))}/${bits}`);
-  return [...ranges, `127.0.0.1:${apiPort}`];
-}
-
-function ipv4(n: number): string {
-  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
-}
-
 /** Bytes of data segment Deno needs: ~1.1 GB of V8 reservations, headroom, and twice the heap. */
 export function dataLimitBytes(memoryMbytes: number): number {
   return (1100 + 128 + 2 * memoryMbytes) * 1024 * 1024;
 }
 
 export function sandboxCommand(s: SandboxSettings): SandboxCommand {
-  const api = hostPort(s.apiBaseUrl);
-  const apiHost = s.apiBaseUrl.hostname;
-  const local = apiHost === 'localhost' || isIpLiteral(apiHost);
-  // A real API hostname must not be rebound to private or loopback addresses; a literal address
-  // (tests, a local gateway) is trusted as given.
-  const denyNet = local ? [] : [...DENIED_IPV4, ...loopbackExceptRelay(s.apiBaseUrl.port || '443'), ...DENIED_IPV6];
   const denoArgs = [
     'run',
     '--quiet',
@@ -113,8 +66,8 @@ export function sandboxCommand(s: SandboxSettings): SandboxCommand {
     '--no-npm',
     '--no-prompt',
     '--no-code-cache',
-    `--allow-net=${api},${s.relayHostPort}`,
-    ...(denyNet.length > 0 ? [`--deny-net=${denyNet.join(',')}`] : []),
+    // An IP literal and a port: Deno matches it as given and never resolves a name for it.
+    `--allow-net=${s.relayHostPort}`,
     // No V8 helper threads (measured ~0.5 ms less CPU per child); the heap limit last, where tests find it.
     `--v8-flags=--single-threaded,--max-old-space-size=${s.memoryMbytes}`,
     s.bootstrapPath,

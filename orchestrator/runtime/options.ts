@@ -6,6 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { describe, fail, normalizeOptions, number, type NormalizedOptions } from '../run/options.js';
 import { normalizeMcpServers } from '../config/mcp-servers.js';
+import { mergeEgress, normalizeEgress } from '../config/egress.js';
+import type { EgressConfig } from '../config/shape.js';
 import { normalizeHostTools } from '../tools/host.js';
 import type { ToolSettings } from '../tools/hub.js';
 import { DEFAULT_ACTOR_ID, type RemoteSettings } from './remote.js';
@@ -19,12 +21,12 @@ export const RUNTIME_LIMITS = {
 
 /** Stands in for a script where only the other options are being validated. */
 const PLACEHOLDER_CODE = ';';
-const KNOWN = new Set(['concurrency', 'warmProcesses', 'defaults', 'remote', 'mcpServers', 'tools']);
+const KNOWN = new Set(['concurrency', 'warmProcesses', 'defaults', 'remote', 'mcpServers', 'tools', 'egress']);
 /** Run options that belong to the runtime itself, where their connections are shared. */
 const RUNTIME_ONLY = ['mcpServers', 'tools'] as const;
 const REMOTE_KNOWN = new Set(['token', 'actorId', 'build', 'memoryMbytes', 'baseUrl']);
-/** Run options a remote run cannot honour per run: the Actor run's token and API are the runtime's. */
-const NOT_REMOTE = ['token', 'apiBaseUrl'] as const;
+/** Run options a remote run cannot honour per run: the Actor run's token and API are the runtime's; egress is this machine's configuration. */
+const NOT_REMOTE = ['token', 'apiBaseUrl', 'egress'] as const;
 
 function integer(name: string, value: unknown, range: { min: number; max: number }, fallback: number): number {
   return value === undefined ? fallback : number(name, value, range, true);
@@ -72,6 +74,8 @@ export interface RuntimeSettings {
   remote?: RemoteSettings;
   /** The runtime's tool namespaces, checked; connected on first use and shared by every run. */
   tools: ToolSettings;
+  /** The origins every run's fetch may reach; a run's own `egress` adds to them. */
+  egress: EgressConfig;
 }
 
 export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
@@ -87,11 +91,13 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   for (const key of RUNTIME_ONLY) {
     if (key in defaults) throw new TypeError(`\`defaults\` cannot hold \`${key}\`; give it to createRuntime itself, where its connections are shared by every run`);
   }
+  if ('egress' in defaults) throw new TypeError('`defaults` cannot hold `egress`; give it to createRuntime itself (every run gets it; a run\'s own `egress` adds to it)');
   if (remoteRaw) {
-    const bad = NOT_REMOTE.find((key) => defaults[key] !== undefined);
+    const bad = (['token', 'apiBaseUrl'] as const).find((key) => defaults[key] !== undefined);
     if (bad) throw new TypeError(`\`defaults.${bad}\` cannot be used with \`remote\`; set \`remote.${bad === 'token' ? 'token' : 'baseUrl'}\``);
     const local = RUNTIME_ONLY.find((key) => raw[key] !== undefined);
     if (local) throw new TypeError(`\`${local}\` cannot be used with \`remote\`: Actor runs on the platform cannot reach this machine's tools`);
+    if (raw.egress !== undefined) throw new TypeError('`egress` cannot be used with `remote`: the Actor runs take their allowed origins from their own input (egressOrigins, egressHeaders)');
   }
   const tools = { mcpServers: normalizeMcpServers(raw.mcpServers, process.env), hostTools: normalizeHostTools(raw.tools) };
   const clash = tools.mcpServers.servers.find((server) => Object.hasOwn(tools.hostTools, server.name));
@@ -106,7 +112,8 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   const concurrency = integer('concurrency', raw.concurrency, c, remoteRaw ? c.remoteDefault : availableParallelism());
   const warmProcesses = integer('warmProcesses', raw.warmProcesses, w, remoteRaw ? 0 : Math.min(concurrency + 1, w.max));
   if (remoteRaw && warmProcesses > 0) fail('warmProcesses', warmProcesses, '0 with `remote` (Actor runs have no warm sandboxes here)');
-  return { concurrency, warmProcesses, defaults, runShape, remote: remoteRaw ? remoteSettings(remoteRaw as RemoteOptions) : undefined, tools };
+  const egress = normalizeEgress(raw.egress, process.env);
+  return { concurrency, warmProcesses, defaults, runShape, remote: remoteRaw ? remoteSettings(remoteRaw as RemoteOptions) : undefined, tools, egress };
 }
 
 /**
@@ -119,10 +126,15 @@ export function prepareRun(settings: RuntimeSettings, input: RunOptions, where =
   }
   if (settings.remote) {
     const bad = [...NOT_REMOTE, ...RUNTIME_ONLY].find((key) => input[key] !== undefined);
-    if (bad) throw new TypeError(`${where}\`${bad}\` cannot be used with a remote runtime; ${bad === 'token' || bad === 'apiBaseUrl' ? 'it is set by `remote`' : 'Actor runs on the platform cannot reach this machine\'s tools'}`);
+    if (bad) {
+      const why = bad === 'token' || bad === 'apiBaseUrl' ? 'it is set by `remote`' : bad === 'egress' ? 'the Actor runs take their allowed origins from their own input'
+        : 'Actor runs on the platform cannot reach this machine\'s tools';
+      throw new TypeError(`${where}\`${bad}\` cannot be used with a remote runtime; ${why}`);
+    }
   }
   try {
-    return normalizeOptions({ ...settings.defaults, ...definedOnly(input) });
+    const options = normalizeOptions({ ...settings.defaults, ...definedOnly(input) });
+    return { ...options, egress: mergeEgress(settings.egress, options.egress) };
   } catch (error) {
     throw where && error instanceof TypeError ? new TypeError(`${where}${error.message}`) : error;
   }

@@ -84,6 +84,7 @@ export function resultFromItem(item: Record<string, unknown>, options: Normalize
     stderrTruncated: err.truncated,
     actorRuns: Array.isArray(item.actorRuns) ? item.actorRuns as RunResult['actorRuns'] : [],
     toolCalls: Array.isArray(item.toolCalls) ? item.toolCalls as RunResult['toolCalls'] : [],
+    requests: Array.isArray(item.requests) ? item.requests as RunResult['requests'] : [],
   };
 }
 

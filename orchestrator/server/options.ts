@@ -14,6 +14,7 @@ import { HOME } from './records/ids.js';
 import type { RecordStore } from './records/store.js';
 import type { HostTools, McpServers } from '../../types/mcp.js';
 import type { Runtime, RunDefaults } from '../../types/runtime.js';
+import type { EgressOrigins } from '../../types/egress.js';
 
 const MEMORY = RUN_OPTIONS.memoryMbytes;
 const MiB = 1024 ** 2;
@@ -47,6 +48,8 @@ export interface ServerOptions {
   mcpServers?: McpServers;
   /** The embedder's own functions for scripts' `tools`, when the server makes its runtime. */
   tools?: HostTools;
+  /** Origins every script's `fetch` may reach, when the server makes its runtime (createRuntime's `egress`; docs/egress.md). */
+  egress?: EgressOrigins;
   /** Scripts running at once, 1–256. Default 2. */
   concurrency?: number;
   /** Scripts waiting for a slot, 0–100000; beyond it a start is refused (HTTP 429). Default 100. */
@@ -128,7 +131,7 @@ export interface ServerSettings {
 }
 
 const KNOWN = new Set([
-  'runtime', 'defaults', 'mcpServers', 'tools', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes',
+  'runtime', 'defaults', 'mcpServers', 'tools', 'egress', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes',
   'maxSessions', 'heartbeatSecs', 'records', 'maxSessionsPerClient', 'sessionIdleSecs', 'maxConnections', 'maxConnectionsPerClient', 'writeTimeoutSecs',
   'maxBufferedBytes', 'maxUnsentBytesPerConnection', 'allowedOrigins', 'conformanceTools',
 ]);
@@ -163,7 +166,7 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
   if (options.conformanceTools !== undefined && typeof options.conformanceTools !== 'boolean') fail('conformanceTools', options.conformanceTools, 'a boolean');
   const concurrency = integer(options, 'concurrency');
   const maxConnections = options.maxConnections === undefined ? defaultMaxConnections() : integer(options, 'maxConnections');
-  for (const key of ['defaults', 'mcpServers', 'tools'] as const) {
+  for (const key of ['defaults', 'mcpServers', 'tools', 'egress'] as const) {
     if (options.runtime !== undefined && options[key] !== undefined) {
       throw new TypeError(`\`${key}\` cannot be used with \`runtime\`: give ${key === 'defaults' ? 'them' : 'it'} to createRuntime`);
     }
@@ -192,6 +195,6 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),
   };
   // Made last: nothing is started for options that were wrong.
-  const runtime = options.runtime ?? createRuntime({ concurrency, defaults: options.defaults, mcpServers: options.mcpServers, tools: options.tools });
+  const runtime = options.runtime ?? createRuntime({ concurrency, defaults: options.defaults, mcpServers: options.mcpServers, tools: options.tools, egress: options.egress });
   return { ...settings, runtime, ownsRuntime: options.runtime === undefined };
 }

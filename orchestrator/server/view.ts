@@ -39,6 +39,8 @@ export const executionViewShape = {
   stdoutComplete: z.boolean().describe('False when the stream went over the per-stream cap and only its head and tail are kept.'),
   stderrComplete: z.boolean(),
   actorRuns: z.array(z.object({ id: z.string(), actorId: z.string(), status: z.string(), defaultDatasetId: z.string().optional(), defaultKeyValueStoreId: z.string().optional() })).optional(),
+  requests: z.array(z.object({ origin: z.string(), method: z.string(), status: z.number(), bytes: z.number() })).optional()
+    .describe('What the script\'s fetch sent out to the allowed origins (status 0: no answer).'),
   error: z.string().optional().describe('Set when the server could not run the script at all.'),
   heldBy: z.string().optional().describe('Set while it runs on another run of the Standby Actor (that run\'s id): ask again until it ends.'),
 };
@@ -105,6 +107,7 @@ export function executionView(execution: Execution, outputChars = VIEW_OUTPUT_CH
     stdoutComplete: execution.stdout.complete,
     stderrComplete: execution.stderr.complete,
     actorRuns: result?.actorRuns,
+    requests: result?.requests,
     error: execution.error,
     heldBy: execution.heldBy,
   };

@@ -14,7 +14,7 @@ import { ACTOR_INPUT_FIELDS, NUMBER_OPTIONS, RUN_OPTIONS, type NumberOption } fr
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../../orchestrator/runtime/actor-sizing.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../../orchestrator/run/run.js';
 import { toItem } from '../../orchestrator/actor/item.js';
-import { ACTOR_ONLY_FIELDS } from '../../orchestrator/actor/input.js';
+import { ACTOR_ONLY_FIELDS, INPUT_FIELDS } from '../../orchestrator/actor/input.js';
 
 const definition = suite('actor-definition');
 const ACTOR_DIR = path.join(ROOT, '.actor');
@@ -75,12 +75,15 @@ definition('actor-definition :: name, version and run defaults', () => {
 definition('actor-definition :: the input schema\'s fields, types and bounds are the run option table\'s', () => {
   const { properties, required } = read('input_schema.json');
   assert.equal(required, ['code']);
+  assert.equal(Object.keys(properties).sort(), [...INPUT_FIELDS].sort(), 'every field the Actor takes, and no other');
   assert.equal(Object.keys(properties).filter((field) => !(ACTOR_ONLY_FIELDS as readonly string[]).includes(field)), ACTOR_INPUT_FIELDS, 'the fields, in the table\'s order');
   assert.equal(ACTOR_INPUT_FIELDS, ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs', 'mcpServers', 'maxToolCalls', 'toolTimeoutSecs']);
-  // The header values of mcpServers: an Actor-only field, stored encrypted.
-  assert.equal(ACTOR_ONLY_FIELDS, ['mcpServerHeaders']);
+  // The header values of mcpServers and of egress: Actor-only fields, stored encrypted; the origins are plain.
+  assert.equal(ACTOR_ONLY_FIELDS, ['mcpServerHeaders', 'egressOrigins', 'egressHeaders']);
   assert.is(properties.mcpServerHeaders.isSecret, true);
   assert.is(properties.mcpServers.type, 'object');
+  assert.equal([properties.egressOrigins.type, properties.egressOrigins.editor, properties.egressOrigins.isSecret], ['array', 'stringList', undefined]);
+  assert.equal([properties.egressHeaders.type, properties.egressHeaders.editor, properties.egressHeaders.isSecret], ['object', 'json', true]);
   assert.is(properties.code.type, RUN_OPTIONS.code.type);
   assert.is(properties.code.editor, 'javascript');
   assert.is(properties.code.minLength, RUN_OPTIONS.code.minLength);
@@ -131,7 +134,7 @@ definition('actor-definition :: the dataset schema describes exactly the item\'s
   const { fields, views } = read('dataset_schema.json');
   const item = toItem({
     status: 'SUCCEEDED', exitCode: 0, stdout: '', stderr: '', statusMessage: '', durationMillis: 0,
-    stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [],
+    stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [],
   }, { stdout: null, stderr: null });
   const described = Object.keys(fields.properties).sort();
   assert.equal(described, Object.keys(item).sort());

@@ -68,7 +68,7 @@ cli('cli :: --json prints exactly one line, the result, and nothing streams', as
   assert.is(result.status, 'FAILED');
   assert.is(result.stdout, 'before the throw\n');
   assert.is(result.statusMessage, 'Script threw: Error: boom');
-  assert.equal(Object.keys(result).sort(), ['actorRuns', 'durationMillis', 'exitCode', 'status', 'statusMessage', 'stderr', 'stderrBytes', 'stderrTruncated', 'stdout', 'stdoutBytes', 'stdoutTruncated', 'toolCalls']);
+  assert.equal(Object.keys(result).sort(), ['actorRuns', 'durationMillis', 'exitCode', 'requests', 'status', 'statusMessage', 'stderr', 'stderrBytes', 'stderrTruncated', 'stdout', 'stdoutBytes', 'stdoutTruncated', 'toolCalls']);
 });
 
 cli('cli :: - reads the script from stdin', async () => {

@@ -36,6 +36,7 @@ function result(status: RunResult['status'], stdout: string, stderr: string, dur
     stderrTruncated: false,
     actorRuns: [],
     toolCalls: [],
+    requests: [],
   };
   const extra: Record<string, unknown> = {};
   if (spec.bytes !== undefined) extra.files = [{ name: 'out.bin', contentType: 'application/octet-stream', size: spec.bytes.length, bytes: new Uint8Array(Buffer.from(spec.bytes)) }];

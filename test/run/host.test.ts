@@ -155,7 +155,6 @@ host('host :: WebGPU is off: no adapter, and the graphics libraries are never lo
     bootstrapPath: '/unused.js',
     denoDir: sharedDenoDir(),
     memoryMbytes: 64,
-    apiBaseUrl: new URL('http://127.0.0.1:1'),
     relayHostPort: '127.0.0.1:2',
   });
   // The sandbox's own environment, with a probe that asks for an adapter the way a script would

@@ -26,7 +26,7 @@ const store = new ExecutionStore();
 function result(status: RunResult['status'], extra: Partial<RunResult> = {}): RunResult {
   return {
     status, exitCode: status === 'SUCCEEDED' ? 0 : 1, stdout: '', stderr: '', statusMessage: status === 'SUCCEEDED' ? 'Script completed' : 'Script threw: Error: boom',
-    durationMillis: 42, stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], ...extra,
+    durationMillis: 42, stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [], ...extra,
   };
 }
 

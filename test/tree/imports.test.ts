@@ -25,8 +25,9 @@ const ALLOWED: Record<string, string[]> = {
   run: ['relay', 'tools', 'config'],
   // The tool hub answers the relay through the relay's own dispatcher interface.
   tools: ['config', 'relay'],
-  config: [],
   relay: [],
+  // The operator's configuration checks and returns data: it imports nothing of the orchestrator.
+  config: [],
 };
 
 interface Edge { file: string; from: string; to: string }

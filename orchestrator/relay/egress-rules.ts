@@ -1,0 +1,56 @@
+/**
+ * Which requests the egress family lets out: a URL matches a rule when its origin is the rule's
+ * and its path is the rule's prefix or under it. A refusal is worded as the guest words its own
+ * (`guest/egress.ts`), so a script reads one sentence whichever side refused: what was tried and
+ * every origin that is allowed. Pure functions.
+ */
+
+/** An allowed origin as the relay holds it (the configuration's `EgressRule`). */
+export interface EgressRule {
+  /** `scheme://host[:port]`, as URL.origin writes it. */
+  origin: string;
+  /** '' for the whole origin, else a path the request's path must be or be under. */
+  prefix: string;
+  /** Added on the way out, replacing the script's own of those names (case-insensitive). */
+  headers: Record<string, string>;
+}
+
+/** How a rule is listed to the script. */
+export function ruleName(rule: Pick<EgressRule, 'origin' | 'prefix'>): string {
+  return `${rule.origin}${rule.prefix}`;
+}
+
+/** `host:port` of a URL, with the scheme's default port spelled out, as Deno names a network target. */
+export function hostPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+}
+
+/** The sentence every refusal of the network ends with: the origins a script's fetch may reach. */
+export function allowedWords(names: readonly string[]): string {
+  return names.length === 0 ? 'no origin is allowed' : `allowed: ${names.join(', ')}`;
+}
+
+/** A prefix matches itself and what is under it: `/repos/acme` takes `/repos/acme/x`, never `/repos/acme-evil`. */
+function underPrefix(pathname: string, prefix: string): boolean {
+  if (prefix === '' || pathname === prefix) return true;
+  return pathname.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}
+
+export type Verdict = { ok: true; rule: EgressRule } | { ok: false; message: string };
+
+/** The rule `url` goes out under, or the refusal naming what was tried and what is allowed. */
+export function judge(rules: readonly EgressRule[], url: URL): Verdict {
+  const sameOrigin = rules.filter((rule) => rule.origin === url.origin);
+  const allowed = allowedWords(rules.map(ruleName));
+  if (sameOrigin.length === 0) return { ok: false, message: `network access to ${hostPort(url)} is not allowed in this sandbox; ${allowed}` };
+  // Encoded separators could reach another path at the origin than the one the prefix was checked against.
+  const narrowed = sameOrigin.every((rule) => rule.prefix !== '');
+  if (narrowed && /%(2e|2f|5c)/i.test(url.pathname)) {
+    return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: an encoded '.', '/' or '\\' in the path is refused under a path prefix; ${allowed}` };
+  }
+  // The longest prefix wins, so a narrower rule's headers apply under it.
+  const rule = sameOrigin.filter((candidate) => underPrefix(url.pathname, candidate.prefix))
+    .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+  if (!rule) return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox; ${allowed}` };
+  return { ok: true, rule };
+}
