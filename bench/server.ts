@@ -83,7 +83,7 @@ const OVERHEAD_RUNS = QUICK ? 200 : 500;
 function stubRuntime(): Runtime {
   const result: RunResult = {
     status: 'SUCCEEDED', exitCode: 0, stdout: '1\n', stderr: '', statusMessage: 'Script completed', durationMillis: 0,
-    stdoutBytes: 2, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [],
+    stdoutBytes: 2, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [], files: [],
   };
   return {
     async run(options) {

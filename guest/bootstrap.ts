@@ -2,7 +2,8 @@
  * The guest's entry point, run by `deno run` inside the sandbox (from the bundle's loader, see
  * scripts/bundle-guest.mjs). It prepares the realm (hidden host, denials worded for the sandbox,
  * stacks naming the script, the same in every Worker), reads the envelope from stdin, installs the
- * script's globals and runs the script as its own module. Everything is set up before the envelope
+ * script's globals (`apify`, `tools`, `files`) and runs the script as its own module, whose default
+ * export, once settled, is the run's value (value.ts). Everything is set up before the envelope
  * arrives but what needs it: a warm child waits with all of that done.
  * Invariant: whatever the guest relies on after the script starts was captured before it did, and
  * its reports carry the run's secret, so a script cannot forge one (run.ts).
@@ -10,6 +11,8 @@
 import { readEnvelope } from './envelope.ts';
 import { exitWhenDone } from './exit.ts';
 import { installApify } from './install.ts';
+import { installFiles } from './files.ts';
+import { errorRecord, valuePending } from './value.ts';
 import { prepareRealm } from './realm.ts';
 import { Run } from './run.ts';
 import { installTools } from './tools.ts';
@@ -23,6 +26,7 @@ const run = new Run(realm);
 const uncaught = realm.watchUncaught((kind, error, event) => run.fail(kind, error, event));
 // Ends the process once the script is done; errors still waiting for their report go first.
 exitWhenDone(() => run.code, (exitCode) => {
+  if (valuePending()) run.record(errorRecord('The default export is a promise that never settled, so the run has no value'));
   uncaught.flush();
   run.end(exitCode);
 });
@@ -36,4 +40,5 @@ installApify(globalThis, envelope.apify);
 installTools(globalThis, envelope.tools);
 // An envelope without them (an older orchestrator) leaves the script no network at all.
 installEgress(globalThis, envelope.egress ?? { url: '' }, envelope.allowedOrigins ?? []);
+installFiles(globalThis, envelope.files);
 run.start();

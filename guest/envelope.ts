@@ -5,6 +5,7 @@
  */
 import type { ToolsConfig } from './tools.ts';
 import type { EgressConfig } from './egress.ts';
+import type { FilesConfig } from './files.ts';
 
 export interface Envelope {
   code: string;
@@ -18,6 +19,7 @@ export interface Envelope {
   tools: ToolsConfig;
   /** The relay, where the script's fetch to the allowed origins goes. */
   egress: EgressConfig;
+  files: FilesConfig;
 }
 
 /** Stdin the bundle's loader read past the guest's own code: the envelope's first bytes (undeclared when run from the sources). */

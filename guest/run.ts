@@ -1,7 +1,7 @@
 /**
  * The run this process serves, and what the guest tells the orchestrator about it: how it failed
- * (a report) and that it ended (`done`), each a record tagged with the run's secret, written after
- * everything the script wrote. A run is empty until its envelope arrives: a warm child sets up
+ * (a report), its value (the default export) and that it ended (`done`), each a record tagged with
+ * the run's secret, written after everything the script wrote. A run is empty until its envelope arrives: a warm child sets up
  * before, and whatever it sets up holds the run from the start.
  * Invariant: the secret is kept only as bytes, never as a string (a heap snapshot, node:v8's
  * getHeapSnapshot, lists every live string but not an ArrayBuffer's contents); the report path calls
@@ -10,6 +10,7 @@
  */
 import type { Envelope } from './envelope.ts';
 import type { Kind as Uncaught, Realm } from './realm.ts';
+import { sendValue } from './value.ts';
 
 export type Kind = Uncaught | 'syntax';
 
@@ -74,9 +75,17 @@ export class Run {
     this.#realm.settle({ scriptName: envelope.scriptName, moduleUrl: this.#moduleUrl, allowedOrigins: envelope.allowedOrigins ?? [] });
   }
 
-  /** Runs the script as its own module, so its stack frames carry its own line numbers. */
+  /** Runs the script as its own module, so its stack frames carry its own line numbers; its default export, once settled, is the run's value. */
   start(): void {
-    import(this.#moduleUrl).then(undefined, (error) => this.fail('threw', error));
+    import(this.#moduleUrl).then(
+      (namespace) => sendValue(namespace, (record) => this.record(record)).then(undefined, (error) => this.fail('threw', error)),
+      (error) => this.fail('threw', error),
+    );
+  }
+
+  /** A record on stdout only (the default export's value, value.ts); `done` is written on both streams. */
+  record(text: string): void {
+    this.#writeIfOpen(writeStdout, this.#tagged(`${text}\n`));
   }
 
   /** Reports the script's failure (on stderr, then as a record) and ends the process with exit code 1. */

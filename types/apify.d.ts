@@ -1,3 +1,4 @@
+/// <reference path="./files.d.ts" />
 /**
  * The global `apify` object of a code-runtime script: a typed subset of the Apify API v2, already
  * authenticated (the token stays outside the sandbox). Reference it for completion and type checks:

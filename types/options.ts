@@ -7,6 +7,9 @@
 import type { HostTools, McpServers } from './mcp.js';
 import type { EgressOrigins } from './egress.js';
 
+/** Input files by name: the script reads them with `files.read(name)` / `files.readText(name)`. A string is its UTF-8 text. */
+export type InputFiles = Record<string, string | Uint8Array>;
+
 /** A chunk of what the script printed, delivered live while it runs. */
 export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
 
@@ -55,4 +58,19 @@ export interface RunOptions {
    * Added to the runtime's own `egress`; an origin in both takes this run's entry. See docs/egress.md.
    */
   egress?: EgressOrigins;
+  /**
+   * Files the script reads with the global `files` (names: plain, no `/`, `\`, `..`, NUL or control
+   * characters, 1–255 bytes of UTF-8); the content type is inferred from the name. They never touch
+   * a disk the sandbox can name: the script fetches them from the orchestrator. Bytes are read as
+   * given, not copied: leave them unchanged until the run ends.
+   */
+  files?: InputFiles;
+  /** How many files the script may write, 0–10,000. Default 100. */
+  maxFilesOut?: number;
+  /** Bytes of one file, in or out, 1 to 1 GiB. Default 10 MiB. */
+  maxFileBytes?: number;
+  /** Bytes of all input files together, 0 to 1 GiB. Default 64 MiB. */
+  maxFilesInBytes?: number;
+  /** Bytes of all files the script writes together, 0 to 1 GiB. Default 64 MiB. */
+  maxFilesOutBytes?: number;
 }

@@ -43,6 +43,21 @@ export interface ToolCallRef {
   durationMillis: number;
 }
 
+/** A JSON value: what `export default` in a script becomes in `RunResult.value`. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A file the script wrote with `files.write` (see docs/files.md). */
+export interface OutputFile {
+  /** The name the script gave it: plain (no `/`, `\`, `..`, NUL or control characters), 1–255 bytes of UTF-8. */
+  name: string;
+  /** As the script gave it, else inferred from the name (e.g. `image/png`), else `text/plain; charset=utf-8` for UTF-8 text and `application/octet-stream` for other bytes. */
+  contentType: string;
+  /** Bytes. */
+  size: number;
+  /** Its bytes. Front doors that speak JSON list the file without them and give a way to fetch them. */
+  bytes: Uint8Array;
+}
+
 export interface RunResult {
   /** How the run ended; see {@link RunStatus}. */
   status: RunStatus;
@@ -87,4 +102,16 @@ export interface RunResult {
    * allowed, redirects as their own entries), in the order it sent them (the first 1,000).
    */
   requests: EgressRequestRef[];
+  /**
+   * The script's `export default` (awaited when it is a promise), as JSON. Absent when the script
+   * has no default export (or exports `undefined`). A value that is not JSON, or over 1 MiB as
+   * JSON, makes the run FAILED instead, naming the problem.
+   */
+  value?: JsonValue;
+  /**
+   * The files the script wrote with `files.write`, in the order first written (a name written again
+   * keeps its place and its last bytes). Always an array. A write that completed before the run
+   * ended (however it ended: timeout, out of memory, abort) is here.
+   */
+  files: OutputFile[];
 }

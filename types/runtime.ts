@@ -8,8 +8,8 @@ import type { RunResult } from './result.js';
 import type { HostTools, McpServers, ToolListing } from './mcp.js';
 import type { EgressOrigins } from './egress.js';
 
-/** Options every run of a runtime starts from; a run's own options win. Tools and egress belong to the runtime itself. */
-export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput' | 'mcpServers' | 'tools' | 'egress'>;
+/** Options every run of a runtime starts from; a run's own options win. Tools and egress belong to the runtime itself; input files to each run. */
+export type RunDefaults = Omit<RunOptions, 'code' | 'signal' | 'onOutput' | 'mcpServers' | 'tools' | 'egress' | 'files'>;
 
 export interface RemoteOptions {
   /** Apify API token the Actor runs are started with (and that scripts' `apify` acts as). Default: `APIFY_TOKEN`. */

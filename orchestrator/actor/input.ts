@@ -13,6 +13,7 @@ import { ConfigError, isPlainObject } from '../config/error.js';
 import { normalizeMcpServers } from '../config/mcp-servers.js';
 import type { EgressOrigins } from '../../types/egress.js';
 import type { McpServers } from '../../types/mcp.js';
+import { parseFileSources, type FileSource } from './files.js';
 
 
 /** What the run itself allows, from `ACTOR_MEMORY_MBYTES` and `ACTOR_TIMEOUT_AT` when set. */
@@ -38,6 +39,8 @@ export const INPUT_FIELDS: readonly string[] = [...ACTOR_INPUT_FIELDS, ...ACTOR_
 
 export interface ParsedInput {
   settings: ScriptSettings;
+  /** The input files, checked; record URLs are read before the run (`file-records.ts`). */
+  files: Record<string, FileSource>;
   /** Unknown fields and limits that were cut, one sentence each, for the log. */
   warnings: string[];
 }
@@ -142,6 +145,8 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
     (given, cut) => `memoryMbytes ${given} is more than this run's ${limits.memoryMbytes} MB can give the script; `
       + `it gets ${cut} MB (give the run more memory for more)`,
   );
+  const files = parseFileSources(input.files);
+  if ('problem' in files) throw new ActorInputError(`Invalid input: ${files.problem}`);
   const settings = {
     maxActorRuns: optionalNumber(input, 'maxActorRuns'),
     maxTotalChargeUsd: optionalNumber(input, 'maxTotalChargeUsd'),
@@ -151,7 +156,7 @@ export function parseActorInput(raw: unknown, limits: RunLimits): ParsedInput {
   };
   const mcpServers = actorMcpServers(input);
   const egress = egressFromInput(input);
-  return { settings: { code, timeoutSecs, memoryMbytes, ...settings, ...(mcpServers ? { mcpServers } : {}), ...(egress ? { egress } : {}) }, warnings };
+  return { settings: { code, timeoutSecs, memoryMbytes, ...settings, ...(mcpServers ? { mcpServers } : {}), ...(egress ? { egress } : {}) }, files: files.sources, warnings };
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
- * The Actor's one dataset item: a `RunResult` plus where whole streams were saved. It always fits
+ * The Actor's one dataset item: a `RunResult` (its files listed as records) plus where whole
+ * streams were saved. It always fits
  * the platform's item limit (9 MiB of JSON): each stream is capped at `ITEM_STREAM_BYTES`, and in
  * the rare case escaping still makes it too large, the streams are cut again, head and tail kept.
  */
 import { capText } from '../run/output.js';
 import type { RunResult } from '../../types/result.js';
+import type { ItemFile } from './files.js';
 
 /** Bytes kept per stream in the item (head and tail): two of them leave room under 9 MiB. */
 export const ITEM_STREAM_BYTES = 4 * 1024 * 1024;
@@ -23,15 +25,17 @@ export interface StreamRecord {
   complete: boolean;
 }
 
-/** The run's result, every field of it, plus where whole streams were saved. */
-export interface ActorItem extends RunResult {
+/** The run's result, every field of it (its files as records, not bytes), plus where whole streams were saved. */
+export interface ActorItem extends Omit<RunResult, 'files'> {
+  /** The files the script wrote, each a record of the run's default key-value store. */
+  files: ItemFile[];
   /** Set when `stdoutTruncated`, else null. */
   stdoutRecord: StreamRecord | null;
   stderrRecord: StreamRecord | null;
 }
 
-export function toItem(result: RunResult, records: { stdout: StreamRecord | null; stderr: StreamRecord | null }): ActorItem {
-  return { ...result, stdoutRecord: records.stdout, stderrRecord: records.stderr };
+export function toItem(result: RunResult, records: { stdout: StreamRecord | null; stderr: StreamRecord | null }, files: ItemFile[] = []): ActorItem {
+  return { ...result, files, stdoutRecord: records.stdout, stderrRecord: records.stderr };
 }
 
 /** Bytes of the item as the SDK will send it. */

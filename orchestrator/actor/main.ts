@@ -10,6 +10,9 @@ import { fitItem, ITEM_STREAM_BYTES, toItem, type ActorItem, type StreamRecord }
 import { OutputCapture, type StreamName } from './output.js';
 import { runCode } from '../run/run.js';
 import { loadSdk } from './sdk.js';
+import { RUN_OPTIONS } from '../run/option-table.js';
+import { FileInputError, resolveFileSources } from './files.js';
+import { recordReader, saveFiles } from './file-records.js';
 import { isStandby } from './standby-mode.js';
 import type { RunResult } from '../../types/result.js';
 
@@ -48,6 +51,17 @@ function statusLine(item: ActorItem): string {
   return `${item.statusMessage} (${item.status}, exit code ${item.exitCode}, ${item.durationMillis} ms)${where}`;
 }
 
+/** The input files' bytes (record URLs read with the run's token); a file the input cannot give fails the run as bad input. */
+async function inputFiles(sources: Parameters<typeof resolveFileSources>[0]): Promise<Record<string, Uint8Array>> {
+  if (Object.keys(sources).length === 0) return {};
+  const limits = { maxFileBytes: RUN_OPTIONS.maxFileBytes.default, maxFilesInBytes: RUN_OPTIONS.maxFilesInBytes.default };
+  try {
+    return await resolveFileSources(sources, recordReader(), limits);
+  } catch (error) {
+    throw new ActorInputError(error instanceof FileInputError ? `Invalid input: ${error.message}` : `Invalid input: an input file could not be read: ${(error as Error).message}`);
+  }
+}
+
 /** A restarted run (migration, resurrection) already pushed its item: the script never runs twice. */
 async function alreadyRan(): Promise<boolean> {
   const info = await (await Actor.openDataset()).getInfo();
@@ -69,11 +83,12 @@ function stopOnShutdown(): { signal: AbortSignal; release(): void } {
 }
 
 async function runOnce(): Promise<string> {
-  const { settings, warnings } = parseActorInput(await Actor.getInput(), runLimitsFromEnv(process.env));
+  const { settings, files: sources, warnings } = parseActorInput(await Actor.getInput(), runLimitsFromEnv(process.env));
   for (const warning of warnings) log.warning(warning);
   if (await alreadyRan()) {
     return 'This run already has its result item (it was restarted); the script was not run again';
   }
+  const files = await inputFiles(sources);
   const { code, timeoutSecs, memoryMbytes } = settings;
   log.info(`Running the script (${code.length} characters; timeout ${timeoutSecs} s, memory ${memoryMbytes} MB)`);
 
@@ -84,6 +99,7 @@ async function runOnce(): Promise<string> {
     try {
       result = await runCode({
         ...settings,
+        files,
         maxOutputBytes: ITEM_STREAM_BYTES,
         onOutput: capture.listener,
         signal: stop.signal,
@@ -94,7 +110,7 @@ async function runOnce(): Promise<string> {
       capture.end();
     }
     if (result.status === 'ABORTED' && stop.signal.aborted) result.statusMessage = `Aborted: ${stop.signal.reason}`;
-    const fitted = fitItem(toItem(result, { stdout: null, stderr: null }));
+    const fitted = fitItem(toItem(result, { stdout: null, stderr: null }, await saveFiles(result.files)));
     const item: ActorItem = {
       ...fitted,
       stdoutRecord: fitted.stdoutTruncated ? await saveStream('stdout', capture) : null,

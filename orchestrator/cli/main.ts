@@ -1,6 +1,7 @@
 /**
  * The command line: `code-runtime [flags] <file.ts | ->` runs one script and streams what it prints
- * live; `--json` prints only the RunResult, as one line. `code-runtime <subcommand> ...` dispatches
+ * live; `--json` prints only the RunResult, as one line (files by name and size); `--file` and
+ * `--files-out` carry files in and out (`files.ts`). `code-runtime <subcommand> ...` dispatches
  * to `commands.ts`; with no arguments at all it runs the Actor entry (how `apify run` starts an
  * Actor). A thin adapter: every rule lives in the library, every flag comes from the option table.
  */
@@ -12,6 +13,7 @@ import { DataLimitError, runCode } from '../run/run.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { isScriptName } from '../run/options.js';
 import { SUBCOMMANDS } from './commands.js';
+import { listedFiles, readInputFiles, saveOutputFiles, unsavedNote } from './files.js';
 import { HELP_COLUMN, missingValueMessage, RUN_FLAG_PARSE, RUN_FLAGS, runFlagHelp, runOptionsFromFlags, UsageError } from './flags.js';
 import { OPERATOR_FLAG_PARSE, operatorFlagHelp, operatorOptions } from './operator-flags.js';
 
@@ -30,7 +32,9 @@ function usage(): string {
     'Runs one TypeScript/JavaScript file in the code-runtime sandbox ("-" reads the script from stdin).',
     ...runFlagHelp(),
     ...operatorFlagHelp(),
-    `${'  --json'.padEnd(HELP_COLUMN)}print only the result, as one line of JSON, instead of streaming the output`,
+    `${'  --file NAME=PATH'.padEnd(HELP_COLUMN)}an input file the script reads with files.read(NAME) (repeatable; PATH alone: its base name)`,
+    `${'  --files-out DIR'.padEnd(HELP_COLUMN)}save the files the script writes (files.write) in DIR, made when missing`,
+    `${'  --json'.padEnd(HELP_COLUMN)}print only the result, as one line of JSON (files by name and size), instead of streaming the output`,
     `${'  --version'.padEnd(HELP_COLUMN)}print the version`,
     'Exit code: 0 when the script succeeded, else the result\'s exitCode (124 timed out, 137 out of memory);',
     '2 for a usage mistake; 141 when the reader of the output went away (| head), which stops the run.',
@@ -83,6 +87,7 @@ function parse(argv: string[]) {
         ...RUN_FLAG_PARSE,
         ...OPERATOR_FLAG_PARSE,
         json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+        file: { type: 'string', multiple: true }, 'files-out': { type: 'string' },
       },
     });
   } catch (error) {
@@ -95,7 +100,7 @@ function parse(argv: string[]) {
 function unknownFlagMessage(message: string): string | undefined {
   const unknown = /^Unknown option '([^']*)'/.exec(message);
   if (!unknown) return undefined;
-  const flags = [...RUN_FLAGS.map(([, spec]) => `--${spec.flag.name}`), ...Object.keys(OPERATOR_FLAG_PARSE).map((name) => `--${name}`), '--json', '--help', '--version'];
+  const flags = [...RUN_FLAGS.map(([, spec]) => `--${spec.flag.name}`), ...Object.keys(OPERATOR_FLAG_PARSE).map((name) => `--${name}`), '--file', '--files-out', '--json', '--help', '--version'];
   return `unknown flag ${unknown[1]}; the flags are ${flags.join(', ')} (see --help); a file whose name starts with - goes after --`;
 }
 
@@ -117,6 +122,10 @@ async function runScript(argv: string[]): Promise<number> {
   const file = positionals[0]!;
   const code = await readScript(file);
   const json = values.json === true;
+  const filesOut = values['files-out'];
+  if (filesOut === '') throw new UsageError('--files-out needs a folder, e.g. --files-out out');
+  const limits = { maxFileBytes: options.maxFileBytes ?? RUN_OPTIONS.maxFileBytes.default, maxFilesInBytes: options.maxFilesInBytes ?? RUN_OPTIONS.maxFilesInBytes.default };
+  const inputFiles = values.file ? await readInputFiles(values.file, limits) : undefined;
   // Where our output goes can break (`| head` closes the pipe, a full disk): the run then has no
   // reader, so it is stopped, as a shell stops a writer with SIGPIPE, instead of an unhandled 'error'.
   const stop = new AbortController();
@@ -132,6 +141,7 @@ async function runScript(argv: string[]): Promise<number> {
     result = await runCode({
       ...options,
       code,
+      ...(inputFiles ? { files: inputFiles } : {}),
       scriptName: scriptNameOf(file),
       signal: stop.signal,
       // Writes to pipes, files and terminals are synchronous on Linux, which paces a flood.
@@ -147,13 +157,35 @@ async function runScript(argv: string[]): Promise<number> {
     throw error;
   }
   if (broken) return writeFailed(broken);
+  let saved: string[] | undefined;
+  let saveError: string | undefined;
+  try {
+    if (filesOut !== undefined) saved = await saveOutputFiles(filesOut, result.files);
+  } catch (error) {
+    saveError = `[code-runtime] cannot save the script's files in ${filesOut}: ${(error as Error).message}\n`;
+  }
   if (json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  } else if (result.status !== 'SUCCEEDED') {
-    process.stderr.write(`[code-runtime] ${result.status}: ${result.statusMessage}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, files: listedFiles(result.files, saved) })}\n`);
+  } else {
+    if (result.value !== undefined) process.stderr.write(valueLine(result.value));
+    if (result.status !== 'SUCCEEDED') process.stderr.write(`[code-runtime] ${result.status}: ${result.statusMessage}\n`);
+    if (filesOut === undefined && result.files.length > 0) process.stderr.write(unsavedNote(result.files));
+  }
+  if (saveError) {
+    process.stderr.write(saveError);
+    return result.exitCode === 0 ? 1 : result.exitCode;
   }
   return result.exitCode;
 }
+
+/** The value line after a streamed run (`--json` has it whole): compact JSON, cut when long. */
+function valueLine(value: unknown): string {
+  const text = JSON.stringify(value);
+  const shown = text.length > VALUE_LINE_CHARS ? `${text.slice(0, VALUE_LINE_CHARS)}… (${text.length.toLocaleString('en-US')} characters; --json has all of it)` : text;
+  return `[code-runtime] value: ${shown}\n`;
+}
+
+const VALUE_LINE_CHARS = 2000;
 
 /** The exit code once our own output broke: 141 (SIGPIPE's) for a reader that went away, like any pipeline writer. */
 function writeFailed(error: NodeJS.ErrnoException): number {

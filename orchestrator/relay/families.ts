@@ -9,6 +9,7 @@ import { RelayRefusal } from './checks.js';
 import { handleEgressRequest } from './egress-route.js';
 import { handleRequest, type SessionState } from './request.js';
 import { handleToolRequest } from './tools-route.js';
+import { handleFileRequest } from './files-route.js';
 
 export interface RouteFamily {
   /** The path prefix after the session, e.g. `/v2/`. */
@@ -22,6 +23,7 @@ export const FAMILIES: readonly RouteFamily[] = [
   { prefix: '/v2/', caller: 'the apify binding (the Apify API)', handle: handleRequest },
   { prefix: '/tools/', caller: 'the tools binding (upstream MCP servers and host tools)', handle: handleToolRequest },
   { prefix: '/egress/', caller: 'the script\'s fetch (the origins the operator allowed)', handle: handleEgressRequest },
+  { prefix: '/files/', caller: 'the files binding (the run\'s input and output files)', handle: handleFileRequest },
 ];
 
 /** Hands the request to its family's handler; a path of no family is refused naming the families. */

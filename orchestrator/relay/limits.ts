@@ -1,7 +1,7 @@
 /**
  * Every bound on what the sandbox can cost the orchestrator through the relay, in one place: the
  * docs/security.md and the tests read these numbers from here. A run's relay traffic, on
- * every route family (the Apify API, tools, egress), costs at most `connectionsPerRun` sockets,
+ * every route family (the Apify API, tools, egress, files), costs at most `connectionsPerRun` sockets,
  * `requestsPerRun` requests in flight, `bufferedBytesPerRun` of held request bodies and
  * `answerBytesPerRun` of tool answers not yet sent, whatever the script sends, and all of it ends
  * with the run; the process as a whole is bounded too, so many runs cannot add up past it.
@@ -65,6 +65,8 @@ export const RELAY_LIMITS = {
   egressFreeSocketMs: 4_000,
   /** Egress requests a run's result lists; later ones still go out. */
   egressRecords: 1000,
+  /** Output files the relay holds for running scripts, all runs together (each run's own bounds are its `maxFilesOut*` options); past it a write gets 429. */
+  filesOutBytes: 1024 * MiB,
 } as const;
 
 /** The smallest `maxTotalChargeUsd` a start may ask for: below it a cap would round to "none". */

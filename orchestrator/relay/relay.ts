@@ -3,17 +3,17 @@
  * the Apify token, of the tools' connections and of the headers egress adds: the sandbox's only
  * network. One server per process, started lazily and unref()ed, so its address is fixed before any
  * run exists; one session per run, named by a random secret in the path (`/r/<secret>/v2/…` for the
- * Apify API, `/r/<secret>/tools/…` for tools, `/r/<secret>/egress/…` for the script's own fetch;
- * the families are in `families.ts`). A request for no open session is refused; closing a session
- * destroys the run's connections, cancels its tool calls and egress requests and aborts the
- * script's unfinished runs.
+ * Apify API, `/r/<secret>/tools/…` for tools, `/r/<secret>/egress/…` for the script's own fetch,
+ * `/r/<secret>/files/…` for the run's files; the families are in `families.ts`). A request for no
+ * open session is refused; closing a session keeps the files written so far, destroys the run's
+ * connections, cancels its tool calls and egress requests and aborts the script's unfinished runs.
  * What a run may cost the process is bounded by `limits.ts`, for every family alike.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { ActorRunRef, ToolCallRef } from '../../types/result.js';
+import type { ActorRunRef, OutputFile, ToolCallRef } from '../../types/result.js';
 import type { EgressRequestRef } from '../../types/egress.js';
 import { createBudget } from './budget.js';
 import { ByteBudget } from './byte-budget.js';
@@ -28,6 +28,7 @@ import { parseJson, sendError } from './respond.js';
 import { RunRegistry } from './runs.js';
 import { scrubText } from './scrub.js';
 import { ToolCalls, type ToolLimits } from './tool-calls.js';
+import { FileStore, type RunFiles } from './file-store.js';
 
 export interface RelaySessionOptions {
   /** Added to every forwarded call; never sent to the sandbox. Without one, calls go out unauthenticated. */
@@ -46,6 +47,8 @@ export interface RelaySessionOptions {
   secrets?: readonly string[];
   /** The origins the script's own fetch may reach; without it, none. */
   egress?: EgressSettings;
+  /** The run's input files and the bounds on what it writes; without them it has no inputs and may write nothing. */
+  files?: RunFiles;
 }
 
 /** What a session saw the script do, for the run's result. */
@@ -53,6 +56,8 @@ export interface SessionRecords {
   actorRuns: ActorRunRef[];
   toolCalls: ToolCallRef[];
   requests: EgressRequestRef[];
+  /** The files the script wrote, in the order first written. */
+  files: OutputFile[];
 }
 
 export interface RelaySession {
@@ -67,6 +72,7 @@ export interface RelaySession {
 }
 
 const sessions = new Map<string, SessionState>();
+const NO_FILES: RunFiles = { inputs: [], maxFilesOut: 0, maxFileBytes: 0, maxFilesOutBytes: 0 };
 const PATH = /^\/r\/([0-9a-f]{48})(\/[^?#]*)(?:\?([^#]*))?$/;
 
 /** Request bodies held by all runs together. */
@@ -183,6 +189,7 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
     pendingCalls: new Set(),
     answers: new ByteBudget(RELAY_LIMITS.answerBytesPerRun, 'this run\'s', answers),
     egress: new EgressCalls(options.egress ?? { rules: [] }),
+    files: new FileStore(options.files ?? NO_FILES),
   };
   // Every request in flight listens for the session's end: as many as the run may have at once.
   setMaxListeners(RELAY_LIMITS.requestsPerRun + 8, state.closed.signal);
@@ -202,6 +209,8 @@ const CANCELLED_CALLS_WAIT_MS = 2_000;
 
 async function closeSession(secret: string, state: SessionState, abortRunning: boolean): Promise<SessionRecords> {
   sessions.delete(secret);
+  // What the script wrote until now is the run's: a write still arriving lands nowhere.
+  const files = state.files.close();
   // Cancels every tool call in flight (upstream too: notifications/cancelled) and every API call.
   state.closed.abort();
   // The script is gone: nothing it left open may outlive it (a start in flight still gets recorded below).
@@ -211,7 +220,7 @@ async function closeSession(secret: string, state: SessionState, abortRunning: b
   // A start in flight when the script died still creates a run: wait for its answer to record it.
   await Promise.allSettled([...state.pendingStarts]);
   if (abortRunning) await Promise.all(state.runs.unsettled().map((id) => abortRun(state, id)));
-  return { actorRuns: state.runs.list(), toolCalls: state.tools?.list() ?? [], requests: state.egress.list() };
+  return { actorRuns: state.runs.list(), toolCalls: state.tools?.list() ?? [], requests: state.egress.list(), files };
 }
 
 const ABORT_ATTEMPTS = 3;

@@ -17,6 +17,7 @@ import { matchRoute, type Match } from './routes.js';
 import type { RunRegistry } from './runs.js';
 import type { ToolCalls } from './tool-calls.js';
 import type { EgressCalls } from './egress-calls.js';
+import type { FileStore } from './file-store.js';
 
 /** The state of one run's session that a request reads and updates. */
 export interface SessionState {
@@ -46,6 +47,8 @@ export interface SessionState {
   egress: EgressCalls;
   /** Tool answers sent and not yet read by the sandbox. */
   answers: ByteBudget;
+  /** The run's input files and the files its script wrote. */
+  files: FileStore;
 }
 
 interface Outgoing {

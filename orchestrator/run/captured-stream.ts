@@ -1,7 +1,7 @@
 /**
  * One output stream of a run's sandbox process, as the run takes it (child.ts makes one for stdout
  * and one for stderr): the guest's records cut out and read (record-filter.ts: its failure report,
- * its `done` record), the rest kept in a capped buffer (output.ts) and shown to the caller's live
+ * its default export's value, its `done` record), the rest kept in a capped buffer (output.ts) and shown to the caller's live
  * listener, with V8's out-of-memory report held back from that listener (v8-trace.ts).
  * Invariant: once settled it takes nothing more, so a late chunk (a Worker racing the kill that
  * follows the guest's done record) reaches neither the result nor a listener that saw the run end.
@@ -9,6 +9,7 @@
 import { OutputBuffer } from './output.js';
 import { doneExitCode, RecordFilter } from './record-filter.js';
 import { V8TraceHold } from './v8-trace.js';
+import { isValueRecord, type ValueRecord } from './value.js';
 import type { OutputListener } from '../../types/options.js';
 
 export interface CaptureOptions {
@@ -28,6 +29,8 @@ export class CapturedStream {
   readonly buffer: OutputBuffer;
   /** The guest's last failure report on this stream (the line after the prefix), if any. */
   report: string | undefined;
+  /** The guest's record of the script's default export (value.ts), with its whole length, if any. */
+  value: ValueRecord | undefined;
   /** The exit code the guest's `done` record gave, once it came. */
   done: number | undefined;
   readonly #name: 'stdout' | 'stderr';
@@ -41,10 +44,11 @@ export class CapturedStream {
     this.buffer = new OutputBuffer(options.maxOutputBytes);
     this.#show = options.show;
     this.#trace = options.holdV8Trace ? new V8TraceHold() : undefined;
-    this.#records = options.reportPrefix && new RecordFilter(options.reportPrefix, (text) => {
+    this.#records = options.reportPrefix && new RecordFilter(options.reportPrefix, (text, bytes) => {
       const code = doneExitCode(text);
       if (code === undefined) {
-        this.report = text;
+        if (isValueRecord(text)) this.value = { text, bytes };
+        else this.report = text;
         return;
       }
       this.done = code;

@@ -15,6 +15,7 @@ import type { OutputBuffer } from './output.js';
 import { launch } from './launch.js';
 import type { ChildExit, Launched } from './process-handle.js';
 import type { SandboxCommand } from './sandbox.js';
+import type { ValueRecord } from './value.js';
 import type { OutputListener } from '../../types/options.js';
 
 export type KillReason = 'timeout' | 'memory' | 'abort';
@@ -51,6 +52,8 @@ export interface ChildFacts {
   stderr: OutputBuffer;
   /** The guest's last failure report (the line after `reportPrefix`), when it wrote one. */
   report?: string;
+  /** The guest's record of the script's default export (stdout), when it wrote one. */
+  value?: ValueRecord;
 }
 
 const MEMORY_POLL_MS = 50;
@@ -239,8 +242,9 @@ export async function superviseChild(sandbox: SandboxChild, spec: SuperviseSpec)
       durationMillis: Math.round(performance.now() - started),
       stdout: stdout.buffer,
       stderr: stderr.buffer,
-      // Failure reports come on stderr only.
+      // Failure reports come on stderr only; the default export's value on stdout.
       report: stderr.report,
+      value: stdout.value,
     };
   } finally {
     clearTimeout(deadline);

@@ -119,6 +119,26 @@ export const RUN_OPTIONS = {
     type: 'object', actorInput: false,
     description: 'Origins the script\'s `fetch` may reach through the relay, with headers added on the way out that the script never sees: `{ "https://api.github.com": { "headers": { "Authorization": "Bearer ${GITHUB_TOKEN}" } } }`.',
   },
+  files: {
+    type: 'object', actorInput: true,
+    description: 'Input files the script reads with `files.read(name)`: name → text (or bytes); see docs/files.md.',
+  },
+  maxFilesOut: {
+    type: 'integer', min: 0, max: 10_000, default: 100, flag: { name: 'max-files-out', placeholder: 'N' }, actorInput: false,
+    description: 'How many files the script may write with `files.write`.',
+  },
+  maxFileBytes: {
+    type: 'integer', min: 1, max: 1024 ** 3, default: 10 * 1024 ** 2, flag: { name: 'max-file-bytes', placeholder: 'BYTES' }, actorInput: false,
+    description: 'Bytes of one file, input or output.',
+  },
+  maxFilesInBytes: {
+    type: 'integer', min: 0, max: 1024 ** 3, default: 64 * 1024 ** 2, flag: { name: 'max-files-in-bytes', placeholder: 'BYTES' }, actorInput: false,
+    description: 'Bytes of all input files together.',
+  },
+  maxFilesOutBytes: {
+    type: 'integer', min: 0, max: 1024 ** 3, default: 64 * 1024 ** 2, flag: { name: 'max-files-out-bytes', placeholder: 'BYTES' }, actorInput: false,
+    description: 'Bytes of all files the script writes together.',
+  },
 } as const satisfies Record<OptionName, OptionSpec>;
 
 export const OPTION_NAMES = Object.keys(RUN_OPTIONS) as OptionName[];

@@ -1,7 +1,8 @@
 /**
  * Validation and defaults for every run option, in one place. Input is copied into a fresh object
- * (nothing the caller mutates later can change a run); every error is a TypeError that names the
- * option, the value given and what is allowed.
+ * (nothing the caller mutates later can change a run; input files' bytes excepted, which are served
+ * as given rather than copied); every error is a TypeError that names the option, the value given
+ * and what is allowed.
  */
 import type { OutputListener, RunOptions } from '../../types/options.js';
 import { normalizeEgress } from '../config/egress.js';
@@ -10,6 +11,8 @@ import type { EgressConfig } from '../config/shape.js';
 import type { EgressLimits } from '../relay/egress-calls.js';
 import { normalizeHostTools } from '../tools/host.js';
 import type { ToolHub, ToolSettings } from '../tools/hub.js';
+import type { InputFile } from '../relay/file-store.js';
+import { normalizeInputFiles } from './files.js';
 import {
   allowedNumber, CODE_ALLOWED, inRange, OPTION_NAMES, RUN_OPTIONS, type NumberOption,
 } from './option-table.js';
@@ -27,6 +30,10 @@ export const LIMITS = {
   defaultTimeoutSecs: { min: RUN_OPTIONS.defaultTimeoutSecs.min, max: RUN_OPTIONS.defaultTimeoutSecs.max },
   maxToolCalls: { min: RUN_OPTIONS.maxToolCalls.min, max: RUN_OPTIONS.maxToolCalls.max, default: RUN_OPTIONS.maxToolCalls.default },
   toolTimeoutSecs: { min: RUN_OPTIONS.toolTimeoutSecs.min, max: RUN_OPTIONS.toolTimeoutSecs.max, default: RUN_OPTIONS.toolTimeoutSecs.default },
+  maxFilesOut: { min: RUN_OPTIONS.maxFilesOut.min, max: RUN_OPTIONS.maxFilesOut.max, default: RUN_OPTIONS.maxFilesOut.default },
+  maxFileBytes: { min: RUN_OPTIONS.maxFileBytes.min, max: RUN_OPTIONS.maxFileBytes.max, default: RUN_OPTIONS.maxFileBytes.default },
+  maxFilesInBytes: { min: RUN_OPTIONS.maxFilesInBytes.min, max: RUN_OPTIONS.maxFilesInBytes.max, default: RUN_OPTIONS.maxFilesInBytes.default },
+  maxFilesOutBytes: { min: RUN_OPTIONS.maxFilesOutBytes.min, max: RUN_OPTIONS.maxFilesOutBytes.max, default: RUN_OPTIONS.maxFilesOutBytes.default },
 } as const;
 
 export const DEFAULT_API_BASE_URL = 'https://api.apify.com';
@@ -55,6 +62,12 @@ export interface NormalizedOptions {
   egress: EgressConfig;
   /** Egress caps other than the relay's (set by tests, never by a caller). */
   egressLimits?: Partial<EgressLimits>;
+  /** The input files, checked (bytes as the caller gave them); `[]` when none. */
+  files: InputFile[];
+  maxFilesOut: number;
+  maxFileBytes: number;
+  maxFilesInBytes: number;
+  maxFilesOutBytes: number;
 }
 
 /** `5` (number), `"5"` (string): how a rejected value is shown in a message. */
@@ -139,6 +152,8 @@ export function normalizeOptions(input: RunOptions): NormalizedOptions {
   if (onOutput !== undefined && typeof onOutput !== 'function') fail('onOutput', onOutput, 'a function');
   if (signal !== undefined && !(signal instanceof AbortSignal)) fail('signal', signal, 'an AbortSignal');
   if (token !== undefined && (typeof token !== 'string' || token.length === 0)) fail('token', token, 'a non-empty string');
+  const maxFileBytes = option('maxFileBytes', input.maxFileBytes)!;
+  const maxFilesInBytes = option('maxFilesInBytes', input.maxFilesInBytes)!;
   return {
     code,
     timeoutSecs: option('timeoutSecs', input.timeoutSecs)!,
@@ -156,6 +171,11 @@ export function normalizeOptions(input: RunOptions): NormalizedOptions {
     toolTimeoutSecs: option('toolTimeoutSecs', input.toolTimeoutSecs)!,
     tools: toolSettings(input),
     egress: normalizeEgress(input.egress, process.env),
+    files: normalizeInputFiles(input.files, { maxFileBytes, maxFilesInBytes }),
+    maxFilesOut: option('maxFilesOut', input.maxFilesOut)!,
+    maxFileBytes,
+    maxFilesInBytes,
+    maxFilesOutBytes: option('maxFilesOutBytes', input.maxFilesOutBytes)!,
   };
 }
 

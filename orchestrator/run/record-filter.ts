@@ -3,11 +3,16 @@
  * a failure report on stderr, the `done` record on both streams) out of a stream, before anything
  * sees it (the captured buffer, a live listener): bytes that could begin a record are held back
  * until they can be told apart, a whole record is taken out through its newline, and whatever is
- * held is let out at the end. Each record's text (up to `REPORT_MAX_BYTES`) goes to `onRecord`.
+ * held is let out at the end. Each record's text (up to `REPORT_MAX_BYTES`) and its whole length
+ * go to `onRecord`.
  */
+import { VALUE_MAX_BYTES } from './value.js';
 
-/** A report longer than this is cut (and no longer parses): what one run can make the orchestrator hold. */
-export const REPORT_MAX_BYTES = 1024 * 1024;
+/**
+ * A record longer than this is cut (and no longer parses): what one run can make the orchestrator
+ * hold. Room for the largest value record (`value.ts`) and its head.
+ */
+export const REPORT_MAX_BYTES = VALUE_MAX_BYTES + 1024;
 
 /**
  * The exit code in the guest's `done` record (guest/exit.ts: written on both streams right before it
@@ -27,9 +32,11 @@ export class RecordFilter {
   #dropping = false;
   #current: Buffer[] = [];
   #currentBytes = 0;
-  readonly #onRecord: (text: string) => void;
+  /** Bytes of the current record, those past the cap included. */
+  #recordBytes = 0;
+  readonly #onRecord: (text: string, bytes: number) => void;
 
-  constructor(prefix: Buffer, onRecord: (text: string) => void) {
+  constructor(prefix: Buffer, onRecord: (text: string, bytes: number) => void) {
     this.#prefix = prefix;
     this.#onRecord = onRecord;
   }
@@ -73,6 +80,7 @@ export class RecordFilter {
   }
 
   #keep(part: Buffer): void {
+    this.#recordBytes += part.length;
     const room = REPORT_MAX_BYTES - this.#currentBytes;
     if (room <= 0 || part.length === 0) return;
     const kept = Buffer.from(part.subarray(0, room));
@@ -82,10 +90,12 @@ export class RecordFilter {
 
   #closeReport(): void {
     const text = Buffer.concat(this.#current).toString('utf8');
+    const bytes = this.#recordBytes;
     this.#current = [];
     this.#currentBytes = 0;
+    this.#recordBytes = 0;
     this.#dropping = false;
-    this.#onRecord(text);
+    this.#onRecord(text, bytes);
   }
 
   /** Length of the longest tail of `data` that is a beginning of the prefix. */

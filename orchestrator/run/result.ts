@@ -4,12 +4,15 @@
  * only from what the orchestrator observed (its own kill and why, the resident memory it measured,
  * V8's fatal out-of-memory, which ends the process by SIGTRAP — a signal the script cannot send).
  * The guest's report (cut out of stderr by `record-filter.ts`, found only with the run's secret)
- * only words the message; no text the script prints or throws decides a status.
+ * only words the message; no text the script prints or throws decides a status. The one record
+ * that can fail a run that exited 0 is the guest's account of the default export (`value.ts`):
+ * not JSON, or over its limit, as the orchestrator counted it.
  */
 import type { ChildFacts } from './child.js';
 import { nameStall, TLA_STALL } from './tla-stall.js';
 import { HEAP_FATAL, V8_TRACE_STARTS } from './v8-trace.js';
-import type { ActorRunRef, RunResult, RunStatus, ToolCallRef } from '../../types/result.js';
+import { readValue } from './value.js';
+import type { ActorRunRef, OutputFile, RunResult, RunStatus, ToolCallRef } from '../../types/result.js';
 import type { EgressRequestRef } from '../../types/egress.js';
 
 export const EXIT_CODES = { 'TIMED-OUT': 124, 'OUT-OF-MEMORY': 137, ABORTED: 130 } as const;
@@ -38,6 +41,8 @@ export interface ResultInput {
   actorRuns: ActorRunRef[];
   toolCalls: ToolCallRef[];
   requests: EgressRequestRef[];
+  /** The files the script wrote (the relay session's record). */
+  files: OutputFile[];
 }
 
 /** What a refused allocation throws; only worded, never a status (the script can throw the same). */
@@ -154,6 +159,15 @@ export function toResult(input: ResultInput): RunResult {
     }
   }
 
+  // A default export that is not JSON, or too large, fails a run that would have succeeded.
+  const value = readValue(facts.value);
+  if (value && !value.ok && status === 'SUCCEEDED') {
+    status = 'FAILED';
+    exitCode = 1;
+    statusMessage = value.message;
+    stderrText += `${stderrText === '' || stderrText.endsWith('\n') ? '' : '\n'}error: ${value.message}\n`;
+  }
+
   return {
     status,
     exitCode,
@@ -168,5 +182,7 @@ export function toResult(input: ResultInput): RunResult {
     actorRuns: input.actorRuns,
     toolCalls: input.toolCalls,
     requests: input.requests,
+    ...(value?.ok ? { value: value.value } : {}),
+    files: input.files,
   };
 }

@@ -1,9 +1,10 @@
 /**
  * `runCode`: one script, one sandbox process used once. Validates the options, takes a child (a
  * fresh one, or a warm one from a pool when the caller supplies a source), opens the run's relay
- * session (with its tools: the runtime's, plus any of the run's own, started for it), supervises
- * the child, closes the session (cancelling its tool calls, aborting the script's Actor runs unless
- * it succeeded), closes the run's own tool servers and builds the result. Rejects only for invalid
+ * session (with its tools: the runtime's, plus any of the run's own, started for it, and its input
+ * files), supervises the child, closes the session (keeping the files the script wrote, cancelling
+ * its tool calls, aborting the script's Actor runs unless it succeeded), closes the run's own tool
+ * servers and builds the result. Rejects only for invalid
  * options and infrastructure failures.
  */
 import { randomBytes } from 'node:crypto';
@@ -62,12 +63,15 @@ export function allowedOrigins(options: Pick<NormalizedOptions, 'egress' | 'apiB
 /**
  * The stdin envelope the guest bootstrap reads (guest/envelope.ts); `servers` are the names of
  * `tools.*` (nothing else of them), `allowedOrigins` what the script's fetch may reach (no header
- * of theirs is here).
+ * of theirs is here); of the input files only names, sizes and types (their bytes are fetched from
+ * the relay).
  */
 export function envelope(options: NormalizedOptions, secret: string, relayUrl: string, servers: readonly string[] = []): string {
+  const inputs = options.files.map(({ name, bytes, contentType }) => ({ name, size: bytes.length, contentType }));
   return JSON.stringify({
     code: options.code, secret, scriptName: options.scriptName, allowedOrigins: allowedOrigins(options),
     apify: { url: relayUrl }, tools: { url: relayUrl, servers }, egress: { url: relayUrl },
+    files: { url: relayUrl, inputs, maxFileBytes: options.maxFileBytes },
   });
 }
 
@@ -138,7 +142,7 @@ export async function sandboxFor(options: Pick<NormalizedOptions, 'memoryMbytes'
 export function abortedResult(options: NormalizedOptions, durationMillis = 0): RunResult {
   const empty = () => new OutputBuffer(options.maxOutputBytes);
   const facts: ChildFacts = { exitCode: null, signal: null, killedFor: 'abort', peakRssBytes: 0, durationMillis, stdout: empty(), stderr: empty() };
-  return resultFor(options, facts, { actorRuns: [], toolCalls: [], requests: [] });
+  return resultFor(options, facts, { actorRuns: [], toolCalls: [], requests: [], files: [] });
 }
 
 /** The run's result from its exit facts, judged against the limits it ran under. */
@@ -198,6 +202,7 @@ export async function runNormalized(options: NormalizedOptions, source: ChildSou
     tools: hub && !hub.empty ? { dispatcher: hub, maxCalls: options.maxToolCalls, timeoutMs: Math.min(options.toolTimeoutSecs, options.timeoutSecs) * 1000 } : undefined,
     secrets: [...(hub?.secrets ?? []), ...options.egress.secrets],
     egress: { rules: egressRules(options), limits: options.egressLimits },
+    files: { inputs: options.files, maxFilesOut: options.maxFilesOut, maxFileBytes: options.maxFileBytes, maxFilesOutBytes: options.maxFilesOutBytes },
   });
   const secret = randomBytes(16).toString('hex');
   const live = options.onOutput && liveNaming(options.onOutput, options.scriptName);

@@ -85,7 +85,7 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   const remoteRaw = plainObject('remote', raw.remote);
   // Copied: a caller changing its object later cannot change the runs.
   const defaults = { ...plainObject('defaults', raw.defaults) } as RunDefaults;
-  for (const key of ['code', 'signal', 'onOutput']) {
+  for (const key of ['code', 'signal', 'onOutput', 'files']) {
     if (key in defaults) throw new TypeError(`\`defaults\` cannot hold \`${key}\`; pass it to each run`);
   }
   for (const key of RUNTIME_ONLY) {

@@ -1,6 +1,7 @@
 /**
  * Remote runs: each script becomes one run of the code-runtime Actor on the Apify platform, through
- * `apify-client` — start, wait, read its one dataset item — and comes back as the same `RunResult`.
+ * `apify-client` — start, wait, read its one dataset item (and the files it lists, from the run's
+ * key-value store) — and comes back as the same `RunResult`. Input files travel in the Actor's input.
  * Aborting a run aborts the Actor run (gracefully, so it can still save what was printed). A run
  * that ends without an item is an infrastructure failure and rejects.
  */
@@ -9,7 +10,7 @@ import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from './actor-sizing.js';
 import type { NormalizedOptions } from '../run/options.js';
 import { capText } from '../run/output.js';
 import { abortedResult, RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
-import type { RunResult, RunStatus } from '../../types/result.js';
+import type { JsonValue, OutputFile, RunResult, RunStatus } from '../../types/result.js';
 
 export interface RemoteSettings {
   token: string;
@@ -49,6 +50,10 @@ export function actorInput(options: NormalizedOptions): Record<string, unknown> 
   for (const key of ['maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs'] as const) {
     if (options[key] !== undefined) input[key] = options[key];
   }
+  // Input files travel in the Actor's input, as the Actor's `files` field takes them.
+  if (options.files.length > 0) {
+    input.files = Object.fromEntries(options.files.map((file) => [file.name, { base64: Buffer.from(file.bytes).toString('base64') }]));
+  }
   return input;
 }
 
@@ -85,7 +90,25 @@ export function resultFromItem(item: Record<string, unknown>, options: Normalize
     actorRuns: Array.isArray(item.actorRuns) ? item.actorRuns as RunResult['actorRuns'] : [],
     toolCalls: Array.isArray(item.toolCalls) ? item.toolCalls as RunResult['toolCalls'] : [],
     requests: Array.isArray(item.requests) ? item.requests as RunResult['requests'] : [],
+    ...(Object.hasOwn(item, 'value') ? { value: item.value as JsonValue } : {}),
+    files: [],
   };
+}
+
+/** The files an item lists, each read from the Actor run's default key-value store (the item has no bytes). */
+async function outputFiles(client: ApifyClient, run: ActorRun, listed: unknown): Promise<OutputFile[]> {
+  if (!Array.isArray(listed) || listed.length === 0) return [];
+  const store = client.keyValueStore(run.defaultKeyValueStoreId);
+  const files: OutputFile[] = [];
+  for (const entry of listed as Array<Record<string, unknown>>) {
+    const { name, key, contentType } = entry;
+    if (typeof name !== 'string' || typeof key !== 'string') continue;
+    const record = await store.getRecord(key, { buffer: true });
+    if (!record) throw new Error(`The code-runtime Actor run ${run.id} lists the file ${JSON.stringify(name)}, but its record ${key} is missing`);
+    const bytes = new Uint8Array(record.value as Buffer);
+    files.push({ name, contentType: typeof contentType === 'string' ? contentType : String(record.contentType), size: bytes.length, bytes });
+  }
+  return files;
 }
 
 async function waitUntilEnded(client: ApifyClient, run: ActorRun): Promise<ActorRun> {
@@ -137,7 +160,7 @@ export function createRemoteRunner(settings: RemoteSettings): (options: Normaliz
     await aborting;
     const item = await firstItem(apify, ended);
     if (item) {
-      const result = resultFromItem(item, options);
+      const result = { ...resultFromItem(item, options), files: await outputFiles(apify, ended, item.files) };
       if (options.onOutput) {
         if (result.stdout) options.onOutput('stdout', Buffer.from(result.stdout));
         if (result.stderr) options.onOutput('stderr', Buffer.from(result.stderr));

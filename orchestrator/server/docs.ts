@@ -1,7 +1,7 @@
 /**
  * What an agent reads before writing a script (`get_code_docs` and the MCP resources), cut from the
- * files that say it for people too: docs/sandbox.md, docs/API.md, docs/recipes.md and
- * types/apify.d.ts, read from the package on first use, so there is no second copy to drift. The
+ * files that say it for people too: docs/sandbox.md, docs/API.md, docs/recipes.md, docs/files.md
+ * and types/apify.d.ts, read from the package on first use, so there is no second copy to drift. The
  * limits come from the option table. The overview (the default topic) stays small enough for a
  * model to read before every task (`OVERVIEW_MAX_CHARS`) and names the topics to ask for next.
  */
@@ -15,7 +15,7 @@ import { DEFAULT_OUTPUT_CHARS } from './view.js';
 /** The most the overview may hold (MCP issue budget: the first call must be cheap). */
 export const OVERVIEW_MAX_CHARS = 6000;
 
-export const DOC_TOPICS = ['overview', 'rules', 'actors', 'storage', 'errors', 'api', 'types', 'recipes', 'tools'] as const;
+export const DOC_TOPICS = ['overview', 'rules', 'files', 'actors', 'storage', 'errors', 'api', 'types', 'recipes', 'tools'] as const;
 export type DocTopic = (typeof DOC_TOPICS)[number];
 /** Topics cut from the package's files; `tools` is made per server (tool-docs.ts). */
 type FileTopic = Exclude<DocTopic, 'tools'>;
@@ -24,6 +24,7 @@ type FileTopic = Exclude<DocTopic, 'tools'>;
 export const TOPIC_TITLES: Record<DocTopic, string> = {
   overview: 'Start here: the rules, the limits, every `apify` method in one line, and the other topics',
   rules: 'What a script may and may not do, the limits, and how a run ends',
+  files: 'Input and output files (`files.read`, `files.write`) and `export default` as the answer\'s value',
   actors: '`apify` for the Store, Actors and runs: options, results and examples; how lists page',
   storage: '`apify` for datasets and key-value stores: options, results and examples; how lists page',
   errors: 'What a failed call throws, what is retried, and the budget on Actor runs',
@@ -34,7 +35,7 @@ export const TOPIC_TITLES: Record<DocTopic, string> = {
 };
 
 /** The files the topics are cut from, relative to the package root; each ships in the package. */
-export const DOC_SOURCES = ['docs/sandbox.md', 'docs/API.md', 'docs/recipes.md', 'types/apify.d.ts'] as const;
+export const DOC_SOURCES = ['docs/sandbox.md', 'docs/API.md', 'docs/recipes.md', 'types/apify.d.ts', 'docs/files.md'] as const;
 
 function read(relative: (typeof DOC_SOURCES)[number]): string {
   return readFileSync(path.join(PACKAGE_ROOT, relative), 'utf8');
@@ -80,9 +81,11 @@ function methodLines(table: string): string {
 function build(): Record<FileTopic, string> {
   const sandbox = sections('docs/sandbox.md');
   const api = sections('docs/API.md');
+  const files = sections('docs/files.md');
   const rules = `# Inside the code-runtime sandbox\n\n${sandbox('The rules')}\n\n${limits()}\n\n${sandbox('How a run ends')}`;
   const topics: Omit<Record<FileTopic, string>, 'overview'> = {
     rules,
+    files: `# Files and values\n\n${files('In a script')}\n\n${files('Limits')}`,
     actors: `# \`apify\`: the Store, Actors and runs\n\n${api('Lists')}\n\n${api('Actors')}\n\n${api('Runs')}`,
     storage: `# \`apify\`: datasets and key-value stores\n\n${api('Lists')}\n\n${api('Datasets')}\n\n${api('Key-value stores')}`,
     errors: `# \`apify\`: errors and the budget\n\n${api('Errors')}\n\n${api('Budget')}`,

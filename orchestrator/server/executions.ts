@@ -1,11 +1,13 @@
 /**
  * The executions a server knows: each under an unguessable id, with its two whole streams and, once
- * ended, its result. Finished executions are kept for a TTL and within a memory budget (oldest
- * finished evicted first); running and queued ones are never evicted. An evicted id is remembered
- * (a bounded number of them) so that asking for it says "expired" rather than "unknown".
+ * ended, its result (its files and value too, counted in its cost). Finished executions are kept
+ * for a TTL and within a memory budget (oldest finished evicted first); running and queued ones are
+ * never evicted. An evicted id is remembered (a bounded number of them) so that asking for it says
+ * "expired" rather than "unknown".
  */
 import { randomBytes } from 'node:crypto';
 import { OutputStream } from './stream.js';
+import { resultBytes } from './files.js';
 import type { RunResult } from '../../types/result.js';
 
 export type ExecutionState = 'queued' | 'running' | 'ended';
@@ -24,6 +26,8 @@ export interface Execution {
   result?: RunResult;
   /** Set when it ended without a result (an infrastructure failure). */
   error?: string;
+  /** Bytes of input files it holds until it ends (counted against the budget while it waits or runs); none when unset. */
+  inputBytes?: number;
   controller: AbortController;
   /** Set when the server's shutdown stopped it (its result then says so, not "aborted by the caller"). */
   stoppedBy?: 'shutdown';
@@ -45,11 +49,11 @@ export const STORE_DEFAULTS = {
  */
 export const EXECUTION_OVERHEAD_BYTES = 4096;
 
-/** Bytes a finished execution holds: its streams, the copy of their ends in its RunResult, its objects. */
+/** Bytes a finished execution holds: its streams, the copy of their ends in its RunResult, its files and value, its objects. */
 function cost(execution: Execution): number {
   const result = execution.result;
   const copies = result ? Buffer.byteLength(result.stdout) + Buffer.byteLength(result.stderr) : 0;
-  return execution.stdout.heldBytes + execution.stderr.heldBytes + copies + EXECUTION_OVERHEAD_BYTES;
+  return execution.stdout.heldBytes + execution.stderr.heldBytes + copies + resultBytes(result) + EXECUTION_OVERHEAD_BYTES;
 }
 
 /** Remembered evicted ids, so their 404 can say "expired". */
@@ -109,7 +113,7 @@ export class ExecutionStore {
     this.#onEnded = options.onEnded;
   }
 
-  create(client: string): Execution {
+  create(client: string, inputBytes = 0): Execution {
     this.sweep();
     let settle!: () => void;
     const done = new Promise<void>((resolve) => {
@@ -124,6 +128,7 @@ export class ExecutionStore {
       stderr: new OutputStream(this.streamCapBytes),
       controller: new AbortController(),
       done,
+      inputBytes,
     };
     this.#settle.set(execution, settle);
     this.#executions.set(execution.id, execution);
@@ -138,6 +143,7 @@ export class ExecutionStore {
     execution.endedAt = new Date(this.#now());
     execution.result = outcome.result;
     execution.error = outcome.error;
+    execution.inputBytes = 0;
     execution.stdout.end();
     execution.stderr.end();
     this.#active.delete(execution);
@@ -176,7 +182,7 @@ export class ExecutionStore {
   /** Bytes held by all executions: output, and each one's own cost. */
   heldBytes(): number {
     let running = 0;
-    for (const execution of this.#active) running += execution.stdout.heldBytes + execution.stderr.heldBytes + EXECUTION_OVERHEAD_BYTES;
+    for (const execution of this.#active) running += execution.stdout.heldBytes + execution.stderr.heldBytes + (execution.inputBytes ?? 0) + EXECUTION_OVERHEAD_BYTES;
     return this.#finishedBytes + running;
   }
 

@@ -20,13 +20,14 @@ import { ConnectionGuard } from './connections.js';
 import { EventLog } from './events.js';
 import { createGuards, jsonBodies, LOOPBACK_HOSTS } from './guards.js';
 import { mcpRoute } from './mcp-http.js';
+import { FILES_BODY_BYTES } from './files.js';
 import { serverSettings, type ServerOptions, type ServerSettings } from './options.js';
 import { errorBody, restRoutes } from './rest.js';
 import { ExecutionService } from './service.js';
 import { SessionRegistry } from './sessions.js';
 
-/** The largest script, JSON-escaped at up to 4 bytes a character, plus room for the other fields. */
-const BODY_LIMIT_BYTES = RUN_OPTIONS.code.maxLength * 4 + 64 * 1024;
+/** The largest script, JSON-escaped at up to 4 bytes a character, plus the input files in base64 (`./files.ts`), plus room for the other fields. */
+const BODY_LIMIT_BYTES = RUN_OPTIONS.code.maxLength * 4 + FILES_BODY_BYTES + 64 * 1024;
 /** How long open connections may finish their answers when the server closes. */
 const CLOSE_LINGER_MS = 1000;
 /** The header the Apify platform's readiness probe sends to a Standby Actor. */
@@ -100,7 +101,7 @@ function buildApp({ settings, service, connections, sessions, events, mcp, clien
   // While unsent answers fill the budget, work is refused before it is done (after the guards: a
   // stranger learns nothing of the load).
   app.use('*', async (c, next) => connections.refuseEarly(c.env?.outgoing) ?? next());
-  app.use('*', bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: (c) => c.json(errorBody('payload-too-large', `The request body is over ${BODY_LIMIT_BYTES} bytes (code is at most ${RUN_OPTIONS.code.maxLength.toLocaleString('en-US')} characters)`), 413) }));
+  app.use('*', bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: (c) => c.json(errorBody('payload-too-large', `The request body is over ${BODY_LIMIT_BYTES} bytes (code is at most ${RUN_OPTIONS.code.maxLength.toLocaleString('en-US')} characters, input files ${RUN_OPTIONS.maxFilesInBytes.default / 1024 / 1024} MiB in base64)`), 413) }));
   app.use('/v1/*', jsonBodies);
   app.get('/', (c) => c.json({ name: 'code-runtime', mcp: '/mcp', rest: '/v1', openapi: '/v1/openapi.json' }));
   app.all('/mcp', (c) => mcp.handle(c));

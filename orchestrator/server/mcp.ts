@@ -9,6 +9,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { answerContent } from './files.js';
+import { registerFileResources } from './file-resources.js';
 import * as z from 'zod';
 import { describe } from '../run/options.js';
 import { DOC_TOPICS, TOPIC_TITLES } from './docs.js';
@@ -35,7 +37,8 @@ const INSTRUCTIONS = 'run_code runs a TypeScript/JavaScript script in a sandbox 
 
 const RUN_CODE_DESCRIPTION = 'Run a TypeScript/JavaScript script in a sandbox; get back what it printed, its status and exit code. '
   + 'A global `apify` (authenticated Apify client) searches the Store, runs Actors and reads datasets; get_code_docs has its reference and the sandbox rules. '
-  + 'fetch reaches the Apify API only; no files, env, subprocesses or remote imports. Top-level await works. Print compact results.\n'
+  + 'fetch reaches the Apify API only; no disk, env, subprocesses or remote imports. Top-level await works. Print compact results.\n'
+  + '`export default` returns a value as JSON; `files` reads the files you pass and writes files back (topic files).\n'
   + 'If the script outlives waitSecs, the answer gives its executionId: call get_execution. Long output is cut to head and tail; get_output pages all of it.';
 
 /** Hints for hosts, on every tool: what it changes and whether calling it twice is the same as once. */
@@ -61,8 +64,12 @@ function wantsStructured(server: McpServer): boolean {
 function answer(server: McpServer, execution: Execution, context: AnswerContext = {}, maxAnswerChars: number = ANSWER_LIMITS.default): CallToolResult {
   // A cancel that did what was asked is a success, whatever the script's own status.
   const failed = context.cancel === undefined && execution.state === 'ended' && (execution.error !== undefined || execution.result?.status !== 'SUCCEEDED');
-  if (!wantsStructured(server)) return textResult(answerText(execution, context, maxAnswerChars), failed);
-  return { ...textResult(answerHeadline(execution, context), failed), structuredContent: executionView(execution, maxAnswerChars) };
+  // Then the value and the files the script wrote, in either form (files.ts).
+  const result: CallToolResult = wantsStructured(server)
+    ? { ...textResult(answerHeadline(execution, context), failed), structuredContent: executionView(execution, maxAnswerChars) }
+    : textResult(answerText(execution, context, maxAnswerChars), failed);
+  result.content.push(...answerContent(execution));
+  return result;
 }
 
 type Extra = {
@@ -192,6 +199,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     annotations: ANNOTATIONS.get_code_docs,
   }, async ({ topic }) => textResult(await docsFor(topic, service.runtime)));
 
+  registerFileResources(server, service);
   for (const topic of DOC_TOPICS) {
     server.registerResource(`docs-${topic}`, `code-runtime://docs/${topic}`, { title: TOPIC_TITLES[topic], mimeType: 'text/markdown' },
       async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: await docsFor(topic, service.runtime) }] }));

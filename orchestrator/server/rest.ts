@@ -12,6 +12,7 @@ import { QueueFullError } from './scheduler.js';
 import { firstIssue, pageQuerySchema, queryValues, runOptionsSchema, waitQuerySchema, pageShape, WAIT_LIMITS } from './schemas.js';
 import { ShuttingDownError, type ExecutionService } from './service.js';
 import { executionViewSchema, executionView, pageViewSchema } from './view.js';
+import { fileRoute, FILE_PATH } from './file-route.js';
 import type { Execution } from './executions.js';
 
 const ABORT_WAIT_SECS = 10;
@@ -130,6 +131,8 @@ export function restRoutes(service: ExecutionService, clientOf: (c: Context<Env>
     }
   });
 
+  app.get('/runs/:id/files/:name', fileRoute(service));
+
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   return app;
 }
@@ -186,6 +189,7 @@ function openApiDocument(): Record<string, unknown> {
           responses: { 200: { description: 'The page', content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } } }, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE, 503: ERROR_RESPONSE },
         },
       },
+      ...FILE_PATH,
       '/v1/runs/{id}/abort': {
         post: {
           operationId: 'abortRun',

@@ -42,6 +42,12 @@ const code = z.string({ error: rejected('code', CODE_ALLOWED) })
   .max(CODE.maxLength, { error: (issue) => `Expected \`code\` to be ${CODE_ALLOWED}, got ${(issue.input as string).length.toLocaleString('en-US')} characters` })
   .describe(CODE.description);
 
+const FILES_ALLOWED = 'an object of file name → { text } or { base64 }';
+const jsonFile = z.strictObject({ text: z.string().optional(), base64: z.string().optional() }, { error: rejected('each of `files`', '{ text } or { base64 }') })
+  .refine((file) => (file.text === undefined) !== (file.base64 === undefined), { error: 'Expected each of `files` to be { text } or { base64 }, one of the two' });
+const files = z.record(z.string(), jsonFile, { error: rejected('files', FILES_ALLOWED) }).optional()
+  .describe('Input files for files.read(name): name → {text} or {base64}.');
+
 /** The run options a caller of the server may set; the token, API URL and output cap are the server's own. */
 const runOptionsShape = {
   code,
@@ -52,6 +58,7 @@ const runOptionsShape = {
   maxActorRuns: fromTable('maxActorRuns'),
   maxTotalChargeUsd: fromTable('maxTotalChargeUsd'),
   defaultTimeoutSecs: fromTable('defaultTimeoutSecs'),
+  files,
 };
 
 /** Unknown keys fail naming the key only (a `token` someone pasted is never echoed). */

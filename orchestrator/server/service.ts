@@ -10,7 +10,9 @@ import { abortedResult } from '../run/run.js';
 import { ExecutionStore, STORE_DEFAULTS, UnknownExecutionError, type Execution, type StoreOptions } from './executions.js';
 import { ExecutionRecords, type FindOptions } from './records/records.js';
 import type { RecordStore } from './records/store.js';
-import { FairScheduler } from './scheduler.js';
+import { FairScheduler, QueueFullError } from './scheduler.js';
+import { decodeInputFiles, inputBytes } from './files.js';
+import { mib } from '../run/files.js';
 import type { ServerRunOptions } from './schemas.js';
 import type { Page, PageRequest } from './stream.js';
 import type { RunResult } from '../../types/result.js';
@@ -18,6 +20,9 @@ import type { Runtime } from '../../types/runtime.js';
 
 /** Listens to an execution's output as it is printed (MCP progress notifications). */
 export type OutputWatcher = (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+
+/** A caller's options with its input files decoded, as the run takes them. */
+type RunnableOptions = Omit<ServerRunOptions, 'files'> & { files?: Record<string, Uint8Array> };
 
 export class ShuttingDownError extends Error {
   override name = 'ShuttingDownError';
@@ -80,17 +85,28 @@ export class ExecutionService {
   /** Validated options in, a queued (or started) execution out. Throws TypeError, QueueFullError, ShuttingDownError. */
   start(client: string, options: ServerRunOptions): Execution {
     if (!this.#accepting) throw new ShuttingDownError('The server is shutting down and takes no new scripts');
+    const files = decodeInputFiles(options.files);
     // The library's own checks, too, so the server never accepts what a run would refuse.
-    const normalized = normalizeOptions({ ...options, maxOutputBytes: RESULT_OUTPUT_BYTES });
+    const normalized = normalizeOptions({ ...options, files, maxOutputBytes: RESULT_OUTPUT_BYTES });
     const most = this.#maxMemoryMbytes;
     if (most !== undefined && options.memoryMbytes !== undefined && options.memoryMbytes > most) {
       throw new TypeError(`Expected \`memoryMbytes\` to be at most ${most} on this server (what each of its script slots has), got ${options.memoryMbytes}`);
     }
-    const execution = this.store.create(client);
-    const task = () => this.#run(execution, options);
+    const held = inputBytes(files);
+    this.#checkInputRoom(held);
+    const execution = this.store.create(client, held);
+    // Held only until the run starts: the files must not live as long as the execution is kept.
+    let pending: RunnableOptions | undefined = { ...options, files };
+    const task = () => {
+      const run = pending;
+      pending = undefined;
+      return run ? this.#run(execution, run) : Promise.resolve();
+    };
+    const aborted = { ...normalized, files: [] };
     try {
       this.scheduler.submit(client, task);
     } catch (error) {
+      pending = undefined;
       this.store.end(execution, { error: (error as Error).message });
       throw error;
     }
@@ -98,13 +114,24 @@ export class ExecutionService {
     execution.controller.signal.addEventListener('abort', () => {
       // Cancelled while waiting: it never starts, and says so as a run aborted before starting would.
       if (execution.state === 'queued' && this.scheduler.remove(client, task)) {
-        this.store.end(execution, { result: shutdownResult(execution, abortedResult(normalized)) });
+        pending = undefined;
+        this.store.end(execution, { result: shutdownResult(execution, abortedResult(aborted)) });
       }
     }, { once: true });
     return execution;
   }
 
-  async #run(execution: Execution, options: ServerRunOptions): Promise<void> {
+  /** Refuses input files the store's memory budget has no room for beside those of the runs already waiting or running. */
+  #checkInputRoom(bytes: number): void {
+    if (bytes === 0) return;
+    let active = 0;
+    for (const execution of this.store.active()) active += execution.inputBytes ?? 0;
+    if (active + bytes > this.store.memoryBudgetBytes) {
+      throw new QueueFullError(`The server already holds ${mib(active)} of input files for scripts waiting or running; with these ${mib(bytes)} it would pass its memory budget of ${mib(this.store.memoryBudgetBytes)}. Try again when some have finished`);
+    }
+  }
+
+  async #run(execution: Execution, options: RunnableOptions): Promise<void> {
     if (execution.state !== 'queued') return;
     execution.state = 'running';
     execution.startedAt = new Date();

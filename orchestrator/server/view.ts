@@ -43,6 +43,9 @@ export const executionViewShape = {
     .describe('What the script\'s fetch sent out to the allowed origins (status 0: no answer).'),
   error: z.string().optional().describe('Set when the server could not run the script at all.'),
   heldBy: z.string().optional().describe('Set while it runs on another run of the Standby Actor (that run\'s id): ask again until it ends.'),
+  value: z.unknown().optional().describe('The script\'s `export default`, as JSON (once ended; absent without one).'),
+  files: z.array(z.object({ name: z.string(), contentType: z.string(), size: z.number() })).optional()
+    .describe('The files the script wrote (once ended): GET /v1/runs/{id}/files/{name}, or the MCP resource code-runtime://executions/{id}/files/{name}.'),
 };
 export const executionViewSchema = z.object(executionViewShape);
 
@@ -110,6 +113,8 @@ export function executionView(execution: Execution, outputChars = VIEW_OUTPUT_CH
     requests: result?.requests,
     error: execution.error,
     heldBy: execution.heldBy,
+    value: result?.value,
+    files: result?.files.map(({ name, contentType, size }) => ({ name, contentType, size })),
   };
 }
 

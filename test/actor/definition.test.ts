@@ -77,7 +77,7 @@ definition('actor-definition :: the input schema\'s fields, types and bounds are
   assert.equal(required, ['code']);
   assert.equal(Object.keys(properties).sort(), [...INPUT_FIELDS].sort(), 'every field the Actor takes, and no other');
   assert.equal(Object.keys(properties).filter((field) => !(ACTOR_ONLY_FIELDS as readonly string[]).includes(field)), ACTOR_INPUT_FIELDS, 'the fields, in the table\'s order');
-  assert.equal(ACTOR_INPUT_FIELDS, ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs', 'mcpServers', 'maxToolCalls', 'toolTimeoutSecs']);
+  assert.equal(ACTOR_INPUT_FIELDS, ['code', 'timeoutSecs', 'memoryMbytes', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs', 'mcpServers', 'maxToolCalls', 'toolTimeoutSecs', 'files']);
   // The header values of mcpServers and of egress: Actor-only fields, stored encrypted; the origins are plain.
   assert.equal(ACTOR_ONLY_FIELDS, ['mcpServerHeaders', 'egressOrigins', 'egressHeaders']);
   assert.is(properties.mcpServerHeaders.isSecret, true);
@@ -132,10 +132,11 @@ definition('actor-definition :: input defaults and prefills satisfy their own bo
 
 definition('actor-definition :: the dataset schema describes exactly the item\'s fields', () => {
   const { fields, views } = read('dataset_schema.json');
+  // With a value (absent from items of scripts without a default export) and a file.
   const item = toItem({
     status: 'SUCCEEDED', exitCode: 0, stdout: '', stderr: '', statusMessage: '', durationMillis: 0,
-    stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [],
-  }, { stdout: null, stderr: null });
+    stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [], value: 1, files: [],
+  }, { stdout: null, stderr: null }, [{ name: 'a.txt', contentType: 'text/plain', size: 1, key: 'a.txt', url: 'https://example.com' }]);
   const described = Object.keys(fields.properties).sort();
   assert.equal(described, Object.keys(item).sort());
   for (const [name, spec] of Object.entries(fields.properties as Record<string, Json>)) {

@@ -10,7 +10,7 @@ function result(stdout: string, stderr: string): RunResult {
   return {
     status: 'SUCCEEDED', exitCode: 0, stdout, stderr, statusMessage: 'Script completed', durationMillis: 5,
     stdoutBytes: Buffer.byteLength(stdout), stderrBytes: Buffer.byteLength(stderr), stdoutTruncated: false, stderrTruncated: false,
-    actorRuns: [{ id: 'run1', actorId: 'apify/hello-world', status: 'SUCCEEDED' }], toolCalls: [], requests: [],
+    actorRuns: [{ id: 'run1', actorId: 'apify/hello-world', status: 'SUCCEEDED' }], toolCalls: [], requests: [], files: [],
   };
 }
 

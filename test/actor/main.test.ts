@@ -17,7 +17,7 @@ actor('actor :: a script that prints yields one item and a succeeded run', async
     {
       stdout: 'hello\n2\n', stderr: 'careful\n', exitCode: 0, status: 'SUCCEEDED', statusMessage: 'Script completed',
       durationMillis: 0, stdoutBytes: 8, stderrBytes: 8, stdoutTruncated: false, stderrTruncated: false, stdoutRecord: null,
-      stderrRecord: null, actorRuns: [], toolCalls: [], requests: [],
+      stderrRecord: null, actorRuns: [], toolCalls: [], requests: [], files: [],
     },
   );
   assert.ok(item.durationMillis > 0 && item.durationMillis < 60_000);

@@ -68,7 +68,7 @@ cli('cli :: --json prints exactly one line, the result, and nothing streams', as
   assert.is(result.status, 'FAILED');
   assert.is(result.stdout, 'before the throw\n');
   assert.is(result.statusMessage, 'Script threw: Error: boom');
-  assert.equal(Object.keys(result).sort(), ['actorRuns', 'durationMillis', 'exitCode', 'requests', 'status', 'statusMessage', 'stderr', 'stderrBytes', 'stderrTruncated', 'stdout', 'stdoutBytes', 'stdoutTruncated', 'toolCalls']);
+  assert.equal(Object.keys(result).sort(), ['actorRuns', 'durationMillis', 'exitCode', 'files', 'requests', 'status', 'statusMessage', 'stderr', 'stderrBytes', 'stderrTruncated', 'stdout', 'stdoutBytes', 'stdoutTruncated', 'toolCalls']);
 });
 
 cli('cli :: - reads the script from stdin', async () => {
@@ -151,6 +151,8 @@ cli('cli :: --help lists every run flag with the option table\'s range and defau
   assert.is(r.stderr, '');
   assert.match(r.stdout, /--json/);
   assert.match(r.stdout, /--version/);
+  assert.match(r.stdout, /--file NAME=PATH .*files\.read\(NAME\)/);
+  assert.match(r.stdout, /--files-out DIR .*made when missing/);
   let flags = 0;
   for (const name of NUMBER_OPTIONS) {
     const spec: NumberOption = RUN_OPTIONS[name];
@@ -161,7 +163,7 @@ cli('cli :: --help lists every run flag with the option table\'s range and defau
     assert.match(r.stdout, new RegExp(`--${spec.flag.name} .*\\(${range}; default`), `--${spec.flag.name} states its range`);
     if (spec.default !== undefined) assert.match(r.stdout, new RegExp(`--${spec.flag.name} .*default ${spec.default.toLocaleString('en-US')}\\)`));
   }
-  assert.is(flags, 8);
+  assert.is(flags, 12);
 });
 
 cli('cli :: help, serve --help and mcp --help print to stdout, and their usage lines name every flag', async () => {

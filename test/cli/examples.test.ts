@@ -3,7 +3,7 @@
 // it is its expected output; a block the test does not know how to check fails), and the scripts
 // of docs/recipes.md. Loopback only: `apify` calls go to the fake API on 127.0.0.1.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -79,7 +79,9 @@ function blocks(file: string): Block[] {
 const CLONE_PLACEHOLDER = '/absolute/path/to/code-runtime';
 const TOKEN = 'examples-token';
 /** npm and npx as the README's commands run them here: nothing from the registry, no update check. */
-const NPM_ENV = { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false' };
+// A cache of its own: npx's shared ~/.npm/_npx is raced by other npm processes on a busy machine (ENOENT).
+const NPM_CACHE = mkdtempSync(path.join(tmpdir(), 'code-runtime-npm-cache-'));
+const NPM_ENV = { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_cache: NPM_CACHE };
 const CLI = path.join(ROOT, 'dist', 'orchestrator', 'bin', 'code-runtime.js');
 const README = blocks('README.md');
 
@@ -212,6 +214,7 @@ async function checkCommand(line: string, where: string, output: string | undefi
 }
 
 const readme = suite('readme');
+readme.after(() => rmSync(NPM_CACHE, { recursive: true, force: true }));
 
 readme('readme :: every code block is one this test knows how to check, and there is one plain `npm test`', () => {
   assert.ok(README.length >= 10, `${README.length} blocks`);

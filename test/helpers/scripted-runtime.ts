@@ -37,6 +37,7 @@ function result(status: RunResult['status'], stdout: string, stderr: string, dur
     actorRuns: [],
     toolCalls: [],
     requests: [],
+    files: [],
   };
   const extra: Record<string, unknown> = {};
   if (spec.bytes !== undefined) extra.files = [{ name: 'out.bin', contentType: 'application/octet-stream', size: spec.bytes.length, bytes: new Uint8Array(Buffer.from(spec.bytes)) }];

@@ -12,7 +12,8 @@ const table = suite('option-table');
 
 table('option-table :: names every option normalizeOptions accepts, and no other', () => {
   assert.equal(OPTION_NAMES, ['code', 'timeoutSecs', 'memoryMbytes', 'maxOutputBytes', 'scriptName', 'onOutput', 'signal',
-    'token', 'apiBaseUrl', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs', 'mcpServers', 'tools', 'maxToolCalls', 'toolTimeoutSecs', 'egress']);
+    'token', 'apiBaseUrl', 'maxActorRuns', 'maxTotalChargeUsd', 'defaultTimeoutSecs', 'mcpServers', 'tools', 'maxToolCalls', 'toolTimeoutSecs', 'egress',
+    'files', 'maxFilesOut', 'maxFileBytes', 'maxFilesInBytes', 'maxFilesOutBytes']);
   assert.throws(() => normalizeOptions({ code: '1', timeout: 5 } as never), new RegExp(`the options are: ${OPTION_NAMES.join(', ')}$`));
 });
 

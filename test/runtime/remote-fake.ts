@@ -1,7 +1,7 @@
 /**
  * A local fake of the few Apify API endpoints remote mode uses: start an Actor run, get a run (with
  * `waitForFinish` long-polling), abort a run (gracefully: the handler may still save an item), list
- * a dataset's items. Each run is played by a handler the test supplies; the fake records every
+ * a dataset's items, read a record of the run's key-value store. Each run is played by a handler the test supplies; the fake records every
  * request so tests check what it received.
  */
 import http from 'node:http';
@@ -13,6 +13,7 @@ export interface FakeRun {
   status: string;
   statusMessage?: string;
   defaultDatasetId: string;
+  defaultKeyValueStoreId: string;
   input: Record<string, unknown>;
   /** Query parameters of the start request (`memory`, `timeout`, `build`). */
   params: Record<string, string>;
@@ -22,9 +23,10 @@ export interface FakeRun {
   abortedGracefully?: boolean;
 }
 
-/** What a handler's run ended with: an item for its dataset (or none), and the run's status. */
+/** What a handler's run ended with: an item for its dataset (or none), records of its key-value store, and the run's status. */
 export interface FakeOutcome {
   item?: Record<string, unknown>;
+  records?: Record<string, { body: Buffer; contentType: string }>;
   status?: string;
   statusMessage?: string;
 }
@@ -48,6 +50,7 @@ export async function startRemoteFake(handler: FakeHandler, token = 'fake-token'
   const requests: string[] = [];
   const runs: FakeRun[] = [];
   const items = new Map<string, Record<string, unknown>[]>();
+  const stores = new Map<string, Record<string, { body: Buffer; contentType: string }>>();
   const waiters = new Map<string, Array<() => void>>();
   const aborters = new Map<string, () => void>();
   const state = { running: 0, maxRunning: 0 };
@@ -66,7 +69,9 @@ export async function startRemoteFake(handler: FakeHandler, token = 'fake-token'
     res.end(JSON.stringify(body));
   };
   const notFound = (res: http.ServerResponse) => send(res, 404, { error: { type: 'record-not-found', message: 'Not found' } });
-  const view = (run: FakeRun) => ({ id: run.id, actId: run.actId, status: run.status, statusMessage: run.statusMessage, defaultDatasetId: run.defaultDatasetId });
+  const view = (run: FakeRun) => ({
+    id: run.id, actId: run.actId, status: run.status, statusMessage: run.statusMessage, defaultDatasetId: run.defaultDatasetId, defaultKeyValueStoreId: run.defaultKeyValueStoreId,
+  });
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -83,7 +88,7 @@ export async function startRemoteFake(handler: FakeHandler, token = 'fake-token'
     if (req.method === 'POST' && (match = url.pathname.match(/^\/v2\/(?:acts|actors)\/([^/]+)\/runs$/))) {
       const n = runs.length + 1;
       const run: FakeRun = {
-        id: `run${n}`, actId: decodeURIComponent(match[1]!), status: 'RUNNING', defaultDatasetId: `dataset${n}`,
+        id: `run${n}`, actId: decodeURIComponent(match[1]!), status: 'RUNNING', defaultDatasetId: `dataset${n}`, defaultKeyValueStoreId: `store${n}`,
         input: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), params,
         aborted: new Promise<void>((resolve) => aborters.set(`run${n}`, resolve)),
       };
@@ -94,6 +99,7 @@ export async function startRemoteFake(handler: FakeHandler, token = 'fake-token'
         (outcome) => {
           if (TERMINAL.has(run.status)) return;
           if (outcome.item) items.set(run.defaultDatasetId, [outcome.item]);
+          if (outcome.records) stores.set(run.defaultKeyValueStoreId, outcome.records);
           finish(run, run.status === 'ABORTING' ? 'ABORTED' : outcome.status ?? 'SUCCEEDED', outcome.statusMessage);
         },
         (error) => finish(run, 'FAILED', String(error)),
@@ -132,6 +138,13 @@ export async function startRemoteFake(handler: FakeHandler, token = 'fake-token'
         'x-apify-pagination-total': String(all.length), 'x-apify-pagination-offset': '0',
         'x-apify-pagination-limit': String(limit), 'x-apify-pagination-desc': 'false',
       });
+      return;
+    }
+    if (req.method === 'GET' && (match = url.pathname.match(/^\/v2\/key-value-stores\/([^/]+)\/records\/([^/]+)$/))) {
+      const record = stores.get(match[1]!)?.[decodeURIComponent(match[2]!)];
+      if (!record) return notFound(res);
+      res.writeHead(200, { 'content-type': record.contentType });
+      res.end(record.body);
       return;
     }
     notFound(res);

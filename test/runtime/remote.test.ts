@@ -140,6 +140,26 @@ remote('remote :: options remote mode cannot honour are TypeErrors', async () =>
   await rt.close();
 });
 
+remote('remote :: input files travel in the Actor\'s input; the value and the files come back from the item and its records', () => withFake(async (run) => {
+  // Plays the Actor: its input files decoded, the script run here, each written file a record.
+  const given = run.input.files as Record<string, { base64: string }>;
+  const files = Object.fromEntries(Object.entries(given).map(([name, file]) => [name, Buffer.from(file.base64, 'base64')]));
+  const result = await runCode({ code: run.input.code as string, files });
+  const records = Object.fromEntries(result.files.map((file) => [`key-${file.name}`, { body: Buffer.from(file.bytes), contentType: file.contentType }]));
+  const listed = result.files.map(({ name, contentType, size }) => ({ name, contentType, size, key: `key-${name}`, url: 'https://example.invalid/' }));
+  return { item: { ...itemOf(result), files: listed }, records };
+}, async (fake) => {
+  const rt = createRuntime({ remote: { token: fake.token, baseUrl: fake.url } });
+  const bytes = Uint8Array.from([0, 1, 2, 250]);
+  const result = await rt.run({ code: 'await files.write("out.bin", await files.read("in.bin"));\nexport default files.list();', files: { 'in.bin': bytes } });
+  assert.is(result.status, 'SUCCEEDED', result.stderr);
+  assert.equal(result.value, [{ name: 'in.bin', size: 4, contentType: 'application/octet-stream' }]);
+  assert.equal(result.files.map(({ name, contentType, size }) => ({ name, contentType, size })), [{ name: 'out.bin', contentType: 'application/octet-stream', size: 4 }]);
+  assert.equal([...result.files[0]!.bytes], [...bytes]);
+  assert.ok(fake.requests.some((line) => line.startsWith('GET /v2/key-value-stores/store1/records/key-out.bin')), fake.requests.join('\n'));
+  await rt.close();
+}));
+
 remote('remote :: Actor run memory fits the script, in powers of 2', () => {
   assert.is(platformMemoryMbytes(16), 512);
   assert.is(platformMemoryMbytes(256), 1024);

@@ -26,7 +26,7 @@ const store = new ExecutionStore();
 function result(status: RunResult['status'], extra: Partial<RunResult> = {}): RunResult {
   return {
     status, exitCode: status === 'SUCCEEDED' ? 0 : 1, stdout: '', stderr: '', statusMessage: status === 'SUCCEEDED' ? 'Script completed' : 'Script threw: Error: boom',
-    durationMillis: 42, stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [], ...extra,
+    durationMillis: 42, stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [], files: [], ...extra,
   };
 }
 
@@ -208,7 +208,7 @@ mcp('answers :: REST: ?wait has the tools\' bounds, a bad one is a 400 on every 
   await started.json();
   const openapi = await (await fetch(`${base}/v1/openapi.json`)).json() as { paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>> };
   const operations = Object.values(openapi.paths).flatMap((path) => Object.values(path));
-  assert.equal(operations.map((operation) => operation.operationId), ['startRun', 'getRun', 'getRunOutput', 'abortRun', 'getOpenApi']);
+  assert.equal(operations.map((operation) => operation.operationId), ['startRun', 'getRun', 'getRunOutput', 'getRunFile', 'abortRun', 'getOpenApi']);
   assert.ok(openapi.paths['/v1/runs/{id}']!.get!.responses[400], 'GET /v1/runs/{id} documents its 400');
 });
 

@@ -144,10 +144,24 @@ rest('rest :: unknown ids and routes are 404; evicted ids say expired', async ()
   assert.match(expired.body.error.message, /expired/);
 });
 
-rest('rest :: a body over the cap is 413', async () => {
-  const response = await fetch(`${base}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'x'.repeat(LIMITS.codeChars.max * 4 + 100_000) }) });
-  assert.is(response.status, 413);
-  assert.is(((await response.json()) as any).error.type, 'payload-too-large');
+rest('rest :: a body over the cap is 413, refused at its declared length', async () => {
+  // The cap has room for the longest script and 64 MiB of input files in base64; past it nothing is read.
+  const port = Number(new URL(base).port);
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/runs', headers: { 'content-type': 'application/json', 'content-length': String(200 * 1024 * 1024) } }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, body });
+        req.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.write('{"code":"');
+  });
+  assert.is(answer.status, 413);
+  assert.is(JSON.parse(answer.body).error.type, 'payload-too-large');
+  assert.match(JSON.parse(answer.body).error.message, /code is at most 1,000,000 characters, input files 64 MiB in base64/);
 });
 
 rest('rest :: a full queue is 429 with Retry-After; queued runs can be aborted', async () => {
@@ -259,7 +273,7 @@ rest('rest :: the OpenAPI document names exactly the routes, with the limits', a
   const { status, body } = await call(`${base}/v1/openapi.json`);
   assert.is(status, 200);
   assert.is(body.openapi, '3.1.0');
-  assert.equal(Object.keys(body.paths).sort(), ['/v1/openapi.json', '/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/abort', '/v1/runs/{id}/output/{stream}']);
+  assert.equal(Object.keys(body.paths).sort(), ['/v1/openapi.json', '/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/abort', '/v1/runs/{id}/files/{name}', '/v1/runs/{id}/output/{stream}']);
   const options = body.components.schemas.RunOptions;
   assert.equal([options.properties.timeoutSecs.maximum, options.properties.code.maxLength], [LIMITS.timeoutSecs.max, LIMITS.codeChars.max]);
   assert.equal(options.required, ['code']);

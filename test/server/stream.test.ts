@@ -338,7 +338,7 @@ store('executions :: runs that print nothing still count: they cannot pile up fo
   const copies = new ExecutionStore({ memoryBudgetBytes: 3 * EXECUTION_OVERHEAD_BYTES });
   const big = copies.create('a');
   const result = { status: 'SUCCEEDED', exitCode: 0, stdout: 'x'.repeat(4 * EXECUTION_OVERHEAD_BYTES), stderr: '', statusMessage: 'ok', durationMillis: 1, stdoutBytes: 0, stderrBytes: 0, stdoutTruncated: false, stderrTruncated: false, actorRuns: [], toolCalls: [], requests: [] } as const;
-  copies.end(big, { result: { ...result, actorRuns: [], toolCalls: [], requests: [] } });
+  copies.end(big, { result: { ...result, actorRuns: [], toolCalls: [], requests: [], files: [] } });
   assert.throws(() => copies.get(big.id), /expired/);
 });
 
