@@ -13,6 +13,7 @@ import { transformSync } from 'esbuild';
 import { execa } from 'execa';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { normalizeConfig } from '../../orchestrator/config/load.js';
 import { runCode } from '../../orchestrator/index.js';
 import { resolveDeno } from '../../orchestrator/run/deno.js';
 import { runActor } from '../actor/harness.js';
@@ -87,6 +88,8 @@ const README = blocks('README.md');
 
 /** A block of expected output: `text`, or the Actor item as JSON. */
 const isOutput = (block: Block) => block.lang === 'text' || (block.lang === 'json' && /"stdout"/.test(block.code));
+/** An operator's `--config` file (servers for `tools`, origins for `fetch`), not an MCP client's configuration naming code-runtime. */
+const isOperatorConfig = (block: Block) => block.lang === 'json' && !/"code-runtime"/.test(block.code) && /"(mcpServers|egress)"/.test(block.code);
 /** A library example imports the package; any other TypeScript block is a script for the sandbox. */
 const isLibrary = (block: Block) => block.lang === 'ts' && /from 'code-runtime'/.test(block.code);
 
@@ -198,16 +201,27 @@ async function checkCommand(line: string, where: string, output: string | undefi
     assert.ok(output, `${where}: the item is shown`);
     const shown = itemFacts(JSON.parse(output));
     const actual = itemFacts(run.items[0] as unknown as Record<string, unknown>);
-    // The README's item predates `toolCalls` (issue 20; README.md is being restructured, the report lists the line): an empty one may be left out there.
-    if (!('toolCalls' in shown) && Array.isArray(actual.toolCalls) && actual.toolCalls.length === 0) delete actual.toolCalls;
     assert.equal(actual, shown);
     return;
   }
   assert.ok(line.includes('npx code-runtime '), `${where}: no check for \`${line}\``);
   // npx itself is checked once, below; here the same command runs the CLI without npm's start-up.
+  const filesOut = line.match(/--files-out (\S+)/)?.[1];
+  // The folder the command names, in the clone: it must not be there before (nothing of the reader's is touched).
+  if (filesOut) assert.not.ok(existsSync(path.join(ROOT, filesOut)), `${filesOut}/ is not in the clone before the command`);
   const r = await execa('sh', ['-c', line.replace('npx code-runtime ', `${process.execPath} ${CLI} `)], { cwd: ROOT, reject: false, all: true });
-  assert.is(r.exitCode, 0, `${line}\n${r.all}`);
-  if (line.includes('--json')) assert.is((JSON.parse(r.stdout) as { status: string }).status, 'SUCCEEDED');
+  try {
+    assert.is(r.exitCode, 0, `${line}\n${r.all}`);
+    if (filesOut) {
+      // examples/files.ts: the totals of examples/sales.csv, as a file and as the value.
+      assert.is(readFileSync(path.join(ROOT, filesOut, 'totals.csv'), 'utf8'), 'region,total\nEU,260\nUS,390\n');
+      assert.is(r.stderr, '[code-runtime] value: {"EU":260,"US":390}', 'the value, on stderr as the README says');
+    }
+  } finally {
+    if (filesOut) rmSync(path.join(ROOT, filesOut), { recursive: true, force: true });
+  }
+  if (output !== undefined) assert.is(r.stdout, output, `${where}: stdout is the output shown`);
+  else if (line.includes('--json')) assert.is((JSON.parse(r.stdout) as { status: string }).status, 'SUCCEEDED');
   else if (line.includes('--help')) assert.match(r.stdout, /^Usage: code-runtime /);
   else if (line.startsWith('echo ')) assert.is(r.stdout, '42');
   else assert.match(r.stdout, /Hello, world!/);
@@ -231,7 +245,14 @@ for (const [i, block] of README.entries()) {
   const next = README[i + 1];
   const output = next && isOutput(next) ? next.code : undefined;
   if (isOutput(block)) continue;
-  if (block.lang === 'json') {
+  if (block.lang === 'json' && isOperatorConfig(block)) {
+    readme(`readme :: ${block.where}: the operator configuration is one the CLI, the server and the Actor accept`, () => {
+      // Its ${VAR}s set, as the operator's environment would have them.
+      const vars = Object.fromEntries([...block.code.matchAll(/\$\{(\w+)\}/g)].map(([, name]) => [name!, `value-of-${name}`]));
+      const config = normalizeConfig(JSON.parse(block.code), vars);
+      assert.ok(config.mcpServers.servers.length + config.egress.rules.length > 0, `${block.where}: it configures something`);
+    });
+  } else if (block.lang === 'json') {
     readme(`readme :: ${block.where}: the MCP client configuration starts a working server`, async () => {
       type Entry = ServerCommand & { type?: string };
       const config = JSON.parse(block.code) as { mcpServers?: Record<string, Entry>; servers?: Record<string, Entry> };
