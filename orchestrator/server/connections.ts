@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ByteBudget } from './budget.js';
+import { SharedBudget } from './budget.js';
 import { addressKey } from './clients.js';
 
 export interface ConnectionLimits {
@@ -30,8 +30,8 @@ export interface ConnectionLimits {
 
 /** Answers up to this size go out in one piece; larger ones in slices of it. */
 const SLICE_BYTES = 64 * 1024;
-/** A connection whose unsent bytes did not move for this long gives way when the budget is short. */
-const STALLED_MS = 1000;
+/** A connection whose unsent bytes (or a body whose received bytes, bodies.ts) did not move for this long gives way when the budget is short. */
+export const STALLED_MS = 1000;
 const SWEEP_MS = 500;
 /** How long a refused connection may take to read its 503, and how many may at once (each holds an fd). */
 const REFUSED_LINGER_MS = 1000;
@@ -85,12 +85,11 @@ function refusal(type: string, message: string, retryAfterSecs: number) {
 
 export class ConnectionGuard {
   readonly limits: ConnectionLimits;
-  readonly budget: ByteBudget;
+  /** Unsent answers: the server's and each client's (half). */
+  readonly budget: SharedBudget;
   readonly #open = new Map<Socket, Connection>();
   /** Open connections per client address. */
   readonly #perClient = new Map<string, number>();
-  /** Unsent bytes per client address. */
-  readonly #clientBytes = new Map<string, number>();
   readonly #refused = new WeakSet<Socket>();
   #sweeper: NodeJS.Timeout | undefined;
   /** Refused connections still reading their 503. */
@@ -98,7 +97,7 @@ export class ConnectionGuard {
 
   constructor(limits: ConnectionLimits) {
     this.limits = limits;
-    this.budget = new ByteBudget(limits.maxUnsentBytes);
+    this.budget = new SharedBudget(limits.maxUnsentBytes);
   }
 
   get connections(): number {
@@ -152,13 +151,8 @@ export class ConnectionGuard {
     return this.#busy().response();
   }
 
-  /** What one client may hold. */
-  get #clientLimit(): number {
-    return Math.floor(this.budget.limit / 2);
-  }
-
   #fits(connection: Connection, bytes: number): boolean {
-    return this.budget.used + bytes <= this.budget.limit && (this.#clientBytes.get(connection.client) ?? 0) + bytes <= this.#clientLimit;
+    return this.budget.fits(connection.client, bytes);
   }
 
   /**
@@ -305,9 +299,8 @@ export class ConnectionGuard {
   /** Takes `bytes` for `connection`, making room when the budget (or its client's half) is short. */
   #take(connection: Connection, bytes: number): boolean {
     if (!this.#fits(connection, bytes) && !this.#makeRoom(connection, bytes)) return false;
-    this.budget.take(bytes);
+    this.budget.take(connection.client, bytes);
     connection.reserved += bytes;
-    this.#clientBytes.set(connection.client, (this.#clientBytes.get(connection.client) ?? 0) + bytes);
     return true;
   }
 
@@ -318,7 +311,7 @@ export class ConnectionGuard {
   #makeRoom(connection: Connection, bytes: number): boolean {
     if (this.#fits(connection, bytes)) return true;
     const now = Date.now();
-    const own = (this.#clientBytes.get(connection.client) ?? 0) + bytes > this.#clientLimit;
+    const own = this.budget.shortage(connection.client, bytes) === 'client';
     const stalled = [...this.#open.values()]
       .filter((other) => other !== connection && other.reserved > 0 && now - other.progressAt >= STALLED_MS && (!own || other.client === connection.client))
       .sort((a, b) => b.reserved - a.reserved);
@@ -332,10 +325,7 @@ export class ConnectionGuard {
   #give(connection: Connection, bytes: number): void {
     if (bytes <= 0) return;
     connection.reserved -= bytes;
-    this.budget.give(bytes);
-    const left = (this.#clientBytes.get(connection.client) ?? 0) - bytes;
-    if (left > 0) this.#clientBytes.set(connection.client, left);
-    else this.#clientBytes.delete(connection.client);
+    this.budget.give(connection.client, bytes);
   }
 
   /** Closes a connection that does not read; what it held is given back at once. */
