@@ -15,10 +15,12 @@ import type { Subcommand } from './commands.js';
 
 const PORTS = { min: 0, max: 65_535 };
 const MiB = 1024 ** 2;
-const BUFFERED_MB = { min: SERVER_LIMITS.maxBufferedBytes.min / MiB, max: SERVER_LIMITS.maxBufferedBytes.max / MiB, default: SERVER_LIMITS.maxBufferedBytes.default / MiB };
+const inMiB = (limits: { min: number; max: number; default: number }) => ({ min: limits.min / MiB, max: limits.max / MiB, default: limits.default / MiB });
+const BUFFERED_MB = inMiB(SERVER_LIMITS.maxBufferedBytes);
+const BODIES_MB = inMiB(SERVER_LIMITS.maxBodiesBytes);
 const range = (limits: { min: number; max: number }) => `${limits.min}–${limits.max.toLocaleString('en-US')}`;
 
-export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--allowed-origins LIST] [--concurrency N] [--max-queue N] [--grace SECS] [--max-connections N] [--max-connections-per-client N] [--write-timeout SECS] [--max-buffered-mb MB] [--max-sessions N] [--max-sessions-per-client N] [--session-idle-secs SECS] [--config FILE] [--allow-host ORIGIN]…
+export const SERVE_USAGE = `Usage: code-runtime serve [--host HOST] [--port PORT] [--auth-token TOKEN] [--allowed-hosts LIST] [--allowed-origins LIST] [--concurrency N] [--max-queue N] [--grace SECS] [--max-connections N] [--max-connections-per-client N] [--write-timeout SECS] [--max-buffered-mb MB] [--max-bodies-mb MB] [--read-timeout SECS] [--max-sessions N] [--max-sessions-per-client N] [--session-idle-secs SECS] [--config FILE] [--allow-host ORIGIN]…
        code-runtime mcp [--concurrency N] [--max-queue N] [--grace SECS] [--config FILE] [--allow-host ORIGIN]…
 
 serve: one HTTP server with MCP (Streamable HTTP) at /mcp, a REST API under /v1 and GET /healthz.
@@ -40,6 +42,8 @@ Bounds against clients that take too much (docs/server.md):
   --max-connections-per-client N  per client address (default a quarter of --max-connections)
   --write-timeout SECS  close a connection whose unsent answer does not move for this long (default ${SERVER_LIMITS.writeTimeoutSecs.default})
   --max-buffered-mb MB  answers and stream events held for clients that have not read them, ${range(BUFFERED_MB)} (default ${BUFFERED_MB.default})
+  --max-bodies-mb MB    request bodies held while received and answered, ${range(BODIES_MB)} (default ${BODIES_MB.default}); a client may hold half
+  --read-timeout SECS   drop a request body that receives nothing for this long (default ${SERVER_LIMITS.readTimeoutSecs.default})
   --max-sessions N      MCP sessions at once (default ${SERVER_LIMITS.maxSessions.default})
   --max-sessions-per-client N  MCP sessions of one client (default ${SERVER_LIMITS.maxSessionsPerClient.default})
   --session-idle-secs SECS  close an MCP session unused this long (default ${SERVER_LIMITS.sessionIdleSecs.default})
@@ -51,12 +55,14 @@ export const SERVE_FLAGS = {
   host: { type: 'string' }, port: { type: 'string' }, 'auth-token': { type: 'string' }, 'allowed-hosts': { type: 'string' }, 'allowed-origins': { type: 'string' },
   concurrency: { type: 'string' }, 'max-queue': { type: 'string' }, grace: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   'max-connections': { type: 'string' }, 'max-connections-per-client': { type: 'string' }, 'write-timeout': { type: 'string' }, 'max-buffered-mb': { type: 'string' },
+  'max-bodies-mb': { type: 'string' }, 'read-timeout': { type: 'string' },
   'max-sessions': { type: 'string' }, 'max-sessions-per-client': { type: 'string' }, 'session-idle-secs': { type: 'string' },
   ...OPERATOR_FLAG_PARSE,
 } as const;
 /** The flags only serve takes. */
 export const SERVE_ONLY_FLAGS = [
   'host', 'port', 'auth-token', 'allowed-hosts', 'allowed-origins', 'max-connections', 'max-connections-per-client', 'write-timeout', 'max-buffered-mb',
+  'max-bodies-mb', 'read-timeout',
   'max-sessions', 'max-sessions-per-client', 'session-idle-secs',
 ] as const;
 
@@ -75,7 +81,7 @@ function warnWithoutToken(): void {
 const NUMERIC_FLAGS: Record<string, { min: number; max: number }> = {
   port: PORTS, concurrency: SERVER_LIMITS.concurrency, 'max-queue': SERVER_LIMITS.maxQueue, grace: SERVER_LIMITS.graceSecs,
   'max-connections': SERVER_LIMITS.maxConnections, 'max-connections-per-client': SERVER_LIMITS.maxConnectionsPerClient, 'write-timeout': SERVER_LIMITS.writeTimeoutSecs,
-  'max-buffered-mb': BUFFERED_MB, 'max-sessions': SERVER_LIMITS.maxSessions, 'max-sessions-per-client': SERVER_LIMITS.maxSessionsPerClient, 'session-idle-secs': SERVER_LIMITS.sessionIdleSecs,
+  'max-buffered-mb': BUFFERED_MB, 'max-bodies-mb': BODIES_MB, 'read-timeout': SERVER_LIMITS.readTimeoutSecs, 'max-sessions': SERVER_LIMITS.maxSessions, 'max-sessions-per-client': SERVER_LIMITS.maxSessionsPerClient, 'session-idle-secs': SERVER_LIMITS.sessionIdleSecs,
 };
 
 /** `parseArgs`' messages said as the run flags say theirs: the flag, what is allowed, what was given. */
@@ -139,6 +145,7 @@ async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<numb
     const port = integerFlag('port', values.port, PORTS) ?? 3000;
     const list = (raw: string | undefined) => raw?.split(',').map((item) => item.trim()).filter(Boolean);
     const bufferedMb = bound(values, 'max-buffered-mb');
+    const bodiesMb = bound(values, 'max-bodies-mb');
     const server = createServer({
       ...common,
       authToken: values['auth-token'] ?? (process.env.CODE_RUNTIME_AUTH_TOKEN || undefined),
@@ -148,6 +155,8 @@ async function serveMain(command: 'mcp' | 'serve', argv: string[]): Promise<numb
       maxConnectionsPerClient: bound(values, 'max-connections-per-client'),
       writeTimeoutSecs: bound(values, 'write-timeout'),
       maxBufferedBytes: bufferedMb === undefined ? undefined : bufferedMb * MiB,
+      maxBodiesBytes: bodiesMb === undefined ? undefined : bodiesMb * MiB,
+      readTimeoutSecs: bound(values, 'read-timeout'),
       maxSessions: bound(values, 'max-sessions'),
       maxSessionsPerClient: bound(values, 'max-sessions-per-client'),
       sessionIdleSecs: bound(values, 'session-idle-secs'),

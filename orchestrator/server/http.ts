@@ -1,9 +1,9 @@
 /**
  * `createServer`: one Hono app with MCP Streamable HTTP at `/mcp` (mcp-http.ts), the REST API under
  * `/v1`, `GET /healthz` and the Standby readiness probe. Guarded by Host/Origin checks, an optional
- * bearer token and JSON-only REST bodies (guards.ts) and a body cap; bounded per connection and in
- * total (connections.ts: connection caps, unsent bytes, write timeout) and per client (sessions.ts,
- * scheduler.ts, keyed by clients.ts). Embedders mount `handler` (a Node request listener) or
+ * bearer token and JSON-only REST bodies (guards.ts); bounded per connection and in total
+ * (connections.ts: connection caps, unsent bytes, write timeout; bodies.ts: request bodies in flight,
+ * the read timeout) and per client (sessions.ts, scheduler.ts, keyed by clients.ts). Embedders mount `handler` (a Node request listener) or
  * `fetch`; `listen` serves it and refuses a non-loopback address without a token. `close` drains:
  * no new work, a grace period, then aborts.
  */
@@ -11,8 +11,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { RUN_OPTIONS } from '../run/option-table.js';
+import { BodyGate, REQUEST_TIMEOUT_MS } from './bodies.js';
 import { splitBuffered } from './budget.js';
 import { clientKey } from './clients.js';
 import { addConformanceTools } from './conformance.js';
@@ -20,14 +19,11 @@ import { ConnectionGuard } from './connections.js';
 import { EventLog } from './events.js';
 import { createGuards, jsonBodies, LOOPBACK_HOSTS } from './guards.js';
 import { mcpRoute } from './mcp-http.js';
-import { FILES_BODY_BYTES } from './files.js';
 import { serverSettings, type ServerOptions, type ServerSettings } from './options.js';
 import { errorBody, restRoutes } from './rest.js';
 import { ExecutionService } from './service.js';
 import { SessionRegistry } from './sessions.js';
 
-/** The largest script, JSON-escaped at up to 4 bytes a character, plus the input files in base64 (`./files.ts`), plus room for the other fields. */
-const BODY_LIMIT_BYTES = RUN_OPTIONS.code.maxLength * 4 + FILES_BODY_BYTES + 64 * 1024;
 /** How long open connections may finish their answers when the server closes. */
 const CLOSE_LINGER_MS = 1000;
 /** The header the Apify platform's readiness probe sends to a Standby Actor. */
@@ -66,13 +62,14 @@ interface Parts {
   settings: ServerSettings;
   service: ExecutionService;
   connections: ConnectionGuard;
+  bodies: BodyGate;
   sessions: SessionRegistry;
   events: EventLog;
   mcp: ReturnType<typeof mcpRoute>;
   clientOf: (c: Context) => string;
 }
 
-function buildApp({ settings, service, connections, sessions, events, mcp, clientOf }: Parts): Hono<Env> {
+function buildApp({ settings, service, connections, bodies, sessions, events, mcp, clientOf }: Parts): Hono<Env> {
   const guards = createGuards({ hosts: settings.allowedHosts ?? (settings.authToken ? 'any' : LOOPBACK_HOSTS), allowedOrigins: settings.allowedOrigins, authToken: settings.authToken });
   const app = new Hono<Env>();
   app.onError((error, c) => c.json(errorBody('internal', `The server failed: ${error.message}`), 500));
@@ -94,15 +91,16 @@ function buildApp({ settings, service, connections, sessions, events, mcp, clien
     if (!guards.trusted(c)) return c.json({ ok: service.accepting }, status);
     return c.json({
       ok: service.accepting, accepting: service.accepting, running: service.scheduler.running, waiting: service.scheduler.waiting,
-      sessions: sessions.size, connections: connections.connections, bufferedBytes: connections.budget.used + events.bytes,
+      sessions: sessions.size, connections: connections.connections, bufferedBytes: connections.budget.used + events.bytes, bodyBytes: bodies.budget.used,
     }, status);
   });
   app.use('*', guards.check);
   // While unsent answers fill the budget, work is refused before it is done (after the guards: a
   // stranger learns nothing of the load).
   app.use('*', async (c, next) => connections.refuseEarly(c.env?.outgoing) ?? next());
-  app.use('*', bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: (c) => c.json(errorBody('payload-too-large', `The request body is over ${BODY_LIMIT_BYTES} bytes (code is at most ${RUN_OPTIONS.code.maxLength.toLocaleString('en-US')} characters, input files ${RUN_OPTIONS.maxFilesInBytes.default / 1024 / 1024} MiB in base64)`), 413) }));
+  // A REST body that is not JSON is refused before it is read; every body is counted while it is held.
   app.use('/v1/*', jsonBodies);
+  app.use('*', bodies.middleware(clientOf));
   app.get('/', (c) => c.json({ name: 'code-runtime', mcp: '/mcp', rest: '/v1', openapi: '/v1/openapi.json' }));
   app.all('/mcp', (c) => mcp.handle(c));
   app.route('/v1', restRoutes(service, clientOf));
@@ -120,6 +118,8 @@ export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
     maxUnsentBytes: buffered.answers,
     writeTimeoutSecs: settings.writeTimeoutSecs,
   });
+  const bodies = new BodyGate({ maxBytes: settings.maxBodiesBytes, readTimeoutSecs: settings.readTimeoutSecs });
+  bodies.start();
   const events = new EventLog({ maxBytes: buffered.events, perSessionBytes: Math.min(EVENTS_PER_SESSION_BYTES, buffered.events), ttlMs: EVENT_TTL_MS });
   const sessions = new SessionRegistry(settings);
   sessions.start();
@@ -128,12 +128,12 @@ export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
   const clientOf = (c: Context) => clientKey((c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress, c.req.header('authorization'), tokensVerifiedUpstream);
   const mcp = mcpRoute({
     service, sessions, events, clientOf,
-    maxRequestBodyBytes: BODY_LIMIT_BYTES,
+    maxRequestBodyBytes: bodies.maxRequestBytes,
     heartbeatSecs: settings.heartbeatSecs,
     maxMessageBytes: settings.maxUnsentBytesPerConnection - FRAMING_BYTES,
     extend: settings.conformanceTools ? addConformanceTools : undefined,
   });
-  const app = buildApp({ settings, service, connections, sessions, events, mcp, clientOf });
+  const app = buildApp({ settings, service, connections, bodies, sessions, events, mcp, clientOf });
   const handler = getRequestListener(app.fetch);
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
@@ -148,7 +148,7 @@ export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
       }
       tokensVerifiedUpstream = authenticatedUpstream;
       // Slow clients cannot hold a request open forever (long waits are at most 50 s), nor a connection without one.
-      const created = http.createServer({ requestTimeout: 120_000, headersTimeout: 20_000, connectionsCheckingInterval: 5000 }, connections.listener(getRequestListener(app.fetch, { hostname: host })));
+      const created = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: 20_000, connectionsCheckingInterval: 5000 }, connections.listener(getRequestListener(app.fetch, { hostname: host })));
       connections.attach(created);
       await new Promise<void>((resolve, reject) => {
         created.once('error', reject);
@@ -175,6 +175,7 @@ export function createServer(options: ServerOptions = {}): CodeRuntimeServer {
           clearTimeout(force);
         }
         connections.stop();
+        bodies.stop();
         if (settings.ownsRuntime) await settings.runtime.close();
       })();
       return closing;

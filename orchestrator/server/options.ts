@@ -37,6 +37,9 @@ export const SERVER_LIMITS = {
   writeTimeoutSecs: { min: 1, max: 3600, default: 30 },
   maxBufferedBytes: { min: MiB, max: 64 * 1024 * MiB, default: 64 * MiB },
   maxUnsentBytesPerConnection: { min: 64 * 1024, max: 64 * 1024 * MiB, default: 8 * MiB },
+  /** Two of the largest requests (the longest script and 64 MiB of input files in base64); at least the longest script per client. */
+  maxBodiesBytes: { min: 8 * MiB, max: 64 * 1024 * MiB, default: 192 * MiB },
+  readTimeoutSecs: { min: 1, max: 3600, default: 30 },
 } as const;
 
 export interface ServerOptions {
@@ -88,6 +91,16 @@ export interface ServerOptions {
   maxBufferedBytes?: number;
   /** HTTP: what one connection may have waiting to be sent; a larger answer is refused, a stream beyond it dropped. Default 8 MiB. */
   maxUnsentBytesPerConnection?: number;
+  /**
+   * HTTP: bytes of request bodies held at once while they are received and until they are answered
+   * (parsing takes a few times as much for a moment). One client may hold half; one request may send
+   * the largest a caller needs (about 89 MiB: the longest script and 64 MiB of input files in base64)
+   * or half, when that is less. Beyond it a body is refused: 429 (the client's half), 503 (the
+   * server's). Default 192 MiB.
+   */
+  maxBodiesBytes?: number;
+  /** HTTP: a request body that receives nothing this long is dropped (408), in seconds. Default 30. */
+  readTimeoutSecs?: number;
   /** HTTP: origins (`http://host:port`) besides the server's own that browsers may send requests from. Default none. */
   allowedOrigins?: string[];
   /** HTTP: adds the MCP conformance suite's `test_reconnection` tool. For the suite only. Default false. */
@@ -126,6 +139,8 @@ export interface ServerSettings {
   writeTimeoutSecs: number;
   maxBufferedBytes: number;
   maxUnsentBytesPerConnection: number;
+  maxBodiesBytes: number;
+  readTimeoutSecs: number;
   allowedOrigins: string[];
   conformanceTools: boolean;
 }
@@ -133,7 +148,7 @@ export interface ServerSettings {
 const KNOWN = new Set([
   'runtime', 'defaults', 'mcpServers', 'tools', 'egress', 'concurrency', 'maxQueue', 'streamCapBytes', 'ttlSecs', 'memoryBudgetBytes', 'authToken', 'allowedHosts', 'graceSecs', 'maxMemoryMbytes',
   'maxSessions', 'heartbeatSecs', 'records', 'maxSessionsPerClient', 'sessionIdleSecs', 'maxConnections', 'maxConnectionsPerClient', 'writeTimeoutSecs',
-  'maxBufferedBytes', 'maxUnsentBytesPerConnection', 'allowedOrigins', 'conformanceTools',
+  'maxBufferedBytes', 'maxUnsentBytesPerConnection', 'maxBodiesBytes', 'readTimeoutSecs', 'allowedOrigins', 'conformanceTools',
 ]);
 
 function integer(options: ServerOptions, name: keyof typeof SERVER_LIMITS): number {
@@ -190,6 +205,8 @@ export function serverSettings(options: ServerOptions = {}): ServerSettings {
     writeTimeoutSecs: integer(options, 'writeTimeoutSecs'),
     maxBufferedBytes: integer(options, 'maxBufferedBytes'),
     maxUnsentBytesPerConnection: integer(options, 'maxUnsentBytesPerConnection'),
+    maxBodiesBytes: integer(options, 'maxBodiesBytes'),
+    readTimeoutSecs: integer(options, 'readTimeoutSecs'),
     allowedOrigins: origins ?? [],
     conformanceTools: options.conformanceTools ?? false,
     maxMemoryMbytes: options.maxMemoryMbytes === undefined ? MEMORY.max : number('maxMemoryMbytes', options.maxMemoryMbytes, MEMORY, true),

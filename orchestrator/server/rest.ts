@@ -19,7 +19,7 @@ const ABORT_WAIT_SECS = 10;
 /** What a 429 tells the client to wait before retrying. */
 const RETRY_AFTER_SECS = 5;
 
-type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'unsupported-media-type' | 'queue-full' | 'too-many-sessions' | 'busy' | 'shutting-down' | 'records-unavailable' | 'internal';
+type ErrorType = 'invalid-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'request-timeout' | 'payload-too-large' | 'unsupported-media-type' | 'queue-full' | 'too-many-sessions' | 'busy' | 'shutting-down' | 'records-unavailable' | 'internal';
 
 export function errorBody(type: ErrorType, message: string) {
   return { error: { type, message } };
@@ -169,7 +169,7 @@ function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RunOptions' } } } },
           responses: {
             200: VIEW_RESPONSE('It ended within `wait`'), 202: VIEW_RESPONSE('Started (or queued); still running'),
-            400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 413: ERROR_RESPONSE, 415: ERROR_RESPONSE, 429: ERROR_RESPONSE, 503: ERROR_RESPONSE,
+            400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 408: ERROR_RESPONSE, 413: ERROR_RESPONSE, 415: ERROR_RESPONSE, 429: ERROR_RESPONSE, 503: ERROR_RESPONSE,
           },
         },
       },

@@ -91,6 +91,59 @@ export function request(url: string, options: RequestOptions = {}): Promise<Answ
   });
 }
 
+export interface UploadOptions {
+  path?: string;
+  headers?: Record<string, string>;
+  from?: string;
+  /** Sent without a Content-Length (chunked). */
+  chunked?: boolean;
+  /** Sent in pieces this large, one every `everyMs` (default: all at once). */
+  pieceBytes?: number;
+  everyMs?: number;
+  timeoutMs?: number;
+}
+
+/** POSTs `body` as JSON, at the pace asked; the answer (read as soon as it comes, even mid-body), or what ended it. */
+export function upload(url: string, body: Buffer, options: UploadOptions = {}): Promise<{ status: number; text: string } | { error: string }> {
+  const { path = '/v1/runs?wait=0', from, chunked = false, pieceBytes = body.length, everyMs = 0, timeoutMs = 60_000 } = options;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+  if (!chunked) headers['content-length'] = String(body.length);
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (value: { status: number; text: string } | { error: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const req = http.request(`${url}${path}`, { method: 'POST', headers, localAddress: from, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => settle({ status: res.statusCode ?? 0, text }));
+      res.on('error', (error) => settle({ error: error.message }));
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      settle({ error: `no answer in ${timeoutMs} ms` });
+    }, timeoutMs);
+    // Writing on after the server answered and closed fails: the answer already came.
+    req.on('error', (error) => setTimeout(() => settle({ error: (error as NodeJS.ErrnoException).code ?? error.message }), 100));
+    let at = 0;
+    const next = () => {
+      if (req.destroyed || settled) return;
+      if (at >= body.length) {
+        req.end();
+        return;
+      }
+      req.write(body.subarray(at, at + pieceBytes));
+      at += pieceBytes;
+      setTimeout(next, everyMs);
+    };
+    next();
+  });
+}
+
 /** A `fetch` for the MCP SDK's client whose connections come from `from`. */
 export function fetchFrom(from: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
   return (url, init = {}) => new Promise((resolve, reject) => {
