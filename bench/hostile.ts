@@ -2,12 +2,13 @@
  * `npm run bench:hostile`: issue 18's findings at full size against a real `serve`, loopback only,
  * each bounded in time, with the serve process's RSS and fds read from /proc and another client's
  * answers checked: clients that never read (REST pages, pipelined pages, MCP answers, MCP progress),
- * idle connections under a low fd limit, a session flood
+ * idle connections under a low fd limit, large request bodies from many clients at once and slowly
+ * (chunked), a session flood
  * beside a live call, fairness bought with free sessions, cross-origin and text/plain POSTs,
  * /healthz for strangers, and shutdown. `--cli` points at another build's `code-runtime.js`, so the
  * same figures can be taken before and after a change. Writes bench/hostile-results.json.
  *
- * Usage: node dist/bench/hostile.js [--cli PATH] [--readers 150] [--mcp 40] [--progress 100] [--secs 10] [--initializes 1000] [--only NAME,…]
+ * Usage: node dist/bench/hostile.js [--cli PATH] [--readers 150] [--mcp 40] [--progress 100] [--secs 10] [--initializes 1000] [--bodies 20] [--only NAME,…]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { PACKAGE_ROOT } from '../orchestrator/run/deno.js';
-import { fetchFrom, idle, initialize, MCP_HEADERS, nonReader, peakDuring, rawRequest, request, sleep, usage, type Usage } from '../test/server/load.js';
+import { fetchFrom, idle, initialize, MCP_HEADERS, nonReader, peakDuring, rawRequest, request, sleep, upload, usage, type Usage } from '../test/server/load.js';
 import { STRUCTURED_CAPABILITY } from '../orchestrator/server/mcp.js';
 
 /** Answers as structuredContent (the default answer is text only). */
@@ -27,11 +28,11 @@ const { values } = parseArgs({
   options: {
     cli: { type: 'string', default: path.join(PACKAGE_ROOT, 'dist', 'orchestrator', 'bin', 'code-runtime.js') },
     readers: { type: 'string', default: '150' }, mcp: { type: 'string', default: '40' }, progress: { type: 'string', default: '100' },
-    secs: { type: 'string', default: '10' }, initializes: { type: 'string', default: '1000' }, only: { type: 'string' },
+    secs: { type: 'string', default: '10' }, initializes: { type: 'string', default: '1000' }, bodies: { type: 'string', default: '20' }, only: { type: 'string' },
   },
 });
 const CLI = path.resolve(values.cli!);
-const count = (name: 'readers' | 'mcp' | 'progress' | 'secs' | 'initializes', max: number): number => {
+const count = (name: 'readers' | 'mcp' | 'progress' | 'secs' | 'initializes' | 'bodies', max: number): number => {
   const value = Number(values[name]);
   if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be a whole number from 1 to ${max}, got ${values[name]}`);
   return value;
@@ -110,6 +111,38 @@ async function withNonReaders(serve: Serve, raws: Array<{ raw: string; from?: st
   for (const socket of sockets) socket.destroy();
   await sleep(3000);
   return { peak, value, after: usage(serve.pid) };
+}
+
+/** A run with 60 MiB of input files (six of 10 MiB, each file's most) in base64: an 80 MiB body. */
+function bigBody(): Buffer {
+  const file = Buffer.alloc(10 * 1024 * 1024, 7).toString('base64');
+  return Buffer.from(JSON.stringify({ code: 'console.log(1)', files: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.bin`, { base64: file }])) }));
+}
+
+/** `clients` clients (one loopback address each) POST an 80 MiB body at the pace `options` say, while another client works. */
+async function bodies(options: Parameters<typeof upload>[2]): Promise<Record<string, unknown>> {
+  const clients = count('bodies', 250);
+  const body = bigBody();
+  const serve = await startServe();
+  try {
+    const baseline = await idle(serve.url, serve.pid);
+    const started = performance.now();
+    const { peak, value } = await peakDuring(serve.pid, async () => {
+      const sent = Promise.all(Array.from({ length: clients }, (_, i) => upload(serve.url, body, { ...options, from: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`, timeoutMs: 180_000 })));
+      const another = await other(serve.url);
+      const answers: Record<string, number> = {};
+      for (const answer of await sent) {
+        const key = 'error' in answer ? answer.error : `${answer.status} ${answer.status === 202 ? 'started' : (JSON.parse(answer.text) as { error?: { type?: string } }).error?.type}`;
+        answers[key] = (answers[key] ?? 0) + 1;
+      }
+      return { answers, ...another };
+    }, 100);
+    const secs = Math.round((performance.now() - started) / 100) / 10;
+    await sleep(3000);
+    return { clients, bodyMiB: Math.round(body.length / 1024 / 1024), secs, ...value, ...figures(baseline, peak, usage(serve.pid)) };
+  } finally {
+    await serve.stop();
+  }
 }
 
 const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -206,6 +239,11 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>>> = {
       await serve.stop();
     }
   },
+
+  bodiesAtOnce: () => bodies({}),
+
+  /** 1 MiB every 100 ms, chunked: every body is in flight at once (with a length, the budget refuses them before reading). */
+  bodiesSlowly: () => bodies({ chunked: true, pieceBytes: 1024 * 1024, everyMs: 100 }),
 
   async sessionFlood() {
     const initializes = count('initializes', 10_000);
