@@ -164,7 +164,8 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     if (execution.heldBy !== undefined && execution.state !== 'ended') return textResult(elsewhereHeadline(execution));
     const page = service.page(execution, stream, request);
     const next = page.hasMore ? `more: byteOffset ${page.nextByteOffset}${page.nextLineOffset ? ` or lineOffset ${page.nextLineOffset}` : ''}`
-      : execution.state === 'ended' ? 'end of the stream' : 'nothing more yet; the script is still running';
+      : execution.state === 'ended' ? 'end of the stream'
+        : `nothing more yet; the script is still running${page.pendingBytes ? ` (the ${page.pendingBytes} bytes after it begin a character not all printed yet)` : ''}: ask again from byteOffset ${page.nextByteOffset}`;
     const skipped = page.skippedBytes > 0 ? `; ${page.skippedBytes} bytes before it were over the per-stream cap and not kept` : '';
     const header = `[${stream} bytes ${page.byteOffset}–${page.nextByteOffset} of ${page.totalBytes}${page.lineOffset ? `, from line ${page.lineOffset}` : ''}${skipped}; ${next}]`;
     if (wantsStructured(server)) return { ...textResult(header), structuredContent: { executionId, stream, state: execution.state, ...page } };

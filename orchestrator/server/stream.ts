@@ -5,7 +5,9 @@
  * everything the script printed, so they stay valid as the stream grows.
  *
  * Invariants: pages never split a UTF-8 character (not at the cap's cut, nor one still being
- * printed) and stay in one held run; every page holds at most `PAGE_BYTES` of text as it costs once
+ * printed) and stay in one held run; `hasMore` promises that a page from `nextByteOffset` holds
+ * text now, so a client paging while it is true always moves on (a character still being printed
+ * is not "more" yet: the page says `pendingBytes` instead, and the client asks again later); every page holds at most `PAGE_BYTES` of text as it costs once
  * written as a JSON string (a line page stops at the last whole line that fits, or inside a line too
  * long for a page, and says so); line starts are indexed every `CHECKPOINT_LINES` lines, only up to
  * the cap, so the index stays small however many lines a script prints; a page costs what it
@@ -40,8 +42,13 @@ export interface Page {
   nextLineOffset?: number;
   /** A line page ends inside a line (one longer than a page, one still being printed, or the head's last, cut by the cap): read on from nextByteOffset. */
   partialLine?: true;
-  /** Bytes the stream holds beyond this page right now (more may come while it runs). */
+  /** Text the stream holds beyond this page right now, readable from nextByteOffset (more may come while it runs). */
   hasMore: boolean;
+  /**
+   * Bytes printed after this page that cannot be read yet: the start of a character the script is
+   * still printing. Set only when there is no more text now; ask again from nextByteOffset later.
+   */
+  pendingBytes?: number;
   /** Bytes printed so far. */
   totalBytes: number;
   /** False when the stream went over its cap and its middle was not kept. */
@@ -196,10 +203,10 @@ export class OutputStream {
     let at = end;
     while (at > start && isContinuation(held.byteAt(at))) at -= 1;
     if (at > start) return at;
-    // The limit is smaller than one character: give the whole character.
+    // The limit is smaller than one character: give the whole character, once it is all printed.
     at = end;
     while (at < held.totalBytes && isContinuation(held.byteAt(at))) at += 1;
-    return at;
+    return Math.min(at, Math.max(start, this.readableEnd));
   }
 
   /** Byte offset of line `line` (1-based), or undefined when it starts in the cut middle or later than printed. */
@@ -268,17 +275,20 @@ export class OutputStream {
     if (lines?.wholeLines && fit > 0 && fit < bytes.length) fit = bytes.lastIndexOf(NEWLINE, fit - 1) + 1 || fit;
     const stop = start + fit;
     const atLine = this.#atLineStart(stop);
+    const readable = this.readableEnd;
     const page: Page = {
       text: bytes.subarray(0, fit).toString('utf8'),
       byteOffset: start,
       nextByteOffset: stop,
       lineOffset: lines ? lines.first : this.#atLineStart(start) ? this.#lineNumberAt(start) : undefined,
       nextLineOffset: undefined,
-      hasMore: stop < held.totalBytes,
+      hasMore: stop < readable,
       totalBytes: held.totalBytes,
       complete: held.complete,
       skippedBytes: Math.max(0, start - asked),
     };
+    // Nothing readable beyond it, yet bytes printed: a character not all printed yet.
+    if (!page.hasMore && held.totalBytes > stop) page.pendingBytes = held.totalBytes - stop;
     if (lines) {
       if (atLine) page.nextLineOffset = lines.first + held.countNewlines(start, stop);
       else if (!(this.#ended && stop === held.totalBytes)) page.partialLine = true;

@@ -212,6 +212,33 @@ overHttp('mcp http :: a client that disconnects mid-run: the run ends, another s
   }
 });
 
+overHttp('mcp http :: get_output on a character still being printed says to wait (never an empty page claiming more); REST the same', async () => {
+  const each = await httpClient();
+  try {
+    // "ab", then the first byte of "é", then nothing: the script waits until it is cancelled.
+    const run = await each.callTool({ name: 'run_code', arguments: { code: 'await Deno.stdout.write(new Uint8Array([0x61, 0x62, 0xc3])); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 0 } });
+    const id = structured(run).executionId;
+    const page = async (query: string) => (await fetch(`${serve.url}/v1/runs/${id}/output/stdout?${query}`)).json() as Promise<Structured>;
+    let first = await page('byteOffset=0');
+    for (let tries = 0; first.totalBytes < 3 && tries < 200; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      first = await page('byteOffset=0');
+    }
+    assert.equal([first.state, first.text, first.nextByteOffset, first.hasMore, first.pendingBytes, first.totalBytes], ['running', 'ab', 2, false, 1, 3]);
+    const there = await page('byteOffset=2&byteLimit=1');
+    assert.equal([there.text, there.nextByteOffset, there.hasMore, there.pendingBytes], ['', 2, false, 1]);
+    const viaMcp = await each.callTool({ name: 'get_output', arguments: { executionId: id, stream: 'stdout', byteOffset: 2 } });
+    assert.equal([structured(viaMcp).text, structured(viaMcp).hasMore, structured(viaMcp).pendingBytes], ['', false, 1]);
+    assert.match(text(viaMcp), /nothing more yet; the script is still running \(the 1 bytes after it begin a character not all printed yet\): ask again from byteOffset 2\]/);
+    await each.callTool({ name: 'cancel_execution', arguments: { executionId: id } });
+    // Ended, the lone byte is what it is: shown as a replacement character, and the stream ends.
+    const ended = await page('byteOffset=2');
+    assert.equal([ended.state, ended.text, ended.nextByteOffset, ended.hasMore, ended.pendingBytes], ['ended', '\uFFFD', 3, false, undefined]);
+  } finally {
+    await each.close();
+  }
+});
+
 overHttp('mcp http :: a page is at most 64 KiB as sent over REST and over MCP, though each control byte costs six', async () => {
   const each = await httpClient();
   try {

@@ -150,16 +150,55 @@ stream('stream :: a character the cap cuts is never shown in halves', () => {
   }
 });
 
-stream('stream :: while it runs, a character not all printed yet waits for the next page', () => {
+stream('stream :: while it runs, a character not all printed yet is not "more": the page says it waits (pendingBytes)', () => {
   const out = new OutputStream(1024 ** 2);
   const bytes = Buffer.from('ab😀');
   out.append(bytes.subarray(0, 4));
   const page = out.page({ byteOffset: 0 });
-  assert.equal([page.text, page.nextByteOffset, page.hasMore], ['ab', 2, true]);
+  assert.equal([page.text, page.nextByteOffset, page.hasMore, page.pendingBytes], ['ab', 2, false, 2]);
+  // Asked from there, as a client paging on does: no empty page that claims more at the same offset.
+  const there = out.page({ byteOffset: 2, byteLimit: 1 });
+  assert.equal([there.text, there.nextByteOffset, there.hasMore, there.pendingBytes], ['', 2, false, 2]);
   const line = out.page({ lineOffset: 1 });
-  assert.is(line.text, 'ab');
+  assert.equal([line.text, line.hasMore, line.pendingBytes, line.partialLine], ['ab', false, 2, true]);
   out.append(bytes.subarray(4));
-  assert.is(out.page({ byteOffset: page.nextByteOffset }).text, '😀');
+  const rest = out.page({ byteOffset: page.nextByteOffset });
+  assert.equal([rest.text, rest.hasMore, rest.pendingBytes], ['😀', false, undefined]);
+});
+
+stream('stream :: a client paging while hasMore always moves on, however the writes split characters', () => {
+  // Every byte written alone: after each, a client reads on from where it stopped, by bytes and by lines.
+  const text = 'aé😀€\n'.repeat(40) + 'ü😀';
+  const bytes = Buffer.from(text);
+  const out = new OutputStream(1024 ** 2);
+  let byBytes = '';
+  let byteAt = 0;
+  let byLines = '';
+  let lineAt: { lineOffset?: number; byteOffset?: number } = { lineOffset: 1 };
+  for (let at = 0; at <= bytes.length; at += 1) {
+    if (at < bytes.length) out.append(bytes.subarray(at, at + 1));
+    else out.end();
+    for (let guard = 0; ; guard += 1) {
+      assert.ok(guard < 100, `paging by bytes spun at byte ${byteAt}`);
+      const page = out.page({ byteOffset: byteAt, byteLimit: 3 });
+      byBytes += page.text;
+      assert.ok(!page.hasMore || page.nextByteOffset > byteAt, `an empty page at ${byteAt} claimed more`);
+      assert.is(page.pendingBytes, out.ended || page.hasMore ? undefined : out.totalBytes - page.nextByteOffset || undefined);
+      byteAt = page.nextByteOffset;
+      if (!page.hasMore) break;
+    }
+    for (let guard = 0; ; guard += 1) {
+      assert.ok(guard < 100, `paging by lines spun at ${JSON.stringify(lineAt)}`);
+      const page = out.page({ ...lineAt, lineLimit: 2 });
+      byLines += page.text;
+      const next = page.nextLineOffset !== undefined ? { lineOffset: page.nextLineOffset } : { byteOffset: page.nextByteOffset };
+      assert.ok(!page.hasMore || page.text.length > 0, `an empty page at ${JSON.stringify(lineAt)} claimed more`);
+      lineAt = next;
+      if (!page.hasMore) break;
+    }
+  }
+  assert.is(byBytes, text);
+  assert.is(byLines, text);
 });
 
 stream('stream :: a page holds at most 64 KiB: a line page ends after its last whole line that fits, or says it cut a line', () => {
