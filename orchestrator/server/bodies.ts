@@ -178,7 +178,7 @@ export class BodyGate {
         chunks.length = 0;
         // The rest is never read: the connection closes once the refusal is sent.
         const cancel = () => void reader.cancel().catch(() => undefined);
-        if (outgoing) outgoing.once('close', cancel);
+        if (outgoing && !outgoing.closed) outgoing.once('close', cancel);
         else cancel();
         return this.#refuse(c, refusal);
       }
@@ -202,7 +202,9 @@ export class BodyGate {
           release();
         }
       }
-      outgoing.once('close', release);
+      // Its client may have gone as the last byte came: then its answer is done already.
+      if (outgoing.closed) release();
+      else outgoing.once('close', release);
       return next();
     };
   }
