@@ -17,6 +17,7 @@ import { RUN_OPTIONS } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES } from '../runtime/actor-sizing.js';
 import { createServer } from '../server/http.js';
+import { SERVER_LIMITS } from '../server/options.js';
 import { stopRequests } from '../server/shutdown.js';
 import { platformRecordStore } from './standby-records.js';
 
@@ -28,6 +29,8 @@ const FALLBACK_MEMORY_MBYTES = 1024;
 /** Seconds running scripts get to finish when the run is asked to stop. */
 const DEFAULT_GRACE_SECS = 5;
 const MAX_CONCURRENCY = 16;
+/** Parsing a request body holds about three times its bytes at its peak (the text, the parsed strings, decoded files). */
+const BODY_PARSE_FACTOR = 3;
 
 export interface StandbySizing {
   concurrency: number;
@@ -36,23 +39,32 @@ export interface StandbySizing {
   /** What all kept executions' output may hold, and one stream. */
   memoryBudgetBytes: number;
   streamCapBytes: number;
+  /** Request bodies held at once (`maxBodiesBytes`); one request may send half. */
+  maxBodiesBytes: number;
 }
 
 /**
- * Fits the server to the run's memory: an eighth (16–512 MB) for kept output, the rest split into
+ * Fits the server to the run's memory: an eighth (16–512 MB) for kept output, request bodies in
+ * flight a sixteenth (8–192 MB, reserved three times over for parsing them), the rest split into
  * slots of a default-sized script plus Deno's own overhead; at least one slot, whose script then
  * gets what is left.
  */
 export function standbySizing(runMemoryMbytes: number | undefined, cpus = availableParallelism()): StandbySizing {
   const available = Math.max(64, (runMemoryMbytes ?? FALLBACK_MEMORY_MBYTES) - ORCHESTRATOR_MBYTES);
   const outputMbytes = Math.min(512, Math.max(16, Math.floor(available / 8)));
-  const forScripts = available - outputMbytes;
+  // The server's default body budget (192 MiB, ~600 MB while parsed) would not fit a small run beside its scripts.
+  const bodiesMbytes = Math.min(SERVER_LIMITS.maxBodiesBytes.default / 1024 ** 2, Math.max(SERVER_LIMITS.maxBodiesBytes.min / 1024 ** 2, Math.floor(available / 16)));
+  const forScripts = Math.max(RUN_OPTIONS.memoryMbytes.min + RUNTIME_OVERHEAD_MBYTES, available - outputMbytes - BODY_PARSE_FACTOR * bodiesMbytes);
   const slot = RUN_OPTIONS.memoryMbytes.default + RUNTIME_OVERHEAD_MBYTES;
   const concurrency = Math.max(1, Math.min(Math.floor(forScripts / slot), MAX_CONCURRENCY, cpus * 4));
   const perScript = Math.floor(forScripts / concurrency) - RUNTIME_OVERHEAD_MBYTES;
   const scriptMemoryMbytes = Math.max(RUN_OPTIONS.memoryMbytes.min, Math.min(perScript, RUN_OPTIONS.memoryMbytes.max));
   const memoryBudgetBytes = outputMbytes * 1024 ** 2;
-  return { concurrency, scriptMemoryMbytes, memoryBudgetBytes, streamCapBytes: Math.min(64 * 1024 ** 2, Math.floor(memoryBudgetBytes / 4)) };
+  return {
+    concurrency, scriptMemoryMbytes, memoryBudgetBytes,
+    streamCapBytes: Math.min(64 * 1024 ** 2, Math.floor(memoryBudgetBytes / 4)),
+    maxBodiesBytes: bodiesMbytes * 1024 ** 2,
+  };
 }
 
 /** Resolves with why the run must stop: a platform event or a signal; a second signal exits at once. */
@@ -89,6 +101,7 @@ export async function standbyMain(): Promise<void> {
     concurrency: sizing.concurrency,
     memoryBudgetBytes: sizing.memoryBudgetBytes,
     streamCapBytes: sizing.streamCapBytes,
+    maxBodiesBytes: sizing.maxBodiesBytes,
     maxMemoryMbytes: sizing.scriptMemoryMbytes,
     graceSecs: Number(process.env.CODE_RUNTIME_GRACE_SECS) || DEFAULT_GRACE_SECS,
     // The caller's run token: scripts act as the caller, through the relay only.

@@ -26,11 +26,17 @@ function freePort(): Promise<number> {
 standby('actor-standby :: sizing fits the run\'s memory', () => {
   const small = standbySizing(512, 2);
   assert.is(small.concurrency, 1);
-  assert.ok(small.scriptMemoryMbytes + 128 + 160 + small.memoryBudgetBytes / 1024 ** 2 <= 512, JSON.stringify(small));
+  // Scripts, Deno's overhead, the orchestrator, kept output and request bodies while parsed (three times their bytes) fit the run.
+  const fits = (sizing: ReturnType<typeof standbySizing>) => sizing.concurrency * (sizing.scriptMemoryMbytes + 128) + 160
+    + sizing.memoryBudgetBytes / 1024 ** 2 + 3 * sizing.maxBodiesBytes / 1024 ** 2;
+  assert.ok(fits(small) <= 512, JSON.stringify(small));
+  assert.ok(small.maxBodiesBytes >= 8 * 1024 ** 2 && small.scriptMemoryMbytes >= 64, JSON.stringify(small));
   const big = standbySizing(4096, 2);
   assert.ok(big.concurrency >= 4 && big.concurrency <= 8, JSON.stringify(big));
-  assert.ok(big.concurrency * (big.scriptMemoryMbytes + 128) + 160 + big.memoryBudgetBytes / 1024 ** 2 <= 4096);
+  assert.ok(fits(big) <= 4096, JSON.stringify(big));
   assert.ok(big.streamCapBytes <= big.memoryBudgetBytes);
+  // A big run takes the server's default: one request may carry 64 MiB of input files (about 89 MiB as JSON).
+  assert.is(standbySizing(8192, 8).maxBodiesBytes, 192 * 1024 ** 2);
 });
 
 standby('actor-standby :: serves MCP and REST on the port, answers the probe, drains on aborting', async () => {
