@@ -2,8 +2,9 @@
  * Removes secrets from what comes back to the sandbox, before it sees them: the Apify token from
  * the API's answers (an Actor the script runs could echo it into its dataset, log, error messages
  * or headers), and the operator's tool secrets from what tools return. Catches each secret in any
- * case and in its common encodings, each character as itself, `%XX` or a JSON `\uXXXX` (mixed
- * freely), as hex, and as base64 or base64url at any alignment. Works on a stream split at any
+ * case and in its common encodings, each character as itself, `%XX`, `%25XX` (encoded twice), a
+ * JSON `\uXXXX` or `\/`, or an HTML character reference (`&#x2f;`, `&#47;`, `&amp;`) — mixed
+ * freely — as hex, and as base64 or base64url at any alignment. Works on a stream split at any
  * byte, holding back only the bytes that could still be the start of a match: a stream that
  * carries no part of a secret passes on at once (an event stream's events are not held back).
  * Text that holds none of what a match must contain skips the regexes (most of what passes).
@@ -43,7 +44,7 @@ interface Patterns {
 }
 
 interface SecretForms {
-  /** Per byte, what the case-insensitive regex takes for it: the character, `%XX`, `\u00XX`. */
+  /** Per byte, what the case-insensitive regex takes for it: the character and its escapes (`byteForms`). */
   tokens: string[][];
   hex: string;
   /** base64 forms, with `+` and `/` standing for either of base64's and base64url's letters. */
@@ -52,6 +53,24 @@ interface SecretForms {
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 const hex2 = (code: number) => code.toString(16).padStart(2, '0');
+
+/** HTML's named references for the characters an HTML encoder always escapes. */
+const HTML_NAMED: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/**
+ * Every way one byte of a secret may be written in text an echo hands back: itself, `%XX`, `%25XX`
+ * (a URL encoded twice), JSON's `\u00XX`, `\"`, `\\` and `\/` (PHP's json_encode writes it for every `/`),
+ * and HTML's character references (`&#x2f;`, `&#47;`, `&amp;`), which HTML encoders use.
+ */
+function byteForms(byte: number): string[] {
+  const char = String.fromCharCode(byte);
+  const forms = [char, `%${hex2(byte)}`, `%25${hex2(byte)}`, `\\u00${hex2(byte)}`, `&#x${hex2(byte)};`, `&#x${byte.toString(16)};`, `&#${byte};`];
+  // JSON's two-character escapes of the characters it must or may escape.
+  if (char === '/' || char === '"' || char === '\\') forms.push(`\\${char}`);
+  const named = HTML_NAMED[char];
+  if (named) forms.push(named);
+  return [...new Set(forms)];
+}
 
 /** The part of base64(prefix + token) that depends on the token's bits only, for each alignment. */
 function base64Forms(token: Buffer): string[] {
@@ -79,21 +98,23 @@ function patternsOf(list: string[]): Patterns {
   const plain: string[] = [];
   const b64: string[] = [];
   const forms: SecretForms[] = [];
-  const firstChars = new Set<string>(['%', '\\']);
+  const firstChars = new Set<string>(['%', '\\', '&']);
   const plainNeedles: string[] = [];
   const base64Needles: string[] = [];
   let maxLength = 0;
   for (const secret of list) {
     const bytes = Buffer.from(secret);
-    // Case-insensitive: each byte as itself (any case), %XX or \u00XX, or the whole secret as hex.
-    plain.push([...bytes].map((b) => `(?:${escapeRegex(String.fromCharCode(b))}|%${hex2(b)}|\\\\u00${hex2(b)})`).join(''));
+    const tokens = [...bytes].map(byteForms);
+    // Case-insensitive: each byte as itself (any case) or any of its escapes, or the whole secret as hex.
+    plain.push(tokens.map((forms) => `(?:${forms.map(escapeRegex).join('|')})`).join(''));
     const hex = bytes.toString('hex');
     plain.push(hex);
     // Case-sensitive: base64, with base64url's two letters allowed in place of + and /.
     const base64 = base64Forms(bytes);
     b64.push(...base64.map((form) => [...form].map((c) => (c === '+' ? '[+-]' : c === '/' ? '[/_]' : c)).join('')));
-    maxLength = Math.max(maxLength, 6 * bytes.length, hex.length);
-    forms.push({ tokens: [...bytes].map((b) => [String.fromCharCode(b), `%${hex2(b)}`, `\\u00${hex2(b)}`]), hex, base64 });
+    const longest = tokens.reduce((sum, forms) => sum + Math.max(...forms.map((form) => form.length)), 0);
+    maxLength = Math.max(maxLength, longest, hex.length);
+    forms.push({ tokens, hex, base64 });
     plainNeedles.push(escapeRegex(bytes.toString('latin1')), hex);
     for (const form of base64) base64Needles.push(escapeRegex(form.split(/[+/]/).sort((a, b) => b.length - a.length)[0] ?? ''));
     for (const first of [String.fromCharCode(bytes[0] ?? 0), hex[0] ?? '']) firstChars.add(first.toLowerCase()).add(first.toUpperCase());
@@ -114,8 +135,8 @@ function sameLetter(a: string, b: string): boolean {
 
 /**
  * Whether `text` from `from` to its end could be the start of one of the secret's plain forms (each
- * byte as itself, `%XX` or `\u00XX`, mixed): the bytes each token might still become, followed as
- * a set of positions, so a `%` or `\` in a secret is tried both ways.
+ * byte as itself or any of its escapes, mixed): the bytes each token might still become, followed as
+ * a set of positions, so a `%`, `\` or `&` in a secret is tried both ways.
  */
 function plainPrefix(tokens: string[][], text: string, from: number): boolean {
   // A state: the secret's byte, which of its tokens, how far into it.
@@ -166,7 +187,7 @@ function holdFrom(patterns: Patterns, text: string): number {
 function replaceAll(patterns: Patterns, text: string): string {
   const [plain, base64] = patterns.regexes as [RegExp, RegExp];
   let out = text;
-  if (text.includes('%') || text.includes('\\') || patterns.needles.plain.test(text)) out = out.replace(plain, REDACTED);
+  if (text.includes('%') || text.includes('\\') || text.includes('&') || patterns.needles.plain.test(text)) out = out.replace(plain, REDACTED);
   if (patterns.needles.base64.test(out)) out = out.replace(base64, REDACTED);
   return out;
 }

@@ -188,6 +188,33 @@ scrub('relay scrub :: the token in any case and its common encodings is caught w
   assert.is(scrubText(TOKEN, 'plain text, base64 aGVsbG8=, 100%'), 'plain text, base64 aGVsbG8=, 100%');
 });
 
+// A secret as base64 keys are (`/`, `+`, `=`) and with HTML's special characters, in the forms
+// echoes write it: PHP's json_encode (`\/`), HTML encoders (hex, decimal and named references),
+// a URL encoded twice, each mixed with plain characters and in other letter case.
+const ODD = 'k3y/With+Slash=&<"\'>tail';
+const html = (text: string, ref: (code: number) => string) => text.replace(/[^A-Za-z0-9]/g, (c) => ref(c.charCodeAt(0)));
+const ESCAPED = [
+  JSON.stringify(ODD).slice(1, -1).replace(/\//g, '\\/'),
+  html(ODD, (code) => `&#x${code.toString(16)};`), html(ODD, (code) => `&#X${code.toString(16).toUpperCase()};`), html(ODD, (code) => `&#${code};`),
+  ODD.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+  ODD.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/"/g, '&#34;'),
+  encodeURIComponent(encodeURIComponent(ODD)), encodeURIComponent(encodeURIComponent(ODD)).toLowerCase(),
+];
+
+scrub('relay scrub :: a secret with `/`, `+`, `&` or quotes is caught as JSON `\\/`, HTML references and twice-encoded URLs, wherever the stream is split', () => {
+  for (const form of ESCAPED) {
+    const text = `<p>${form}</p>{"b":"ok"}`;
+    for (let cut = 0; cut <= text.length; cut += 1) {
+      const s = createScrubber(ODD);
+      const out = Buffer.concat([s.push(Buffer.from(text.slice(0, cut))), s.push(Buffer.from(text.slice(cut))), s.end()]).toString();
+      assert.is(out, `<p>${REDACTED}</p>{"b":"ok"}`, `${form} cut at ${cut}`);
+    }
+  }
+  // Ordinary markup and URLs pass unchanged.
+  const page = '<a href="/x?a=1&amp;b=%252F">k3y &lt; tail &#47;</a>';
+  assert.is(scrubText(ODD, page), page);
+});
+
 scrub('relay scrub :: every header the script sees is scrubbed, and encoded forms in the body too', async (ctx) => {
   const s = await open(ctx);
   ctx.api.inject({
