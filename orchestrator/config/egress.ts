@@ -63,7 +63,7 @@ function headersOf(raw: unknown, key: string, expand: (text: string, key: string
     const expanded = expand(value, where);
     if (/[\r\n\0]/.test(expanded)) throw new ConfigError(`\`${where}\` must be one line (no CR, LF or NUL)`);
     headers[name] = expanded;
-    secrets.addHeader(expanded);
+    secrets.addHeader(expanded, name);
     secrets.addAll(basicCredentials(expanded));
   }
   return headers;

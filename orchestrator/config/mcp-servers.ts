@@ -84,7 +84,7 @@ function httpServer(name: string, entry: Record<string, unknown>, key: string, e
   });
   for (const [header, value] of Object.entries(headers)) {
     if (/[\r\n\0]/.test(value)) throw new ConfigError(`\`${key}.headers.${header}\` must be one line (no CR, LF or NUL)`);
-    secrets.addHeader(value);
+    secrets.addHeader(value, header);
   }
   return { transport: 'http', name, url, headers, allow: allowlist(entry.tools, `${key}.tools`) };
 }

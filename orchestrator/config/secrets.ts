@@ -1,13 +1,22 @@
 /**
  * Every secret value of a configuration, for the relay's scrubber: what `${VAR}` took from the
- * environment, every header value (and the credential after a scheme word such as `Bearer`), every
- * env value of a stdio server, and a URL's password. Longest first, each once.
+ * environment, every header value (and the credential after a scheme word such as `Bearer`, and
+ * each cookie's value of a `Cookie` header), every env value of a stdio server, and a URL's
+ * password. Longest first, each once.
  */
 
 /** `Bearer abc…` → `abc…`: a tool that echoes only the credential must not show it either. */
 function credentialOf(headerValue: string): string | undefined {
   const match = /^\s*[A-Za-z][\w-]*\s+(\S.*)$/.exec(headerValue);
   return match?.[1]?.trim();
+}
+
+/** `a=1; session="xyz"` → `1`, `xyz`: a server that echoes or re-sets a cookie shows its value alone. */
+function cookieValues(headerValue: string): string[] {
+  return headerValue.split(';').map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq < 0 ? '' : pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  });
 }
 
 export class SecretList {
@@ -18,9 +27,11 @@ export class SecretList {
     if (trimmed) this.#values.add(trimmed);
   }
 
-  addHeader(value: string): void {
+  /** A header's value as a secret, with the parts of it an echo may show alone (`name` tells a cookie). */
+  addHeader(value: string, name = ''): void {
     this.add(value);
     this.add(credentialOf(value));
+    if (name.toLowerCase() === 'cookie') this.addAll(cookieValues(value));
   }
 
   addAll(values: Iterable<string>): void {

@@ -3,8 +3,9 @@
  * path, query, headers (minus hop-by-hop ones and any the operator configured for this origin,
  * which are added instead) and body, streamed, counted against the run's request cap; to the
  * address `egress-net.ts` checked. Back: the origin's status, status text and headers (hop-by-hop
- * ones dropped, every value scrubbed) and its body, streamed: decoded (gzip, deflate, br), counted
- * against the run's response cap and scrubbed of every secret of the run in every encoding.
+ * ones and any whose name holds a secret dropped, every value scrubbed) and its body, streamed:
+ * decoded (gzip, deflate, br), counted against the run's response cap and scrubbed of every secret
+ * of the run in every encoding.
  * Nothing is followed here: a redirect goes back to the guest, which sends the next hop through
  * the gate again, so every hop is judged and gets only its own origin's headers.
  * Before the answer starts, a failure is a RelayRefusal (the guest reads it as an error); after,
@@ -106,6 +107,8 @@ function answerHeaders(response: IncomingMessage, scrub: (text: string) => strin
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || lower.startsWith('code-runtime-')) continue;
+    // A name that holds a secret (an echo that makes headers of what it got) cannot be redacted and stay a name: dropped.
+    if (scrub(raw[i]!) !== raw[i]) continue;
     // Decoded and scrubbed bodies change length: only a body passed unchanged keeps its length.
     if ((lower === 'content-length' && !keepLength) || (lower === 'content-encoding' && !keepLength)) continue;
     out.push(raw[i]!, scrub(raw[i + 1]!));

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { mergeEgress, normalizeEgress, parseEgressOrigin } from '../../orchestrator/config/egress.js';
 import { ConfigError } from '../../orchestrator/config/error.js';
 import { normalizeConfig } from '../../orchestrator/config/load.js';
+import { normalizeMcpServers } from '../../orchestrator/config/mcp-servers.js';
 import { ActorInputError, egressFromInput } from '../../orchestrator/actor/input.js';
 
 const config = suite('config egress');
@@ -47,6 +48,18 @@ config('config egress :: header values and what ${VAR} put in them are secrets (
   assert.not.ok(normalized.secrets.some((secret) => secret.includes('api.example.com')), 'an origin is not a secret');
   assert.equal(normalized.secrets, [...normalized.secrets].sort((a, b) => b.length - a.length), 'longest first');
   assert.equal(normalizeEgress(undefined, {}), { rules: [], secrets: [] });
+});
+
+config('config egress :: each cookie of a Cookie header is a secret on its own (a server echoes or re-sets one alone), in egress and mcpServers alike', () => {
+  const cookie = 'session=sess-0123456789abcdef; csrf="csrf-quoted-value-42"; theme=dark';
+  const egress = normalizeEgress({ 'https://app.example.com': { headers: { cookie } } }, {});
+  const mcp = normalizeMcpServers({ app: { url: 'https://app.example.com/mcp', headers: { Cookie: cookie } } }, {});
+  for (const secrets of [egress.secrets, mcp.secrets]) {
+    for (const secret of [cookie, 'sess-0123456789abcdef', 'csrf-quoted-value-42']) assert.ok(secrets.includes(secret), `${secret} is a secret`);
+    assert.not.ok(secrets.includes('"csrf-quoted-value-42"'), 'quotes are not part of the value');
+  }
+  // Another header's `a=b` is not split: its whole value (and the credential after a scheme word) is the secret.
+  assert.not.ok(normalizeEgress({ 'https://x.example.com': { headers: { 'X-Auth': 'key=abcdefgh12345' } } }, {}).secrets.includes('abcdefgh12345'));
 });
 
 config('config egress :: every mistake names its key and what is allowed, never a header\'s value', () => {

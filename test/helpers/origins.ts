@@ -1,7 +1,7 @@
 /**
  * Loopback servers standing in for the outside world an operator allows (egress tests): one HTTP
  * server whose routes echo what they got (headers, also in base64, hex and other letter case, in
- * the body and in response headers), redirect, drip slowly, never answer, send a huge or a gzip'd
+ * the body and in response headers; escaped as PHP, HTML and a twice-encoded URL write it), redirect, drip slowly, never answer, send a huge or a gzip'd
  * answer; every request it saw is recorded, and so is every connection that closed.
  */
 import http from 'node:http';
@@ -110,6 +110,23 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
         case '/coded': {
           res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': param(url, 'coding', 'zstd') });
           res.end('not really encoded');
+          return;
+        }
+        case '/echo-escaped': {
+          // What it got, as other encoders write it: PHP's json_encode, HTML references, a URL
+          // encoded twice, the cookies parsed (and one re-set), and a header named after a cookie.
+          const key = String(req.headers['x-api-key'] ?? '');
+          const cookies = Object.fromEntries(String(req.headers.cookie ?? '').split(/;\s*/).map((pair) => pair.split('=') as [string, string]));
+          const named = Object.values(cookies).find((value) => /^[A-Za-z0-9_-]+$/.test(value) && value.length > 8) ?? 'none';
+          res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': `session=${cookies.session}; HttpOnly`, [`x-seen-${named}`]: '1' });
+          // One form a line, each as its encoder wrote it (not escaped again by an outer JSON).
+          res.end([
+            `php ${JSON.stringify({ key }).replace(/\//g, '\\/')}`,
+            `html ${key.replace(/[^A-Za-z0-9]/g, (c) => `&#x${c.charCodeAt(0).toString(16)};`)}`,
+            `decimal ${key.replace(/[^A-Za-z0-9]/g, (c) => `&#${c.charCodeAt(0)};`)}`,
+            `twice ${encodeURIComponent(encodeURIComponent(key))}`,
+            `cookies ${JSON.stringify(cookies)}`,
+          ].join('\n'));
           return;
         }
         case '/status': {

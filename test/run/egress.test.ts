@@ -78,6 +78,26 @@ console.log(copy.url, copy.type);`;
   ]);
 });
 
+egress('egress :: a secret echoed as PHP, HTML or a twice-encoded URL write it, a cookie\'s value alone, or a header\'s name never reaches the script', async ({ a }) => {
+  const key = 'k3y/With+Slash=Equals&Amp';
+  const session = 'CookieSession0123456789';
+  const r = await runCode({
+    code: `const r = await fetch('${a.url}/echo-escaped');
+console.log(JSON.stringify([...r.headers]));
+console.log(await r.text());`,
+    egress: { [a.url]: { headers: { 'X-Api-Key': key, Cookie: `session=${session}; theme=dark` } } },
+  });
+  const [head, ...body] = lines(r);
+  const headers = JSON.parse(head!) as [string, string][];
+  const forms = Object.fromEntries(body.map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]));
+  assert.equal(JSON.parse(forms.cookies!), { session: REDACTED, theme: 'dark' }, 'the cookie\'s value is a secret; the rest is not');
+  for (const form of ['php', 'html', 'decimal', 'twice']) assert.match(String(forms[form]), REDACTED, `${form}: ${String(forms[form])}`);
+  assert.ok(headers.some(([name, value]) => name === 'set-cookie' && value === `session=${REDACTED}; HttpOnly`), JSON.stringify(headers));
+  assert.not.ok(headers.some(([name]) => name.startsWith('x-seen-')), 'a header named after a secret is dropped');
+  const all = `${r.stdout}${r.stderr}${JSON.stringify(r)}`;
+  for (const form of [key, session, encodeURIComponent(key), 'k3y\\/With', 'k3y&#x2f;With', 'k3y&#47;With']) assert.not.ok(all.includes(form), `${form} reached the script`);
+});
+
 egress('egress :: bodies stream both ways: the script reads the first part before the origin sends the rest, and uploads a stream', async ({ a }) => {
   const code = `
 const dec = new TextDecoder();
