@@ -59,7 +59,7 @@ export interface RunOptions {
    */
   egress?: EgressOrigins;
   /**
-   * Files the script reads with the global `files` (names: plain, no `/`, `\`, `..`, NUL or control
+   * Files the script reads with the global `files` (names: plain, not `.`, no `/`, `\`, `..`, NUL or control
    * characters, 1–255 bytes of UTF-8); the content type is inferred from the name. They never touch
    * a disk the sandbox can name: the script fetches them from the orchestrator. Bytes are read as
    * given, not copied: leave them unchanged until the run ends.

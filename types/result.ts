@@ -48,7 +48,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 /** A file the script wrote with `files.write` (see docs/files.md). */
 export interface OutputFile {
-  /** The name the script gave it: plain (no `/`, `\`, `..`, NUL or control characters), 1–255 bytes of UTF-8. */
+  /** The name the script gave it: plain (not `.`; no `/`, `\`, `..`, NUL or control characters), 1–255 bytes of UTF-8. */
   name: string;
   /** As the script gave it, else inferred from the name (e.g. `image/png`), else `text/plain; charset=utf-8` for UTF-8 text and `application/octet-stream` for other bytes. */
   contentType: string;

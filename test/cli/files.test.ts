@@ -99,4 +99,15 @@ cli('cli-files :: --files-out never follows a symlink already in DIR out of it',
   assert.ok(existsSync(outside));
 });
 
+cli('cli-files :: a file named `.` is refused when written, so it cannot stand for DIR and cost the files after it', async () => {
+  const out = path.join(scratch, 'dot');
+  const r = await run(['--files-out', out, file('dot.ts', `
+await files.write('a.txt', 'A');
+try { await files.write('.', 'dot'); } catch (e) { console.log(e.name, e.type, e.message); }
+await files.write('z.txt', 'Z');`)]);
+  assert.is(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /^FilesError invalid-name Cannot write "\.": a name is not `\.` .*a file name is a plain name/);
+  assert.equal(readdirSync(out).sort(), ['a.txt', 'z.txt']);
+});
+
 cli.run();

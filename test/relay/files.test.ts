@@ -29,7 +29,7 @@ names('relay-file-names :: plain names pass; a folder, `..`, NUL, control charac
     assert.is(fileNameProblem(good), undefined, good);
   }
   const bad: Array<[unknown, RegExp]> = [
-    ['', /empty/], ['a/b', /`\/`/], ['/etc/passwd', /`\/`/], ['a\\b', /`\\`/], ['..', /`\.\.`/], ['x..y', /`\.\.`/],
+    ['', /empty/], ['a/b', /`\/`/], ['/etc/passwd', /`\/`/], ['a\\b', /`\\`/], ['..', /`\.\.`/], ['x..y', /`\.\.`/], ['.', /not `\.`/],
     ['a\0b', /NUL/], ['a\nb', /control/], ['a\u0085b', /control/], ['\ud800x', /UTF-8/], ['a'.repeat(256), /256 bytes.*255/],
     ['é'.repeat(128), /256 bytes/], [42, /string/], [undefined, /string/],
   ];
