@@ -35,7 +35,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export function parseFileSources(raw: unknown): { problem: string } | { sources: Record<string, FileSource> } {
   if (raw === undefined || raw === null) return { sources: {} };
   if (typeof raw !== 'object' || Array.isArray(raw)) return { problem: '`files` must be an object of file name → text, { "base64": … } or a key-value store record URL' };
-  const sources: Record<string, FileSource> = {};
+  // Null-prototype: a file named `__proto__` (an own key of the JSON input) is a key like any other.
+  const sources = Object.create(null) as Record<string, FileSource>;
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     const problem = fileNameProblem(name);
     if (problem) return { problem: `\`files\` has a file named ${showName(name)}: ${problem}` };
@@ -88,7 +89,7 @@ async function readCapped(stream: Readable, max: number): Promise<Buffer | undef
 
 /** The input files' bytes, fetching record URLs; a missing record or a file over a limit is a FileInputError. */
 export async function resolveFileSources(sources: Record<string, FileSource>, reader: RecordReader, limits: { maxFileBytes: number; maxFilesInBytes: number }): Promise<Record<string, Uint8Array>> {
-  const files: Record<string, Uint8Array> = {};
+  const files = Object.create(null) as Record<string, Uint8Array>;
   let total = 0;
   for (const [name, source] of Object.entries(sources)) {
     let bytes: Uint8Array;

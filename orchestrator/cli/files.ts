@@ -22,7 +22,8 @@ export function parseFileSpec(spec: string): { name: string; file: string } {
 
 /** Reads every `--file` into input files, checking names and sizes before reading a byte. */
 export async function readInputFiles(specs: readonly string[], limits: { maxFileBytes: number; maxFilesInBytes: number }): Promise<Record<string, Uint8Array>> {
-  const files: Record<string, Uint8Array> = {};
+  // Null-prototype: a file named `__proto__` is a key like any other.
+  const files = Object.create(null) as Record<string, Uint8Array>;
   let total = 0;
   for (const spec of specs) {
     const { name, file } = parseFileSpec(spec);

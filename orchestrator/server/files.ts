@@ -36,7 +36,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** The input files as the library takes them (each decoded once, so validation never copies them again). */
 export function decodeInputFiles(files: Record<string, JsonFile> | undefined): Record<string, Uint8Array> | undefined {
   if (!files) return undefined;
-  const decoded: Record<string, Uint8Array> = {};
+  // Null-prototype: a file named `__proto__` is a key like any other.
+  const decoded = Object.create(null) as Record<string, Uint8Array>;
   for (const [name, file] of Object.entries(files)) {
     if (file.text !== undefined) {
       decoded[name] = Buffer.from(file.text, 'utf8');

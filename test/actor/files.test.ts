@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apifyCli, readStorage, runActor, scratchDir } from './harness.js';
+import { parseFileSources, resolveFileSources } from '../../orchestrator/actor/files.js';
+import { decodeInputFiles } from '../../orchestrator/server/files.js';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { ROOT } from '../helpers/helpers.js';
 
@@ -41,6 +43,18 @@ actorFiles.after(async () => {
 function env(): Record<string, string> {
   return { APIFY_TOKEN: TOKEN, APIFY_API_BASE_URL: api.url };
 }
+
+actorFiles('actor-files :: an input file named `__proto__` is kept, as any plain name (JSON input holds it as an own key)', async () => {
+  const raw = JSON.parse('{"__proto__": "kept", "b.txt": {"base64": "Yg=="}}') as unknown;
+  const parsed = parseFileSources(raw);
+  assert.ok('sources' in parsed, JSON.stringify(parsed));
+  const reader = { origins: [], open: () => Promise.reject(new Error('no records here')) };
+  const files = await resolveFileSources((parsed as { sources: Parameters<typeof resolveFileSources>[0] }).sources, reader, { maxFileBytes: 1024, maxFilesInBytes: 1024 });
+  assert.equal(Object.keys(files), ['__proto__', 'b.txt']);
+  assert.is(Buffer.from(files.__proto__ as Uint8Array).toString(), 'kept');
+  // The server's JSON files too (MCP and REST decode them with this).
+  assert.equal(Object.keys(decodeInputFiles(JSON.parse('{"__proto__": {"text": "kept"}}') as Record<string, { text: string }>) ?? {}), ['__proto__']);
+});
 
 actorFiles('actor-files :: input files as text, base64 and a record URL; each written file a record whose file: URL the item gives', async () => {
   const input = {

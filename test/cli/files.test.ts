@@ -110,4 +110,11 @@ await files.write('z.txt', 'Z');`)]);
   assert.equal(readdirSync(out).sort(), ['a.txt', 'z.txt']);
 });
 
+cli('cli-files :: an input file may be named `__proto__` (any plain name is kept, none silently dropped)', async () => {
+  const r = await run(['--file', `__proto__=${file('proto.txt', 'kept')}`, '--file', `b.txt=${file('b.txt', 'b')}`, file('proto.ts', `
+console.log(JSON.stringify(files.list().map((f) => f.name)), await files.readText('__proto__'));`)]);
+  assert.is(r.exitCode, 0, r.stderr);
+  assert.is(r.stdout, '["__proto__","b.txt"] kept\n');
+});
+
 cli.run();
