@@ -74,6 +74,14 @@ function hostPort(url: URL): string {
   return `${url.hostname}:${port}`;
 }
 
+/** What of a path could mean another path to the origin than to the prefix check (orchestrator/relay/egress-rules.ts's `pathTrick`, word for word). */
+function pathTrick(pathname: string): string | undefined {
+  if (/%(2e|2f|5c)/i.test(pathname)) return 'an encoded \'.\', \'/\' or \'\\\'';
+  if (/%25/.test(pathname)) return 'an encoded \'%\'';
+  if (/(^|\/)\.{1,2};/.test(pathname)) return 'a dot segment with parameters (`..;`, `.;`)';
+  return undefined;
+}
+
 function underPrefix(pathname: string, prefix: string): boolean {
   if (prefix === '' || pathname === prefix) return true;
   return pathname.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
@@ -95,9 +103,8 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
   function refusal(url: URL): string | undefined {
     const same = rules.filter((rule) => rule.origin === url.origin);
     if (same.length === 0) return `network access to ${hostPort(url)} is not allowed in this sandbox; ${allowed}`;
-    if (same.every((rule) => rule.prefix !== '') && /%(2e|2f|5c)/i.test(url.pathname)) {
-      return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: an encoded '.', '/' or '\\' in the path is refused under a path prefix; ${allowed}`;
-    }
+    const why = same.every((rule) => rule.prefix !== '') ? pathTrick(url.pathname) : undefined;
+    if (why) return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: ${why} in the path is refused under a path prefix; ${allowed}`;
     if (!same.some((rule) => underPrefix(url.pathname, rule.prefix))) return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox; ${allowed}`;
     return undefined;
   }

@@ -36,6 +36,14 @@ function underPrefix(pathname: string, prefix: string): boolean {
   return pathname.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
+/** What of a path could mean another path to the origin than it does to the prefix check, or undefined (guest/egress.ts words it alike). */
+export function pathTrick(pathname: string): string | undefined {
+  if (/%(2e|2f|5c)/i.test(pathname)) return 'an encoded \'.\', \'/\' or \'\\\'';
+  if (/%25/.test(pathname)) return 'an encoded \'%\'';
+  if (/(^|\/)\.{1,2};/.test(pathname)) return 'a dot segment with parameters (`..;`, `.;`)';
+  return undefined;
+}
+
 export type Verdict = { ok: true; rule: EgressRule } | { ok: false; message: string };
 
 /** The rule `url` goes out under, or the refusal naming what was tried and what is allowed. */
@@ -43,11 +51,12 @@ export function judge(rules: readonly EgressRule[], url: URL): Verdict {
   const sameOrigin = rules.filter((rule) => rule.origin === url.origin);
   const allowed = allowedWords(rules.map(ruleName));
   if (sameOrigin.length === 0) return { ok: false, message: `network access to ${hostPort(url)} is not allowed in this sandbox; ${allowed}` };
-  // Encoded separators could reach another path at the origin than the one the prefix was checked against.
+  // What an origin may read as another path than the one the prefix was checked against: encoded
+  // separators, a dot segment with parameters (Tomcat and Spring read `..;` as `..`), an encoded `%`
+  // (an origin that decodes twice reads `%252e` as `.`).
   const narrowed = sameOrigin.every((rule) => rule.prefix !== '');
-  if (narrowed && /%(2e|2f|5c)/i.test(url.pathname)) {
-    return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: an encoded '.', '/' or '\\' in the path is refused under a path prefix; ${allowed}` };
-  }
+  const why = narrowed ? pathTrick(url.pathname) : undefined;
+  if (why) return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: ${why} in the path is refused under a path prefix; ${allowed}` };
   // The longest prefix wins, so a narrower rule's headers apply under it.
   const rule = sameOrigin.filter((candidate) => underPrefix(url.pathname, candidate.prefix))
     .sort((a, b) => b.prefix.length - a.prefix.length)[0];

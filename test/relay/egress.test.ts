@@ -12,7 +12,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { useEgressNetwork } from '../../orchestrator/relay/egress-net.js';
-import type { EgressRule } from '../../orchestrator/relay/egress-rules.js';
+import { judge, type EgressRule } from '../../orchestrator/relay/egress-rules.js';
 import type { EgressLimits } from '../../orchestrator/relay/egress-calls.js';
 import { openRelaySession, type RelaySession } from '../../orchestrator/relay/relay.js';
 import { createScrubber, REDACTED } from '../../orchestrator/relay/scrub.js';
@@ -117,6 +117,10 @@ egress('relay egress :: another origin, another port or a path outside the prefi
     [`${ctx.a.url}/v2/echo`, `network access to ${ctx.a.url}/v2/echo is not allowed in this sandbox; ${allowed}`],
     [`${ctx.a.url}/v1x/echo`, `network access to ${ctx.a.url}/v1x/echo is not allowed in this sandbox; ${allowed}`],
     [`${ctx.a.url}/v1/..%2Fadmin`, 'an encoded \'.\', \'/\' or \'\\\' in the path is refused under a path prefix'],
+    // What some servers read as `..` (Tomcat, Spring: `..;`) or decode twice (`%252e`) would leave the prefix there.
+    [`${ctx.a.url}/v1/..;/admin`, 'a dot segment with parameters (`..;`, `.;`) in the path is refused under a path prefix'],
+    [`${ctx.a.url}/v1/.;x/admin`, 'a dot segment with parameters (`..;`, `.;`) in the path is refused under a path prefix'],
+    [`${ctx.a.url}/v1/%252e%252e/admin`, 'an encoded \'%\' in the path is refused under a path prefix'],
   ] as const;
   for (const [url, message] of refused) {
     const answer = await send(s.url, to(url));
@@ -128,6 +132,8 @@ egress('relay egress :: another origin, another port or a path outside the prefi
   const sneaky = await send(s.url, `/egress/to/${encodeURIComponent(ctx.a.url)}//127.0.0.1:${ctx.b.port}/v1/echo`);
   assert.is(sneaky.status, 403);
   assert.is((await send(s.url, to(`${ctx.a.url}/v1/echo`))).status, 200);
+  // Without a prefix the whole origin is allowed: nothing there to leave.
+  assert.ok(judge([rule('https://api.example.com')], new URL('https://api.example.com/..;/%252e')).ok);
   assert.is(ctx.b.seen.length, 0, 'a refused origin was reached');
   assert.equal(ctx.a.seen.map((seen) => seen.url), ['/v1/echo']);
 });

@@ -131,6 +131,7 @@ const tries = {
   other: () => fetch('${b.url}/echo'),
   port: () => fetch('http://127.0.0.1:${b.port + (b.port === 65535 ? -1 : 1)}/'),
   prefix: () => fetch('${c.url}/v2/echo'),
+  dotParams: () => fetch('${c.url}/v1/..;/admin'),
   loopbackName: () => fetch('http://localhost:${b.port}/echo'),
   redirectAway: () => fetch('${a.url}/redirect?to=' + encodeURIComponent('${b.url}/echo')),
   websocket: () => new WebSocket('${a.url.replace('http', 'ws')}/'),
@@ -149,17 +150,18 @@ console.log('303', (await seeOther.json()).method);`;
   const r = await runCode({ code, egress: { [a.url]: { headers: { Authorization: AUTH } }, [`${c.url}/v1`]: {}, [`http://localhost:${b.port}`]: {} }, timeoutSecs: 30 });
   const out = lines(r);
   const denied = (target: string) => `NotCapable network access to ${target} is not allowed in this sandbox; ${allowed}`;
-  assert.equal(out.slice(0, 8), [
+  assert.equal(out.slice(0, 9), [
     `other ${denied(`127.0.0.1:${b.port}`)}`,
     `port ${denied(`127.0.0.1:${b.port + (b.port === 65535 ? -1 : 1)}`)}`,
     `prefix ${denied(`${c.url}/v2/echo`)}`,
-    `loopbackName NotCapable network access to localhost:${b.port} is not allowed in this sandbox: localhost resolves to ${out[3]!.includes('::1') ? '::1' : '127.0.0.1'}, which is not a public address; a name must resolve to public addresses only (an operator who means a private host allows it by its IP address)`,
+    `dotParams NotCapable network access to ${c.url}/v1/..;/admin is not allowed in this sandbox: a dot segment with parameters (\`..;\`, \`.;\`) in the path is refused under a path prefix; ${allowed}`,
+    `loopbackName NotCapable network access to localhost:${b.port} is not allowed in this sandbox: localhost resolves to ${out[4]!.includes('::1') ? '::1' : '127.0.0.1'}, which is not a public address; a name must resolve to public addresses only (an operator who means a private host allows it by its IP address)`,
     `redirectAway ${denied(`127.0.0.1:${b.port}`)} (redirected to it from ${a.url}/redirect?to=${encodeURIComponent(`${b.url}/echo`)})`,
     `websocket NotCapable network access to 127.0.0.1:${a.port} through WebSocket is not allowed in this sandbox (only fetch reaches the network); ${allowed}`,
     `eventSource NotCapable network access to 127.0.0.1:${a.port} through EventSource (read the stream with fetch instead) is not allowed in this sandbox (only fetch reaches the network); ${allowed}`,
     `connect NotCapable network access to 127.0.0.1:${a.port} through Deno.connect is not allowed in this sandbox (only fetch reaches the network); ${allowed}`,
   ]);
-  assert.equal(out.slice(8), [`hop 200 ${c.url}/v1/echo true`, 'manual 302 /echo', '303 GET']);
+  assert.equal(out.slice(9), [`hop 200 ${c.url}/v1/echo true`, 'manual 302 /echo', '303 GET']);
   assert.is(b.seen.length, 0, 'a refused origin was reached');
   // The operator's header went to its own origin only; the script's own credential did not follow the redirect.
   const atC = c.seen.find((seen) => seen.url === '/v1/echo')!;
