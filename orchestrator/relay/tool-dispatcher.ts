@@ -16,6 +16,8 @@ export type ToolFailureType =
   | 'unavailable'
   /** The server answered with a protocol error, or an answer that is not a tool result. */
   | 'protocol-error'
+  /** The server's answer was over the size one message may have (cut off as it came). */
+  | 'tool-result-too-large'
   /** The call was cancelled: the signal fired (the relay knows whether for a timeout or the run's end). */
   | 'cancelled';
 

@@ -5,6 +5,8 @@
  * that dies is started again on the next call, after a back-off that doubles with each failure in
  * a row (calls meanwhile wait for it, up to their own deadline); a server that cannot be started
  * or reached fails its own calls at once with why, until the back-off allows another attempt.
+ * One message from a server is bounded as it arrives (`message-cap.ts`): an answer over the bound
+ * fails its own call, never the shared connection.
  * Messages a script can read say what happened, never the command, env, URL or headers. `close`
  * closes the connection and ends the process (stdin closed, then SIGTERM, then SIGKILL).
  */
@@ -16,8 +18,10 @@ import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.
 import type { UpstreamConfig } from '../config/shape.js';
 import type { ToolDescriptor } from '../../types/mcp.js';
 import type { ToolOutcome } from '../relay/tool-dispatcher.js';
+import { CappedLineBuffer, cappedFetch, MESSAGE_TOO_LARGE } from './message-cap.js';
 import { CancelledError, nameList, untilAborted, type ToolSource } from './source.js';
 import { outcomeOf } from './tool-result.js';
+import { RELAY_LIMITS } from '../relay/limits.js';
 
 const CLIENT_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
 
@@ -31,7 +35,15 @@ export const UPSTREAM_LIMITS = {
   listPages: 100,
   /** Bytes of a stdio server's stderr kept for the operator's warning when it fails. */
   stderrTailBytes: 2048,
+  /**
+   * One message from a server, as it arrives (`message-cap.ts`): past it the message is dropped and
+   * its call fails alone. Room for a 10 MiB answer (the relay's toolResultBytes) given twice, as
+   * structuredContent and as its JSON text.
+   */
+  messageBytes: 32 * 1024 * 1024,
 } as const;
+
+const MiB = 1024 * 1024;
 
 /** The SDK's own request timeout is set past any call's: the relay's signal decides when a call ends. */
 const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
@@ -54,6 +66,8 @@ export class McpUpstream implements ToolSource {
   /** Why the last attempt failed, and whether it was the start itself (then calls fail at once during the back-off). */
   #lastError: { message: string; startFailed: boolean } | undefined;
   #stderrTail = '';
+  /** Why the transport itself closed the connection (a message over the limit that answered nothing it could tell), if it did. */
+  #cutFor: string | undefined;
   #closed = false;
 
   constructor(config: UpstreamConfig) {
@@ -97,6 +111,10 @@ export class McpUpstream implements ToolSource {
       return outcomeOf(result as Record<string, unknown>, name);
     } catch (error) {
       if (signal.aborted) return { kind: 'failed', type: 'cancelled', message: 'cancelled' };
+      if (error instanceof McpError && error.code === MESSAGE_TOO_LARGE) {
+        return { kind: 'failed', type: 'tool-result-too-large',
+          message: `${name} answered with more than ${UPSTREAM_LIMITS.messageBytes / MiB} MiB, over the limit of ${RELAY_LIMITS.toolResultBytes / MiB} MiB per tool answer; ask the tool for less` };
+      }
       if (error instanceof McpError && error.code !== ErrorCode.ConnectionClosed && error.code !== ErrorCode.RequestTimeout) {
         return { kind: 'failed', type: 'protocol-error', message: `${name} failed: ${error.message}` };
       }
@@ -179,8 +197,10 @@ export class McpUpstream implements ToolSource {
     });
     const transport = this.#transport();
     client.onclose = () => this.#closedUnderneath(client);
-    // Errors also reach the pending calls; this only keeps the SDK from logging them.
-    client.onerror = () => undefined;
+    // Errors also reach the pending calls; this keeps the SDK from logging them, and keeps the one that closes a connection.
+    client.onerror = (error) => {
+      if (error.message.startsWith('the tool server sent a message of more than')) this.#cutFor = error.message.replace('the tool server ', '');
+    };
     try {
       await client.connect(transport, { timeout: UPSTREAM_LIMITS.connectTimeoutMs });
     } catch (error) {
@@ -200,9 +220,13 @@ export class McpUpstream implements ToolSource {
   #transport(): Transport {
     const config = this.#config;
     if (config.transport === 'http') {
-      return new StreamableHTTPClientTransport(config.url, { requestInit: { headers: config.headers } });
+      return new StreamableHTTPClientTransport(config.url, { requestInit: { headers: config.headers }, fetch: cappedFetch(UPSTREAM_LIMITS.messageBytes) });
     }
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env: config.env, cwd: config.cwd, stderr: 'pipe' });
+    // The SDK's buffer holds a message whole (and closes the connection, failing every run's calls, past 10 MiB): ours bounds one message alone.
+    const internals = transport as unknown as { _readBuffer?: unknown };
+    if (!('_readBuffer' in internals)) throw new Error('the MCP SDK\'s stdio transport changed: its read buffer cannot be bounded');
+    internals._readBuffer = new CappedLineBuffer(UPSTREAM_LIMITS.messageBytes);
     this.#stderrTail = '';
     // Read, so a chatty server never blocks on a full pipe; the tail goes to the operator's warning.
     transport.stderr?.on('data', (chunk: Buffer) => {
@@ -219,7 +243,8 @@ export class McpUpstream implements ToolSource {
   #closedUnderneath(client: Client): void {
     if (this.#connection?.client !== client || this.#closed) return;
     this.#connection = undefined;
-    this.#fail(`the tool server \`${this.name}\` ${this.#config.transport === 'stdio' ? 'exited' : 'closed the connection'}`, false);
+    this.#fail(`the tool server \`${this.name}\` ${this.#cutFor ?? (this.#config.transport === 'stdio' ? 'exited' : 'closed the connection')}`, false);
+    this.#cutFor = undefined;
   }
 
   /** A call broke its connection: dropped, so the next call makes a new one (after the back-off). */
@@ -227,7 +252,9 @@ export class McpUpstream implements ToolSource {
     if (this.#connection === connection) {
       this.#connection = undefined;
       void connection.client.close().catch(() => undefined);
-      this.#fail(`the tool server \`${this.name}\` ${error instanceof McpError && error.code === ErrorCode.ConnectionClosed ? (this.#config.transport === 'stdio' ? 'exited during the call' : 'closed the connection during the call') : `failed: ${describe(error)}`}`, false);
+      const closed = this.#cutFor ?? (this.#config.transport === 'stdio' ? 'exited during the call' : 'closed the connection during the call');
+      this.#fail(`the tool server \`${this.name}\` ${error instanceof McpError && error.code === ErrorCode.ConnectionClosed ? closed : `failed: ${describe(error)}`}`, false);
+      this.#cutFor = undefined;
     }
     return this.#lastError!.message;
   }
