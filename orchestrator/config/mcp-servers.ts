@@ -2,7 +2,8 @@
  * `mcpServers`, validated and normalized: each entry is a stdio server (`command`) or a Streamable
  * HTTP server (`url`), told apart by `type` when given and by which key it has otherwise; `${VAR}`
  * expands in `command`, `args`, `env`, `cwd`, `url` and `headers`; `disabled: true` leaves an entry
- * out. Every error names the key (`mcpServers.github.url`) and what is allowed, never a value.
+ * out. Secrets: header and env values, a URL's query values, and what `${VAR}` took. Every error
+ * names the key (`mcpServers.github.url`) and what is allowed, never a value.
  */
 import { createExpander, type Expander } from './expand.js';
 import { ConfigError, isPlainObject, kindOf, reject } from './error.js';
@@ -78,6 +79,8 @@ function httpServer(name: string, entry: Record<string, unknown>, key: string, e
   if (url.username || url.password) {
     throw new ConfigError(`\`${key}.url\` must not carry credentials (user:password@); send them in \`${key}.headers\``);
   }
+  // A server that takes its key in the query (`?token=…`) may echo it, or its URL, back.
+  secrets.addAll(url.searchParams.values());
   const headers = stringMap(entry.headers, `${key}.headers`, expander, (header, at) => {
     if (!HEADER_NAME.test(header)) throw new ConfigError(`\`${at}\` is not a header name (letters, digits and !#$%&'*+.^_\`|~-)`);
     if (RESERVED_HEADERS.has(header.toLowerCase())) throw new ConfigError(`\`${at}\` is set by the MCP transport itself and cannot be configured`);

@@ -1,8 +1,8 @@
 /**
  * Every secret value of a configuration, for the relay's scrubber: what `${VAR}` took from the
  * environment, every header value (and the credential after a scheme word such as `Bearer`, and
- * each cookie's value of a `Cookie` header), every env value of a stdio server, and a URL's
- * password. Longest first, each once.
+ * each cookie's value of a `Cookie` header), every env value of a stdio server, and the values of
+ * a server URL's query. Longest first, each once.
  */
 
 /** `Bearer abc…` → `abc…`: a tool that echoes only the credential must not show it either. */

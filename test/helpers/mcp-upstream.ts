@@ -66,6 +66,7 @@ export async function startHttpUpstream(): Promise<HttpUpstream> {
   function build(): McpServer {
     const server = new McpServer({ name: 'http-upstream', version: '1' });
     server.registerTool('echo', { description: 'Echoes a message', inputSchema: { message: z.string() } }, async ({ message }) => text(message));
+    server.registerTool('echo-url', { description: 'The URL it was reached at, query included' }, async (extra) => text(`url=${extra.requestInfo?.url?.href ?? ''} query=${extra.requestInfo?.url?.search ?? ''}`));
     server.registerTool('echo-headers', { description: 'The Authorization header it received, in several encodings' }, async (extra) => {
       const auth = String(extra.requestInfo?.headers.authorization ?? '');
       const token = auth.replace(/^Bearer /, '');

@@ -188,6 +188,19 @@ tools('tools :: secrets from ${VAR} and header values never reach the script, in
   for (const detail of ['/nonexistent', '--secret-flag', upstream.url, String(upstream.port)]) assert.not.ok(r.stdout.includes(detail), `${detail} shown`);
 });
 
+tools('tools :: a literal key in a server\'s URL query (`?token=…`, as some MCP servers take it) is a secret too', async () => {
+  const key = 'literal-url-key-0123456789';
+  const own = createRuntime({ mcpServers: { keyed: { url: `${upstream.url}?token=${key}&region=eu` } } });
+  try {
+    const r = await own.run({ code: 'console.log(await tools.keyed["echo-url"]({}))' });
+    assert.is(r.status, 'SUCCEEDED', r.stderr);
+    assert.match(r.stdout, /query=\?token=\[token redacted\]&region=eu/, 'the upstream got the key; the script sees it redacted');
+    assert.not.ok(r.stdout.includes(key));
+  } finally {
+    await own.close();
+  }
+});
+
 tools('tools :: a server that cannot start fails only its own calls, with why; a stdio server that crashes mid-call is started again', async () => {
   const r = await run(`
     const out = [];
