@@ -2,11 +2,12 @@
  * A bound on one message from an upstream MCP server, on both transports, before the SDK holds it:
  * the SDK's stdio transport keeps a message until its newline (and closes the connection past 10
  * MiB), and its HTTP transport reads a JSON answer or an SSE event whole, however large. Here a
- * message over `limit` bytes is never held: it is cut off as it arrives and, where the request it
- * answers can be told (an HTTP request's body names it; a stdio message names it at its start or
- * end), that request gets a JSON-RPC error of code `MESSAGE_TOO_LARGE` instead, so one oversized
- * answer fails one call and the connection, shared by every run, stays up. What a stdio message
- * over the limit answers when it names no id cannot be told: the connection is then closed, saying why.
+ * message is held up to `limit` bytes at most: past it, it is dropped as it arrives and, where the
+ * request it answers can be told (an HTTP request's body names it; a stdio message names it at its
+ * start or end), that request gets a JSON-RPC error of code `MESSAGE_TOO_LARGE` instead, so one
+ * oversized answer fails one call and the connection, shared by every run, stays up. A stdio
+ * message over the limit that names no id answers nothing that can be told: the connection is
+ * then closed, saying why.
  */
 import { deserializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -57,62 +58,95 @@ async function readCapped(body: ReadableStream<Uint8Array>, limit: number): Prom
 }
 
 const LF = 0x0a;
+/** Of each SSE line, the bytes kept to read an `id:` field. */
+const ID_LINE_BYTES = 300;
 const CR = 0x0d;
 const ENCODER = new TextEncoder();
 
 /**
- * An SSE stream passed on as it comes, except an event over `limit` bytes: it is ended where the
- * limit is reached (what was passed of it no longer parses, and the SDK drops it; an `id:` line
- * before it still counts, so a resumed stream starts after it), the rest of it is dropped, and the
- * requests the stream answers get the error in its place.
+ * An SSE stream passed on event by event: each event's bytes are held until its blank line (the
+ * SDK's parser dispatches nothing sooner) and passed on whole, unless they pass `limit`. Then, on
+ * a request's stream, its `id:` (so a resumed stream starts after it) and the error for each
+ * request it answers go in its place and the stream ends there (nothing more of it is read); on the
+ * standalone stream (no request) the event is dropped up to its end and the stream goes on.
  */
 function sseCap(limit: number, ids: readonly Id[]): TransformStream<Uint8Array, Uint8Array> {
-  /** Bytes of the event so far; the length of the line so far (0 at a line's start). */
+  let held: Uint8Array[] = [];
+  /** Bytes of the event so far (its line ends not counted). */
   let eventBytes = 0;
+  /** Bytes of the line so far (0 at a line's start), its first bytes, and whether the last byte was a CR. */
   let lineBytes = 0;
+  let lineHead: number[] = [];
   let lastWasCr = false;
-  let skipping = false;
+  /** The event's last `id:` so far. */
+  let eventId: string | undefined;
+  /** Whether the event now under way is over the limit, and dropped. */
+  let dropping = false;
+  const replacement = (id: string | undefined) => ENCODER.encode(
+    ids.map((request) => `${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(tooLarge(request, limit))}\n\n`).join('')
+    || (id === undefined ? '' : `id: ${id}\ndata: {}\n\n`));
   return new TransformStream({
     transform(chunk, controller) {
       let from = 0;
       for (let i = 0; i < chunk.length; i += 1) {
         const byte = chunk[i]!;
-        // `\r\n` is one line end; a lone `\r` ends a line too (SSE allows all three).
-        const lineEnd = byte === LF ? !lastWasCr || lineBytes > 0 : byte === CR;
-        const wasCrLf = byte === LF && lastWasCr && lineBytes === 0;
+        // `\r\n` is one line end; a lone `\r` or `\n` ends a line too (SSE allows all three).
+        const crlf = byte === LF && lastWasCr;
         lastWasCr = byte === CR;
-        if (wasCrLf) continue;
-        if (lineEnd) {
-          const blank = lineBytes === 0;
-          lineBytes = 0;
-          if (blank) {
-            // The event ends here.
-            if (skipping) {
-              skipping = false;
-              from = i + 1;
+        if (crlf) {
+          // The LF of a CRLF that ended an event is that event's, already passed on (or dropped).
+          if (from === i) from = i + 1;
+          continue;
+        }
+        if (byte !== LF && byte !== CR) {
+          lineBytes += 1;
+          if (lineHead.length < ID_LINE_BYTES) lineHead.push(byte);
+          eventBytes += 1;
+          if (eventBytes > limit && !dropping) {
+            held = [];
+            if (ids.length > 0) {
+              // A request's answer: its error now, and nothing more is read of what this stream still sends.
+              controller.enqueue(replacement(eventId));
+              controller.terminate();
+              return;
             }
-            eventBytes = 0;
+            // The standalone stream, which lives on: this event is dropped up to its end.
+            dropping = true;
           }
           continue;
         }
-        lineBytes += 1;
-        if (skipping) continue;
-        eventBytes += 1;
-        if (eventBytes > limit) {
-          controller.enqueue(chunk.subarray(from, i));
-          const errors = ids.map((id) => `data: ${JSON.stringify(tooLarge(id, limit))}\n\n`).join('');
-          controller.enqueue(ENCODER.encode(`\n\n${errors}`));
-          skipping = true;
+        const blank = lineBytes === 0;
+        if (!blank && lineHead[0] === 0x69 && lineHead[1] === 0x64 && lineHead[2] === 0x3a) {
+          eventId = Buffer.from(lineHead.slice(3)).toString('utf8').replace(/^ /, '');
         }
+        lineBytes = 0;
+        lineHead = [];
+        if (!blank) continue;
+        // The event ends here: passed on whole (what was held, then this chunk up to here), or replaced.
+        if (dropping) {
+          controller.enqueue(replacement(eventId));
+          dropping = false;
+        } else {
+          for (const part of held) controller.enqueue(part);
+          controller.enqueue(chunk.subarray(from, i + 1));
+        }
+        held = [];
+        eventBytes = 0;
+        eventId = undefined;
+        from = i + 1;
       }
-      if (!skipping) controller.enqueue(from === 0 ? chunk : chunk.subarray(from));
+      if (!dropping && from < chunk.length) held.push(chunk.subarray(from));
+    },
+    flush(controller) {
+      // A stream that ends mid-event: what was held goes on as it would have (the parser drops it).
+      for (const part of held) controller.enqueue(part);
     },
   });
 }
 
 /**
  * `fetch` for the SDK's Streamable HTTP transport that never lets one message past `limit`: a JSON
- * answer over it becomes the error for the requests it answers, an SSE event over it is cut (above).
+ * answer over it becomes the error for the requests it answers, an SSE event over it is replaced (above).
  */
 export function cappedFetch(limit: number, base: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
@@ -206,8 +240,19 @@ export class CappedLineBuffer {
       return;
     }
     // Only its two ends are kept, to find its id.
-    const head = Buffer.concat([...this.#parts.slice(0, 2), piece]).subarray(0, ENDS_KEPT);
-    const tail = Buffer.concat([...this.#parts.slice(-1), piece]).subarray(-ENDS_KEPT);
+    const all = [...this.#parts, piece];
+    const first: Buffer[] = [];
+    for (let i = 0, kept = 0; i < all.length && kept < ENDS_KEPT; i += 1) {
+      first.push(all[i]!);
+      kept += all[i]!.length;
+    }
+    const last: Buffer[] = [];
+    for (let i = all.length - 1, kept = 0; i >= 0 && kept < ENDS_KEPT; i -= 1) {
+      last.unshift(all[i]!);
+      kept += all[i]!.length;
+    }
+    const head = Buffer.concat(first).subarray(0, ENDS_KEPT);
+    const tail = Buffer.concat(last).subarray(-ENDS_KEPT);
     this.#dropping = { head: head.toString('utf8'), tail: Buffer.from(tail) };
     this.#parts = [];
     this.#partBytes = 0;

@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRuntime } from '../../orchestrator/index.js';
 import { UPSTREAM_LIMITS } from '../../orchestrator/tools/upstream.js';
+import { CappedLineBuffer, cappedFetch, MESSAGE_TOO_LARGE } from '../../orchestrator/tools/message-cap.js';
 import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { FIXTURE_SERVER } from '../helpers/mcp-upstream.js';
 import type { Runtime } from '../../types/runtime.js';
@@ -85,6 +86,48 @@ sizes('tools answer size :: an HTTP answer over the transport\'s limit, as SSE o
     assert.is((await slow).stdout, 'slow done\n');
     // The connection is as good as before.
     assert.is((await callBig(server, 1000)).stdout, 'length 1000\n');
+  }
+});
+
+sizes('tools answer size :: the stdio buffer reads messages split anywhere, and drops one over its limit, answering its id at either end', () => {
+  const small = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ž'.repeat(10) }] } });
+  const big = JSON.stringify({ result: { content: [{ type: 'text', text: `"id":1} ${'y'.repeat(300)}` }] }, jsonrpc: '2.0', id: 7 });
+  const bigFirst = JSON.stringify({ jsonrpc: '2.0', id: 'req-8', result: { text: 'z'.repeat(300) } });
+  const stream = Buffer.from(`${small(1)}\n${big}\r\n${small(2)}\n${bigFirst}\n\n${small(3)}\n`);
+  for (let step = 1; step <= 40; step += 13) {
+    const buffer = new CappedLineBuffer(200);
+    const got: unknown[] = [];
+    for (let at = 0; at < stream.length; at += step) {
+      buffer.append(stream.subarray(at, at + step));
+      for (let message = buffer.readMessage(); message; message = buffer.readMessage()) got.push(message);
+    }
+    assert.equal(got.map((m) => {
+      const message = m as { id: number | string; result?: unknown; error?: { code: number } };
+      return [message.id, message.error ? message.error.code : 'ok'];
+    }), [[1, 'ok'], [7, MESSAGE_TOO_LARGE], [2, 'ok'], ['req-8', MESSAGE_TOO_LARGE], [3, 'ok']], `chunks of ${step}`);
+  }
+  const anonymous = new CappedLineBuffer(100);
+  assert.throws(() => anonymous.append(Buffer.from(`{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"${'q'.repeat(200)}"}}\n`)),
+    /a message of more than .* MiB that names no request/);
+});
+
+sizes('tools answer size :: an SSE answer passes event by event, split anywhere; an event over the limit becomes its id and the request\'s error (the standalone stream drops it and goes on)', async () => {
+  const events = 'event: message\nid: 1\ndata: {"small":1}\n\n'
+    + `id: 2\ndata: {"big":"${'b'.repeat(300)}"}\r\n\r\n`
+    + ': a comment\r\rdata: {"small":3}\n\n';
+  const error = `{"jsonrpc":"2.0","id":41,"error":{"code":${MESSAGE_TOO_LARGE},"message":"the tool server answered with more than ${200 / MiB} MiB in one message","data":{"limitBytes":200}}}`;
+  for (const step of [1, 7, 64, 1000]) {
+    const base = (async () => new Response(new ReadableStream({
+      start(controller) {
+        const bytes = Buffer.from(events);
+        for (let at = 0; at < bytes.length; at += step) controller.enqueue(bytes.subarray(at, at + step));
+        controller.close();
+      },
+    }), { headers: { 'content-type': 'text/event-stream' } })) as unknown as typeof fetch;
+    const post = await cappedFetch(200, base)('http://127.0.0.1:9/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 41, method: 'tools/call' }) });
+    assert.is(await post.text(), `event: message\nid: 1\ndata: {"small":1}\n\nid: 2\ndata: ${error}\n\n`, `a request's stream, chunks of ${step}`);
+    const standalone = await cappedFetch(200, base)('http://127.0.0.1:9/mcp', { method: 'GET' });
+    assert.is(await standalone.text(), 'event: message\nid: 1\ndata: {"small":1}\n\nid: 2\ndata: {}\n\n: a comment\r\rdata: {"small":3}\n\n', `the standalone stream, chunks of ${step}`);
   }
 });
 
