@@ -50,6 +50,10 @@ export const RELAY_LIMITS = {
   answerBytes: 128 * MiB,
   /** Tool calls a run's result lists; later calls still count against `maxToolCalls`. */
   toolCallRecords: 1000,
+  /** The longest tool name a call may give (MCP's own rule is 128); longer is refused, so records stay small. */
+  toolNameChars: 256,
+  /** The longest server name a call may give (a configured name has at most 64). */
+  toolServerChars: 64,
   /** Request body bytes one run may send to allowed origins, all its requests together. */
   egressRequestBytesPerRun: 64 * MiB,
   /** Response body bytes (decoded) one run may be sent back from allowed origins, all together. */

@@ -51,6 +51,13 @@ function parseCall(body: Buffer): CallRequest {
   if (typeof server !== 'string' || typeof tool !== 'string' || server === '' || tool === '') {
     throw new RelayRefusal(400, 'tool-invalid-request', 'A tool call names its server and tool as non-empty strings');
   }
+  // A call's names are kept in the run's records: a script must not make them megabytes.
+  if (server.length > RELAY_LIMITS.toolServerChars) {
+    throw new RelayRefusal(400, 'tool-invalid-request', `A tool server's name has at most ${RELAY_LIMITS.toolServerChars} characters; this call's has ${server.length}`);
+  }
+  if (tool.length > RELAY_LIMITS.toolNameChars) {
+    throw new RelayRefusal(400, 'tool-invalid-request', `A tool's name has at most ${RELAY_LIMITS.toolNameChars} characters; this call's has ${tool.length}`);
+  }
   if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
     throw new RelayRefusal(400, 'tool-invalid-request', `The arguments of ${server}.${tool} must be an object (MCP passes named arguments), got ${args === null ? 'null' : Array.isArray(args) ? 'an array' : typeof args}`);
   }

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRuntime } from '../../orchestrator/index.js';
 import { openRelaySession, relayHostPort } from '../../orchestrator/relay/relay.js';
+import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { ToolHub } from '../../orchestrator/tools/hub.js';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/mcp-upstream.js';
 import { FIXTURE_SERVER } from '../helpers/mcp-upstream.js';
@@ -128,6 +129,30 @@ hostile('tools hostile :: a flood of calls and of unread answers costs bounded m
   assert.is(r.toolCalls.length, 1000);
   const grown = (process.memoryUsage().rss - before) / 1024 / 1024;
   assert.ok(grown < 300, `orchestrator RSS grew ${grown.toFixed(0)} MB`);
+});
+
+hostile('tools hostile :: names past the longest a tool may have are refused at the door, so records cannot hold a script\'s megabytes', async () => {
+  const r = await runtime.run({
+    code: `
+      const out = [];
+      for (const tool of ['n'.repeat(1024 * 1024 - 200), 't'.repeat(${RELAY_LIMITS.toolNameChars})]) {
+        try { await tools.$call('host', tool, {}); out.push('called'); } catch (e) { out.push(e.type + ': ' + e.message.slice(0, 160)); }
+      }
+      console.log(JSON.stringify(out));
+    `,
+  });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  const [longTool, atLimit] = JSON.parse(r.stdout) as string[];
+  assert.match(longTool!, /^tool-invalid-request: A tool's name has at most 256 characters; this call's has 1048376/);
+  assert.match(atLimit!, /^unknown-tool: host has no tool `t{100}/, 'a name at the limit is looked up as usual');
+  assert.equal(r.toolCalls.map((call) => [call.server, call.tool.length]), [['host', RELAY_LIMITS.toolNameChars]], 'only the call that was made is recorded');
+  // A raw request names a server the binding would have refused itself.
+  const hub = new ToolHub({ mcpServers: { servers: [], secrets: [] }, hostTools: { host: { echo: { handler: () => 'x' } } } });
+  const session = await openRelaySession({ apiBaseUrl: 'http://127.0.0.1:1', tools: { dispatcher: hub, maxCalls: 10, timeoutMs: 5000 } });
+  const raw = await fetch(`${session.url}/tools/call`, { method: 'POST', body: JSON.stringify({ server: 'h'.repeat(100_000), tool: 'echo', args: {} }) });
+  assert.is(raw.status, 400);
+  assert.match(((await raw.json()) as { error: { message: string } }).error.message, /^A tool server's name has at most 64 characters; this call's has 100000$/);
+  assert.equal((await session.close({ abortRunning: false })).toolCalls, []);
 });
 
 hostile.run();
