@@ -54,11 +54,12 @@ export function judge(rules: readonly EgressRule[], url: URL): Verdict {
   // What an origin may read as another path than the one the prefix was checked against: encoded
   // separators, a dot segment with parameters (Tomcat and Spring read `..;` as `..`), an encoded `%`
   // (an origin that decodes twice reads `%252e` as `.`).
+  const why = pathTrick(url.pathname);
   const narrowed = sameOrigin.every((rule) => rule.prefix !== '');
-  const why = narrowed ? pathTrick(url.pathname) : undefined;
-  if (why) return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: ${why} in the path is refused under a path prefix; ${allowed}` };
-  // The longest prefix wins, so a narrower rule's headers apply under it.
-  const rule = sameOrigin.filter((candidate) => underPrefix(url.pathname, candidate.prefix))
+  if (why && narrowed) return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: ${why} in the path is refused under a path prefix; ${allowed}` };
+  // The longest prefix wins, so a narrower rule's headers apply under it; such a path goes out
+  // under the whole origin's rule only (the prefix's headers stay home).
+  const rule = sameOrigin.filter((candidate) => underPrefix(url.pathname, candidate.prefix) && (!why || candidate.prefix === ''))
     .sort((a, b) => b.prefix.length - a.prefix.length)[0];
   if (!rule) return { ok: false, message: `network access to ${url.origin}${url.pathname} is not allowed in this sandbox; ${allowed}` };
   return { ok: true, rule };

@@ -134,6 +134,14 @@ egress('relay egress :: another origin, another port or a path outside the prefi
   assert.is((await send(s.url, to(`${ctx.a.url}/v1/echo`))).status, 200);
   // Without a prefix the whole origin is allowed: nothing there to leave.
   assert.ok(judge([rule('https://api.example.com')], new URL('https://api.example.com/..;/%252e')).ok);
+  // Beside a whole-origin entry, such a path under a prefix goes out without the prefix's headers.
+  const mixed = [rule('https://x.example.com'), rule('https://x.example.com', { 'X-Admin': 'admin-secret-123' }, '/admin')];
+  for (const trick of ['/admin/..%2fpublic', '/admin/..;/public', '/admin/%252e%252e/public']) {
+    const verdict = judge(mixed, new URL(`https://x.example.com${trick}`));
+    assert.ok(verdict.ok && verdict.rule.prefix === '', trick);
+  }
+  const plain = judge(mixed, new URL('https://x.example.com/admin/users'));
+  assert.ok(plain.ok && plain.rule.prefix === '/admin');
   assert.is(ctx.b.seen.length, 0, 'a refused origin was reached');
   assert.equal(ctx.a.seen.map((seen) => seen.url), ['/v1/echo']);
 });
