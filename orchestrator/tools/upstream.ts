@@ -38,7 +38,7 @@ export const UPSTREAM_LIMITS = {
   /**
    * One message from a server, as it arrives (`message-cap.ts`): past it the message is dropped and
    * its call fails alone. Room for a 10 MiB answer (the relay's toolResultBytes) given twice, as
-   * structuredContent and as its JSON text.
+   * structuredContent and as its JSON text. A tool list's pages, all together, get the same bound.
    */
   messageBytes: 32 * 1024 * 1024,
 } as const;
@@ -153,12 +153,18 @@ export class McpUpstream implements ToolSource {
   async #listAll(client: Client): Promise<Tool[]> {
     const all: Tool[] = [];
     let cursor: string | undefined;
+    let bytes = 0;
     for (let page = 0; page < UPSTREAM_LIMITS.listPages; page += 1) {
       let result;
       try {
         result = await client.listTools(cursor ? { cursor } : undefined, { timeout: UPSTREAM_LIMITS.connectTimeoutMs });
       } catch (error) {
         throw new Error(`the tool server \`${this.name}\` could not list its tools: ${describe(error)}`);
+      }
+      // The list is kept for every later call: all its pages together get one message's bound.
+      bytes += Buffer.byteLength(JSON.stringify(result.tools));
+      if (bytes > UPSTREAM_LIMITS.messageBytes) {
+        throw new Error(`the tool server \`${this.name}\` could not list its tools: they come to more than ${UPSTREAM_LIMITS.messageBytes / MiB} MiB`);
       }
       all.push(...result.tools);
       cursor = result.nextCursor;

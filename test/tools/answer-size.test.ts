@@ -39,7 +39,10 @@ sizes.before(async () => {
   [sse, jsonHttp] = await Promise.all([startHttpFixture(false), startHttpFixture(true)]);
   runtime = createRuntime({
     concurrency: 4,
-    mcpServers: { stdio: { command: process.execPath, args: [FIXTURE_SERVER] }, sse: { url: sse.url }, json: { url: jsonHttp.url } },
+    mcpServers: {
+      stdio: { command: process.execPath, args: [FIXTURE_SERVER] }, sse: { url: sse.url }, json: { url: jsonHttp.url },
+      paged: { command: process.execPath, args: [FIXTURE_SERVER, '--paged'] },
+    },
   });
 });
 
@@ -87,6 +90,11 @@ sizes('tools answer size :: an HTTP answer over the transport\'s limit, as SSE o
     // The connection is as good as before.
     assert.is((await callBig(server, 1000)).stdout, 'length 1000\n');
   }
+});
+
+sizes('tools answer size :: a tool list whose pages come to more than one message\'s bound is refused, not kept', async () => {
+  const r = await runtime.run({ code: 'try { await tools.$list("paged"); } catch (e) { console.log(e.type, e.message); }' });
+  assert.is(r.stdout, `unavailable the tool server \`paged\` could not list its tools: they come to more than ${UPSTREAM_LIMITS.messageBytes / MiB} MiB\n`, r.stderr);
 });
 
 sizes('tools answer size :: the stdio buffer reads messages split anywhere, and drops one over its limit, answering its id at either end', () => {
