@@ -27,7 +27,7 @@ export class ToolHub implements ToolDispatcher {
 
   constructor(settings: ToolSettings, base?: ToolHub) {
     this.#own = [
-      ...settings.mcpServers.servers.map((server) => new McpUpstream(server)),
+      ...settings.mcpServers.servers.map((server) => new McpUpstream(server, settings.mcpServers.secrets)),
       ...Object.entries(settings.hostTools).map(([name, tools]) => new HostSource(name, tools)),
     ];
     const inherited = base ? base.#sources : new Map<string, ToolSource>();

@@ -22,6 +22,7 @@ import { CappedLineBuffer, cappedFetch, MESSAGE_TOO_LARGE } from './message-cap.
 import { CancelledError, nameList, untilAborted, type ToolSource } from './source.js';
 import { outcomeOf } from './tool-result.js';
 import { RELAY_LIMITS } from '../relay/limits.js';
+import { scrubText } from '../relay/scrub.js';
 
 const CLIENT_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
 
@@ -57,6 +58,8 @@ interface Connection {
 export class McpUpstream implements ToolSource {
   readonly name: string;
   readonly #config: UpstreamConfig;
+  /** The configuration's secrets, scrubbed from the operator's warnings too (a CLI's caller reads its stderr). */
+  readonly #secrets: readonly string[];
   #connection: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
   /** Failures in a row; reset by a successful call. */
@@ -70,9 +73,10 @@ export class McpUpstream implements ToolSource {
   #cutFor: string | undefined;
   #closed = false;
 
-  constructor(config: UpstreamConfig) {
+  constructor(config: UpstreamConfig, secrets: readonly string[] = []) {
     this.name = config.name;
     this.#config = config;
+    this.#secrets = secrets;
   }
 
   async list(signal: AbortSignal): Promise<ToolDescriptor[]> {
@@ -271,8 +275,9 @@ export class McpUpstream implements ToolSource {
     this.#retryAt = performance.now() + delay;
     this.#lastError = { message, startFailed };
     const tail = this.#stderrTail.trim();
-    // The operator's record: it may name the command or URL, so it goes to the process's warnings, never to a script.
-    process.emitWarning(`code-runtime: ${message}${tail ? `; its stderr ended with: ${tail.slice(-500)}` : ''}`, { code: 'CODE_RUNTIME_TOOL_SERVER' });
+    // The operator's record: it may name the command or URL, so it goes to the process's warnings, never to a script;
+    // a server's stderr may log its environment, so the configuration's secrets are scrubbed from it.
+    process.emitWarning(scrubText(this.#secrets, `code-runtime: ${message}${tail ? `; its stderr ended with: ${tail.slice(-500)}` : ''}`), { code: 'CODE_RUNTIME_TOOL_SERVER' });
   }
 }
 

@@ -155,4 +155,24 @@ hostile('tools hostile :: names past the longest a tool may have are refused at 
   assert.equal((await session.close({ abortRunning: false })).toolCalls, []);
 });
 
+hostile('tools hostile :: a server\'s stderr, quoted in the operator\'s warning when it fails, has the configuration\'s secrets scrubbed', async () => {
+  const secret = 'warned-secret-0123456789';
+  const own = createRuntime({ mcpServers: { chatty: { command: process.execPath, args: [FIXTURE_SERVER, '--stderr-env', 'CHATTY_KEY'], env: { CHATTY_KEY: secret } } } });
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  try {
+    const r = await own.run({ code: 'try { await tools.chatty.crash({}); } catch (e) { console.log(e.type); }' });
+    assert.is(r.stdout, 'unavailable\n', r.stderr);
+    await new Promise((resolve) => setImmediate(resolve));
+    const said = warnings.find((warning) => warning.includes('`chatty`'));
+    assert.ok(said, JSON.stringify(warnings));
+    assert.match(said!, /its stderr ended with: fixture: starting with CHATTY_KEY=\[token redacted\]/);
+    assert.not.ok(said!.includes(secret));
+  } finally {
+    process.off('warning', onWarning);
+    await own.close();
+  }
+});
+
 hostile.run();
