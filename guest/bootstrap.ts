@@ -2,21 +2,20 @@
  * The guest's entry point, run by `deno run` inside the sandbox (from the bundle's loader, see
  * scripts/bundle-guest.mjs). It prepares the realm (hidden host, denials worded for the sandbox,
  * stacks naming the script, the same in every Worker), reads the envelope from stdin, installs the
- * script's globals (`apify`, `tools`, `files`) and runs the script as its own module, whose default
- * export, once settled, is the run's value (value.ts). Everything is set up before the envelope
+ * script's globals (`apify`, `tools`, `files`, its `fetch`; each module behind them is compiled on
+ * the script's first use, lazy.ts) and runs the script as its own module, whose default export,
+ * once settled, is the run's value (value.ts). Everything is set up before the envelope
  * arrives but what needs it: a warm child waits with all of that done.
  * Invariant: whatever the guest relies on after the script starts was captured before it did, and
  * its reports carry the run's secret, so a script cannot forge one (run.ts).
  */
 import { readEnvelope } from './envelope.ts';
 import { exitWhenDone } from './exit.ts';
-import { installApify } from './install.ts';
-import { installFiles } from './files.ts';
+import { installApify, installFiles, installTools } from './install.ts';
+import { installEgress } from './network.ts';
 import { errorRecord, valuePending } from './value.ts';
 import { prepareRealm } from './realm.ts';
 import { Run } from './run.ts';
-import { installTools } from './tools.ts';
-import { installEgress } from './egress.ts';
 
 const arriving = readEnvelope();
 // This realm and every Worker the script starts: host hidden, denials worded, stacks naming the script.

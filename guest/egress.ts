@@ -1,29 +1,26 @@
 /**
- * The script's network. The sandbox may reach nothing but the orchestrator's relay, so its plain
- * `fetch` to an origin the operator allowed is sent there (`…/egress/to/<origin>/<path>`), with the
- * script's method, headers and body (streamed), and the relay sends it on, adding the operator's
- * headers, which never enter this process; the answer comes back as the origin gave it, minus
- * secrets, with `Response.url` and `redirected` as a direct fetch would set them. Redirects are
- * followed here, hop by hop through the relay, so every hop is judged and gets only its own
- * origin's headers. Anything else (another origin or port, `WebSocket`, `EventSource`,
- * `Deno.connect`) fails at once with an error naming what was tried and the allowed origins, worded
- * as the relay words its own refusals (orchestrator/relay/egress-rules.ts). The relay's own address
- * stays as reachable as it always was: it is the gate, and answers nothing without a run's secret.
- * Nothing here guards a secret (there is none in this process): a script that patches what this
- * code uses only misleads itself. Deno loads Request, Response and Headers lazily, so they are
- * captured at the first fetch, not at start.
+ * The script's `fetch`. The sandbox may reach nothing but the orchestrator's relay, so a fetch to an
+ * origin the operator allowed is sent there (`…/egress/to/<origin>/<path>`), with the script's
+ * method, headers and body (streamed), and the relay sends it on, adding the operator's headers,
+ * which never enter this process; the answer comes back as the origin gave it, minus secrets, with
+ * `Response.url` and `redirected` as a direct fetch would set them. Redirects are followed here,
+ * hop by hop through the relay, so every hop is judged and gets only its own origin's headers. Any
+ * other origin or port fails at once with an error naming what was tried and the allowed origins,
+ * worded as the relay words its own refusals (orchestrator/relay/egress-rules.ts); network.ts
+ * installs this `fetch` and refuses the other ways out. The relay's own address stays as reachable
+ * as it always was: it is the gate, and answers nothing without a run's secret.
+ * Compiled on the script's first fetch (lazy.ts), so its builtins are those captured before the
+ * user's code ran (builtins.ts). Nothing here guards a secret (there is none in this process): a
+ * script that patches what this code uses at a call only misleads itself. Deno loads Request,
+ * Response and Headers lazily, so they are captured at the first fetch, not at start.
  */
 import { builtins } from './builtins.ts';
+import { allowedWords, hostPort } from './origins.ts';
 
-const { fetch: relayFetch, jsonParse, defineProperty, getOwnPropertyDescriptor, Promise: PromiseCtor, Error: ErrorCtor, random, min, Uint8Array: Bytes } = builtins;
-const URLCtor = URL;
-const ProxyCtor = Proxy;
-const reflectConstruct = Reflect.construct;
-const ownSymbols = Object.getOwnPropertySymbols;
-const symbolDescription = getOwnPropertyDescriptor(Symbol.prototype, 'description')!.get!;
-const call: <T>(fn: (...args: never[]) => T, self: unknown, ...args: unknown[]) => T = Function.prototype.call.bind(Function.prototype.call) as never;
-const encode = encodeURIComponent;
-const { NotCapable } = Deno.errors;
+const {
+  fetch: relayFetch, jsonParse, defineProperty, Promise: PromiseCtor, Error: ErrorCtor, random, min, Uint8Array: Bytes,
+  URL: URLCtor, getOwnPropertySymbols: ownSymbols, symbolDescription, apply, arrayMap, encodeURIComponent: encode, NotCapable,
+} = builtins;
 
 export interface EgressConfig {
   /** The relay's base URL for this run, secret included. */
@@ -68,12 +65,6 @@ function lazy(): Lazy {
   return lazyBuiltins;
 }
 
-/** `host:port` of a URL with the scheme's default port spelled out, as Deno names a network target. */
-function hostPort(url: URL): string {
-  const port = url.port || (url.protocol === 'https:' || url.protocol === 'wss:' ? '443' : '80');
-  return `${url.hostname}:${port}`;
-}
-
 /** What of a path could mean another path to the origin than to the prefix check (orchestrator/relay/egress-rules.ts's `pathTrick`, word for word). */
 function pathTrick(pathname: string): string | undefined {
   if (/%(2e|2f|5c)/i.test(pathname)) return 'an encoded \'.\', \'/\' or \'\\\'';
@@ -88,11 +79,11 @@ function underPrefix(pathname: string, prefix: string): boolean {
 }
 
 export function createEgress(config: EgressConfig, allowedOrigins: readonly string[]) {
-  const rules: Rule[] = allowedOrigins.map((name) => {
+  const rules = apply(arrayMap, allowedOrigins, [(name: string): Rule => {
     const url = new URLCtor(name);
     return { origin: url.origin, prefix: url.pathname === '/' ? '' : url.pathname };
-  });
-  const allowed = allowedOrigins.length === 0 ? 'no origin is allowed' : `allowed: ${allowedOrigins.join(', ')}`;
+  }]) as Rule[];
+  const allowed = allowedWords(allowedOrigins);
   /** `127.0.0.1:PORT` of the relay. */
   const gate = config.url === '' ? '' : new URLCtor(config.url).host;
   let ids = 0;
@@ -107,18 +98,6 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
     if (why) return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: ${why} in the path is refused under a path prefix; ${allowed}`;
     if (!same.some((rule) => underPrefix(url.pathname, rule.prefix))) return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox; ${allowed}`;
     return undefined;
-  }
-
-  /** `host:port` of every allowed origin, where a refusal of another way out must say that only fetch reaches it. */
-  const reachable = rules.map((rule) => hostPort(new URLCtor(rule.origin)));
-
-  /**
-   * The refusal of a way out other than fetch, in the words of every network denial (the realm's
-   * too, guest/realm/denials.ts); to an allowed origin, it says that only fetch goes there.
-   */
-  function notFetch(target: string, through: string): Error {
-    if (!reachable.includes(target)) return new NotCapable(`network access to ${target} is not allowed in this sandbox; ${allowed}`);
-    return new NotCapable(`network access to ${target} through ${through} is not allowed in this sandbox (only fetch reaches the network); ${allowed}`);
   }
 
   async function slot(): Promise<void> {
@@ -201,7 +180,7 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
     // its URLs, type "basic" and read-only headers, so this one gets the same.
     let done = false;
     for (const symbol of ownSymbols(response)) {
-      const name = call(symbolDescription, symbol);
+      const name = apply(symbolDescription, symbol, []);
       const inner = (response as unknown as Record<symbol, unknown>)[symbol];
       if (name === 'response' && inner !== null && typeof inner === 'object' && 'urlList' in inner) {
         const record = inner as unknown as { urlList: string[]; type: string };
@@ -314,73 +293,5 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
   }
   defineProperty(fetch, 'name', { value: 'fetch' });
 
-  return { fetch, notFetch, gate };
-}
-
-/** A constructor that refuses every instance, and is otherwise the original (statics, prototype, `instanceof`). */
-function refusingClass(original: () => unknown, deny: (args: unknown[]) => Error | undefined): unknown {
-  let wrapped: unknown;
-  return () => wrapped ??= new ProxyCtor(original() as object, {
-    construct(target, args, newTarget) {
-      const error = deny(args);
-      if (error) throw error;
-      return reflectConstruct(target as new (...a: unknown[]) => object, args, newTarget);
-    },
-  });
-}
-
-/** Replaces a lazily loaded global class by one that refuses to connect, loaded as lazily. */
-function guardClass(target: typeof globalThis, name: string, deny: (args: unknown[]) => Error | undefined): void {
-  const descriptor = getOwnPropertyDescriptor(target, name);
-  if (!descriptor) return;
-  const original = descriptor.get ? () => call(descriptor.get!, target) : () => descriptor.value;
-  const get = refusingClass(original, deny) as () => unknown;
-  defineProperty(target, name, {
-    get,
-    // Assignable, as Deno's own globals are: the script's value then replaces ours.
-    set(value: unknown) {
-      defineProperty(target, name, { value, writable: true, enumerable: false, configurable: true });
-    },
-    enumerable: descriptor.enumerable,
-    configurable: true,
-  });
-}
-
-/** The URL a WebSocket or EventSource was asked for, or undefined when it is not one (the original constructor then says why). */
-function targetOf(value: unknown, base?: string): URL | undefined {
-  try {
-    return new URLCtor(String(value), base);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Installs the script's network: `fetch` through the relay, and every other way out refused with
- * the allowed origins named. `allowedOrigins` is the envelope's list (the relay judges by the same).
- */
-export function installEgress(target: typeof globalThis, config: EgressConfig, allowedOrigins: readonly string[]): void {
-  const { fetch, notFetch, gate } = createEgress(config, allowedOrigins);
-  defineProperty(target, 'fetch', { value: fetch, writable: true, enumerable: true, configurable: true });
-  guardClass(target, 'WebSocket', (args) => {
-    const url = targetOf(args[0]);
-    return url && notFetch(hostPort(url), 'WebSocket');
-  });
-  guardClass(target, 'EventSource', (args) => {
-    const url = targetOf(args[0]);
-    return url && notFetch(hostPort(url), 'EventSource (read the stream with fetch instead)');
-  });
-  const deno = target.Deno as unknown as Record<string, unknown>;
-  for (const name of ['connect', 'connectTls']) {
-    const original = deno[name] as (options: { hostname?: string; port?: number; transport?: string }) => Promise<unknown>;
-    if (typeof original !== 'function') continue;
-    const guarded = function (this: unknown, options: { hostname?: string; port?: number; transport?: string }) {
-      const target = `${options?.hostname ?? '127.0.0.1'}:${options?.port}`;
-      // Unix sockets are files: Deno denies them itself. The relay is the sandbox's own (it answers only a run's secret).
-      if (options?.transport === 'unix' || target === gate) return call(original as never, this, options);
-      return PromiseCtor.reject(notFetch(target, `Deno.${name}`));
-    };
-    defineProperty(guarded, 'name', { value: name });
-    deno[name] = guarded;
-  }
+  return fetch;
 }

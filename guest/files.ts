@@ -4,26 +4,22 @@
  * `PUT …/files/out?name=NAME`). There is no filesystem behind it: the orchestrator holds the bytes and
  * applies every rule and limit (names, sizes, counts); this side only refuses early what it can
  * see is over the per-file limit, so an oversized write is never sent. At most 4 calls are in
- * flight; more wait here. Builtins are captured before the user's code runs (Response's methods and
- * timers at the first call, as api.ts does: touching them at start costs every run CPU).
+ * flight; more wait here. Compiled on a script's first use of `files` (lazy.ts), so its builtins
+ * are those captured before the user's code ran (builtins.ts); Response's methods and timers are
+ * taken at the first call, as api.ts does (touching them at start costs every run CPU).
  */
 import { builtins } from './builtins.ts';
 
 const {
   fetch: fetchFn, apply, jsonParse, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor,
   Uint8Array: Uint8ArrayCtor, ArrayBuffer: ArrayBufferCtor, isView, random, min, encodeURIComponent: encodeName,
+  Blob: BlobCtor, Set: SetCtor, SharedArrayBuffer: SharedArrayBufferCtor, regExpTest, blobSize: blobSizeGetter, arrayMap,
+  encodeText: encode, decodeText: decode,
 } = builtins;
-const BlobCtor = Blob;
-const SetCtor = Set;
-const SharedArrayBufferCtor = globalThis.SharedArrayBuffer as SharedArrayBufferConstructor | undefined;
 const printable = /^[\x20-\x7e]{1,255}$/;
-const test: (pattern: RegExp, text: string) => boolean = Function.prototype.call.bind(RegExp.prototype.test);
-const blobSize: (blob: Blob) => number = Function.prototype.call.bind(Object.getOwnPropertyDescriptor(Blob.prototype, 'size')!.get!);
-const encoder = new TextEncoder();
-const encode = encoder.encode.bind(encoder);
-const decoder = new TextDecoder();
-const decode = decoder.decode.bind(decoder);
-const mapArray: <T, U>(list: readonly T[], fn: (item: T) => U) => U[] = Function.prototype.call.bind(Array.prototype.map);
+const test = (pattern: RegExp, text: string): boolean => apply(regExpTest, pattern, [text]);
+const blobSize = (blob: Blob): number => apply(blobSizeGetter, blob, []);
+const mapArray = <T, U>(list: readonly T[], fn: (item: T) => U): U[] => apply(arrayMap, list, [fn]) as U[];
 
 export interface FileInfo {
   name: string;
@@ -231,10 +227,4 @@ export function createFiles(config: FilesConfig): object {
     write,
     FilesError,
   });
-}
-
-/** Installs the global `files`, built on first use: a getter without a setter, so it cannot be replaced. */
-export function installFiles(target: typeof globalThis, config: FilesConfig): void {
-  let files: object | undefined;
-  defineProperty(target, 'files', { get: () => (files ??= createFiles(config)), enumerable: false, configurable: false });
 }

@@ -1,16 +1,30 @@
 /**
- * Installs the global `apify`, built on first use (lazy-binding.ts): a getter without a setter, so it
- * is the same frozen object every time, it cannot be replaced, and assigning to it throws in a module.
+ * Installs the script's globals that are built on first use: `apify`, `tools` and `files`, whose
+ * modules are compiled only then (lazy.ts). Each is a getter without a setter, so it is the same
+ * object every time, it cannot be replaced, and assigning to it throws in a module.
  */
-import type { ApifyBinding } from '../types/apify.d.ts';
 import type { BindingConfig } from './binding.ts';
+import type { FilesConfig } from './files.ts';
+import type { ToolsConfig } from './tools.ts';
 import { builtins } from './builtins.ts';
-import { loadBinding } from './lazy-binding.ts';
+import { loadBinding, loadFiles, loadTools } from './lazy.ts';
 
 // Captured before any user code runs.
 const { defineProperty } = builtins;
 
+function onFirstUse(target: typeof globalThis, name: string, build: () => object): void {
+  let value: object | undefined;
+  defineProperty(target, name, { get: () => (value ??= build()), enumerable: false, configurable: false });
+}
+
 export function installApify(target: typeof globalThis, config: BindingConfig): void {
-  let binding: ApifyBinding | undefined;
-  defineProperty(target, 'apify', { get: () => (binding ??= loadBinding()(config)), enumerable: false, configurable: false });
+  onFirstUse(target, 'apify', () => loadBinding()(config));
+}
+
+export function installTools(target: typeof globalThis, config: ToolsConfig): void {
+  onFirstUse(target, 'tools', () => loadTools()(config));
+}
+
+export function installFiles(target: typeof globalThis, config: FilesConfig): void {
+  onFirstUse(target, 'files', () => loadFiles()(config));
 }

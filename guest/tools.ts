@@ -5,19 +5,16 @@
  * configuration is here but its name. Namespaces are Proxies, so tools need no listing before the
  * first call (servers connect on first use); a name the relay does not know comes back as an error
  * naming what exists. At most 8 calls are in flight at once (the relay's bound); more wait here.
- * Builtins are captured before the user's code runs (Response's methods and timers at the first
- * call, as api.ts does: touching them at start costs every run CPU).
+ * Compiled on a script's first use of `tools` (lazy.ts), so its builtins are those captured before
+ * the user's code ran (builtins.ts); Response's methods and timers are taken at the first call, as
+ * api.ts does (touching them at start costs every run CPU).
  */
 import { builtins } from './builtins.ts';
 
-const { fetch: fetchFn, apply, jsonParse, jsonStringify, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor, random, min } = builtins;
-const ProxyCtor = Proxy;
-const reflectGet = Reflect.get;
-const create = Object.create;
-const getPrototypeOf = Object.getPrototypeOf;
-const hasOwn = Object.hasOwn;
-const ObjectProto = Object.prototype;
-const encode = encodeURIComponent;
+const {
+  fetch: fetchFn, apply, jsonParse, jsonStringify, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor, random, min,
+  Proxy: ProxyCtor, reflectGet, create, getPrototypeOf, hasOwn, ObjectPrototype: ObjectProto, encodeURIComponent: encode,
+} = builtins;
 
 export interface ToolsConfig {
   /** The relay's base URL for this run, secret included. */
@@ -214,10 +211,4 @@ export function createTools(config: ToolsConfig): object {
     defineProperty: () => false,
     deleteProperty: () => false,
   });
-}
-
-/** Installs the global `tools`, built on first use: a getter without a setter, so it cannot be replaced. */
-export function installTools(target: typeof globalThis, config: ToolsConfig): void {
-  let tools: object | undefined;
-  defineProperty(target, 'tools', { get: () => (tools ??= createTools(config)), enumerable: false, configurable: false });
 }

@@ -1,13 +1,15 @@
-// Builds the guest the sandbox runs, in dist/guest/: `guest.json`, the guest's code as two strings of
+// Builds the guest the sandbox runs, in dist/guest/: `guest.json`, the guest's code as strings of
 // JavaScript bundled by esbuild from guest/ (types stripped, imports inlined, minified, nothing
 // fetched), and `bootstrap.js`, the small module Deno runs, which reads that line from stdin (the
 // orchestrator writes it first) and runs the code with `new Function`. Why not a module: Deno parses
 // a module's whole text for its imports, and the sandbox keeps no analysis cache, so a 20 KB guest
-// module cost every child ~3.5 ms of CPU, and even as string literals ~1.5 ms. Why three strings: the
-// core (bootstrap.ts, run.ts, exit.ts, install.ts, …) runs in every child; the realm code (realm/)
-// runs first in the main realm and in every Worker, which gets it as text; and the `apify` binding
-// (binding.ts and its modules) is compiled only when a script first touches `apify`
-// (lazy-binding.ts), ~1 ms saved per run that never does.
+// module cost every child ~3.5 ms of CPU, and even as string literals ~1.5 ms. Why several strings:
+// the core (bootstrap.ts, run.ts, exit.ts, install.ts, network.ts, …) runs in every child; the realm
+// code (realm/) runs first in the main realm and in every Worker, which gets it as text; and the
+// modules behind the globals a script may never use, the `apify` binding (binding.ts and its
+// modules), `tools` (tools.ts), `files` (files.ts) and the `fetch` through the relay (egress.ts),
+// are each compiled only when a script first touches them (lazy.ts): a run that never does pays
+// nothing for them.
 // Part of `npm run build`; never committed; a test checks it is the build of the sources.
 // Usage: node scripts/bundle-guest.mjs [outDir]   (default: dist/guest)
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -60,26 +62,41 @@ async function bundle(entry, format, plugins, { keepNames = true } = {}) {
   return text;
 }
 
-// The core: lazy-binding.ts compiles the binding from the loader's second string, with the builtins
-// the core captured at start (free names below are the `new Function` parameters). The `Function`
-// too is the captured one: a script's own would be handed the binding's source and sourceURL.
-const core = await bundle('guest/bootstrap.ts', 'esm', [swap('lazy-binding.ts', [
+/** The lazily compiled modules: their names (guest.json's `lazy`), files and what each hands its caller. */
+const LAZY = [
+  { name: 'binding', file: 'binding.ts', factory: 'createBinding', loader: 'loadBinding' },
+  { name: 'tools', file: 'tools.ts', factory: 'createTools', loader: 'loadTools' },
+  { name: 'files', file: 'files.ts', factory: 'createFiles', loader: 'loadFiles' },
+  { name: 'egress', file: 'egress.ts', factory: 'createEgress', loader: 'loadEgress' },
+];
+
+// The core: lazy.ts compiles each lazy module from its string (the loader's `guestLazySources`),
+// with the builtins the core captured at start (free names below are the `new Function`
+// parameters). The `Function` too is the captured one: a script's own would be handed the module's
+// source and sourceURL.
+const core = await bundle('guest/bootstrap.ts', 'esm', [swap('lazy.ts', [
   "import { builtins } from './builtins.ts';",
-  'declare const guestBindingSource: string;',
-  "export const loadBinding = () => builtins.Function('guestBuiltins', guestBindingSource)(builtins);",
+  'declare const guestLazySources: Record<string, string>;',
+  "const load = (name: string) => builtins.Function('guestBuiltins', guestLazySources[name])(builtins);",
+  ...LAZY.map(({ name, loader }) => `export const ${loader} = () => load('${name}');`),
 ].join('\n'))]);
-// The binding runs its top level only when a script first touches `apify`, after the script patched
-// what it likes, so that top level may use no global as it is by then: its builtins are the core's,
-// passed in; its entry exports nothing (esbuild's export helpers would walk the exports with for-in,
-// so an enumerable Object.prototype property broke `apify`), but hands createBinding to the caller;
-// and keepNames' helper takes the captured Object.defineProperty (rewritten below).
-const bindingEntry = 'binding-entry.ts';
-const binding = (await bundle(bindingEntry, 'iife', [
-  swap(bindingEntry, "import { createBinding } from './binding.ts';\ndeclare let guestBinding: unknown;\nguestBinding = createBinding;"),
-  swap('builtins.ts', 'declare const guestBuiltins: never;\nexport const builtins = guestBuiltins;'),
-])).replaceAll('Object.defineProperty', 'guestBuiltins.defineProperty');
-if (/__esModule|\bObject\.|\bfor\s*\(\s*var\b/.test(binding.slice(0, binding.indexOf('guestBuiltins;')))) {
-  throw new Error('bundle-guest: the binding\'s prologue reads globals the script may have patched by the time it runs');
+// A lazy module runs its top level only when a script first touches it, after the script patched
+// what it likes, so that top level may use no global as it is by then: its builtins are the
+// core's, passed in; its entry exports nothing (esbuild's export helpers would walk the exports
+// with for-in, so an enumerable Object.prototype property broke `apify`), but hands its factory to
+// the caller; and keepNames' helper takes the captured Object.defineProperty (rewritten below).
+const lazy = {};
+for (const { name, file, factory } of LAZY) {
+  const entry = `${name}-entry.ts`;
+  const text = (await bundle(entry, 'iife', [
+    swap(entry, `import { ${factory} } from './${file}';\ndeclare let guestLazy: unknown;\nguestLazy = ${factory};`),
+    swap('builtins.ts', 'declare const guestBuiltins: never;\nexport const builtins = guestBuiltins;'),
+  ])).replaceAll('Object.defineProperty', 'guestBuiltins.defineProperty');
+  if (/__esModule|\bObject\.|\bfor\s*\(\s*var\b/.test(text.slice(0, text.indexOf('guestBuiltins;')))) {
+    throw new Error(`bundle-guest: ${file}'s prologue reads globals the script may have patched by the time it runs`);
+  }
+  // Named by sourceURL, so its frames are recognisably the guest's (the realm drops them from stacks).
+  lazy[name] = `"use strict";let guestLazy;${text}return guestLazy;\n//# sourceURL=code-runtime-guest:guest-${name}.js`;
 }
 
 // The realm code: a function body returning the prepared realm (as ESM with no exports, its top
@@ -96,12 +113,12 @@ const realm = await bundle(realmEntry, 'esm', [swap(realmEntry, [
   'guestRealm = prepareRealm(guestRealmSource, guestHiddenUrls);',
 ].join('\n'))], { keepNames: false });
 
-// Strict, as a module would be; async, for the core's top-level await. The loader names each by
-// sourceURL, so their frames are recognisably the guest's (bootstrap.ts drops them from stacks).
+// Strict, as a module would be; async, for the core's top-level await. The loader names the core by
+// sourceURL (the lazy modules are named above), so its frames are recognisably the guest's too.
 const guestCode = JSON.stringify({
   core: `"use strict";return(async()=>{${core}})();`,
-  binding: `"use strict";let guestBinding;${binding}return guestBinding;`,
   realm: `"use strict";let guestRealm;${realm}return guestRealm;`,
+  lazy,
 });
 // The module Deno loads: small, because Deno parses a module's whole text; the code comes on stdin.
 const loader = `// Built by scripts/bundle-guest.mjs from guest/; do not edit.
@@ -117,9 +134,8 @@ while ((end = head.indexOf(10)) < 0) {
   next.set(buffer.subarray(0, n), head.length);
   head = next;
 }
-const { core, binding, realm } = JSON.parse(new TextDecoder().decode(head.subarray(0, end)));
-const named = (name) => "\\n//# sourceURL=code-runtime-guest:" + name;
-new Function("guestModuleUrl", "guestBindingSource", "guestRealmSource", "guestStdinHead", core + named("guest.js"))(import.meta.url, binding + named("guest-binding.js"), realm, head.subarray(end + 1));
+const { core, realm, lazy } = JSON.parse(new TextDecoder().decode(head.subarray(0, end)));
+new Function("guestModuleUrl", "guestLazySources", "guestRealmSource", "guestStdinHead", core + "\\n//# sourceURL=code-runtime-guest:guest.js")(import.meta.url, lazy, realm, head.subarray(end + 1));
 `;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, 'bootstrap.js'), loader);

@@ -1,5 +1,6 @@
 // The guest children run: the build of the current guest/ sources, a small loader module plus the
-// guest's code (core and lazily compiled binding) that every child is sent first on stdin.
+// guest's code (the core, the realm code, and the modules compiled on first use) that every child is
+// sent first on stdin.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,12 +22,16 @@ bundle('guest-bundle :: the bundle children run is the build of the current gues
     // Equal bytes: a guest/ edit without a rebuild, or a hand edit of the bundle, fails here.
     assert.ok(readFileSync(shipped, 'utf8') === readFileSync(path.join(fresh, path.basename(shipped)), 'utf8'), `${shipped} differs from a fresh build of guest/; run npm run build`);
   }
-  // One line of JSON: the core, and the binding (its error class, by name) compiled on first use.
+  // One line of JSON: the core, and each module compiled on first use (known by what only it has) apart from it.
   const lines = readFileSync(GUEST_CODE_PATH, 'utf8').split('\n');
   assert.is(lines.length, 2);
-  const { core, binding } = JSON.parse(lines[0]!) as { core: string; binding: string };
-  assert.match(binding, /"ApifyApiError"/);
-  assert.not.match(core, /"ApifyApiError"/);
+  const { core, lazy } = JSON.parse(lines[0]!) as { core: string; lazy: Record<string, string> };
+  const marks = { binding: '"ApifyApiError"', tools: '"ToolError"', files: '"FilesError"', egress: '/egress/to/' };
+  assert.equal(Object.keys(lazy).sort(), Object.keys(marks).sort());
+  for (const [name, mark] of Object.entries(marks)) {
+    assert.ok(lazy[name]!.includes(mark), `${name} has ${mark}`);
+    assert.not.ok(core.includes(mark), `the core has ${mark}`);
+  }
 });
 
 bundle('guest-bundle :: one small self-contained module: no imports for Deno to resolve, only the script\'s own', () => {
@@ -40,8 +45,8 @@ bundle('guest-bundle :: one small self-contained module: no imports for Deno to 
   assert.ok(loader.length < 2048, `the loader is ${loader.length} bytes`);
   // The dynamic imports are the user's script, as a blob URL (the core), and a Worker's module (the realm code).
   assert.equal(loader.match(/\bimport\(/g), null);
-  const { core, binding, realm } = JSON.parse(code.split('\n')[0]!) as Record<string, string>;
-  assert.equal([core, binding, realm].map((part) => part!.match(/\bimport\(/g)?.length ?? 0), [1, 0, 1]);
+  const { core, realm, lazy } = JSON.parse(code.split('\n')[0]!) as { core: string; realm: string; lazy: Record<string, string> };
+  assert.equal([core, realm, ...Object.values(lazy)].map((part) => part.match(/\bimport\(/g)?.length ?? 0), [1, 1, 0, 0, 0, 0]);
 });
 
 bundle('guest-bundle :: a child reads the guest\'s code, then its envelope, and ends both streams with its done record', async () => {
@@ -67,6 +72,21 @@ bundle('guest-bundle :: sandboxes run the bundle, never guest/ sources', async (
   // The built loader, as a data: URL: no path of this machine reaches the child.
   assert.is(command.args.at(-1), `data:text/javascript,${encodeURIComponent(readFileSync(BOOTSTRAP_PATH, 'utf8'))}`);
   assert.not.ok(command.args.some((arg) => arg.includes(path.join(ROOT, 'dist')) || arg.includes(path.join(ROOT, 'guest'))));
+});
+
+bundle('guest-bundle :: the frames of tools, files and fetch, compiled on first use, stay hidden from stacks the script prints', async () => {
+  const code = [
+    'try { tools.$call("none", "x"); } catch (e) { console.log((e as Error).stack); }',
+    'try { await files.read("none.txt"); } catch (e) { console.log((e as Error).stack); }',
+    'try { await fetch("http://198.51.100.1/"); } catch (e) { console.log((e as Error).stack); }',
+  ].join('\n');
+  const r = await runCode({ code });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  const stacks = r.stdout.split(/\n(?=\S)/);
+  assert.is(stacks.length, 3, r.stdout);
+  assert.match(stacks[0]!, /^ToolError: [^\n]*\n    at script\.ts:1:\d+$/);
+  assert.match(stacks[1]!, /^FilesError: [^\n]*\n    at (async )?script\.ts:2:\d+$/);
+  assert.match(stacks[2]!, /^NotCapable: [^\n]*\n    at (async )?script\.ts:3:\d+\n?$/);
 });
 
 bundle('guest-bundle :: the bundled binding\'s frames stay hidden from stacks the script prints', async () => {

@@ -127,6 +127,47 @@ guest('guest :: globals patched before apify\'s first use neither see the bindin
   assert.is(r.stdout, 'function start true\n0 false\n');
 });
 
+guest('guest :: globals patched before the first use of tools, files and fetch neither see their code nor break them', async () => {
+  // Each is compiled on first use (lazy.ts), after the script ran: each takes its builtins from those captured at start.
+  const code = [
+    'const seen: string[] = [];',
+    'const F = Function;',
+    '(globalThis as any).Function = function (...args: string[]) { seen.push(args.join(" ")); return (F as any)(...args); };',
+    'const dp = Object.defineProperty;',
+    'Object.defineProperty = function (o: any, k: any, d: any) { seen.push(String(k)); return dp(o, k, d); } as any;',
+    'const { NotCapable } = Deno.errors;',
+    'const base = Object.getPrototypeOf(RangeError);',
+    'const boom = (name: string) => () => { throw new (base as any)(`patched ${name} was called`); };',
+    'const saved: Record<string, unknown> = {};',
+    'for (const name of ["create", "hasOwn", "getPrototypeOf", "getOwnPropertySymbols"]) { saved[name] = (Object as any)[name]; (Object as any)[name] = boom(`Object.${name}`); }',
+    'for (const name of ["Error", "Proxy", "Set", "Blob", "URL"]) { saved[name] = (globalThis as any)[name]; (globalThis as any)[name] = boom(name); }',
+    '(Array.prototype as any).map = boom("map");',
+    'RegExp.prototype.test = boom("test");',
+    'TextEncoder.prototype.encode = boom("encode");',
+    '(Object.prototype as any).polluted = 1;',
+    'console.log(files.list()[0].name);',
+    'try { tools.$call("none", "x"); } catch (e) { console.log((e as any).name, (e as any).type, e instanceof base); }',
+    'try { new WebSocket("ws://198.51.100.2/"); } catch (e) { console.log(e instanceof NotCapable, (e as Error).message); }',
+    '// Deno\'s own fetch (which files.write calls, and the relay-bound fetch) needs these as they were.',
+    'for (const name of ["create", "hasOwn", "getPrototypeOf", "getOwnPropertySymbols"]) (Object as any)[name] = saved[name];',
+    'await fetch("http://198.51.100.1/").catch((e) => console.log(e instanceof NotCapable, e.message));',
+    'for (const name of ["Error", "Proxy", "Set", "Blob", "URL"]) (globalThis as any)[name] = saved[name];',
+    'await files.write("out.txt", "written", { contentType: "text/plain" });',
+    'console.log(seen.length, seen.join("|").includes("file:"));',
+  ].join('\n');
+  const r = await runCode({ code, files: { 'in.txt': 'x' } });
+  assert.is(r.status, 'SUCCEEDED', r.stderr);
+  assert.is(r.stdout, [
+    'in.txt',
+    'ToolError unknown-tool true',
+    'true network access to 198.51.100.2:80 is not allowed in this sandbox; allowed: https://api.apify.com',
+    'true network access to 198.51.100.1:80 is not allowed in this sandbox; allowed: https://api.apify.com',
+    '0 false',
+    '',
+  ].join('\n'));
+  assert.equal(r.files.map((file) => [file.name, file.contentType, Buffer.from(file.bytes).toString()]), [['out.txt', 'text/plain', 'written']]);
+});
+
 guest('guest :: a failing new Worker(…) shows the script\'s frames only, not the guest\'s Worker wrapper', async () => {
   const code = [
     'try { new Worker("relative.js", { type: "module" }); } catch (e) { console.log((e as Error).stack); }',
