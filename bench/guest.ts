@@ -50,6 +50,11 @@ function build(name: string, dir: string): Build {
   return { name, bootstrap: `data:text/javascript,${encodeURIComponent(loader)}`, guestCode: readFileSync(path.join(dir, 'guest.json')) };
 }
 
+/** The sizes of the guest's strings, e.g. `core 10465, realm 11906, lazy.tools 3913`. */
+function parts(code: Record<string, unknown>, prefix = ''): string {
+  return Object.entries(code).map(([k, v]) => (typeof v === 'string' ? `${prefix}${k} ${v.length}` : parts(v as Record<string, unknown>, `${prefix}${k}.`))).join(', ');
+}
+
 function envelope(code: string): string {
   return JSON.stringify({
     code, secret: 'bench', scriptName: 'script.ts', allowedOrigins: [],
@@ -141,7 +146,7 @@ async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>();
   const key = (script: string, b: Build) => `${script}\0${b.name}`;
   try {
-    for (const b of builds) console.error(`… ${b.name}: guest code ${b.guestCode.length} bytes (${Object.entries(JSON.parse(b.guestCode.toString()) as Record<string, string>).map(([k, v]) => `${k} ${v.length}`).join(', ')})`);
+    for (const b of builds) console.error(`… ${b.name}: guest code ${b.guestCode.length} bytes (${parts(JSON.parse(b.guestCode.toString()))})`);
     for (let i = 0; i < RUNS; i += 1) {
       if (i % 10 === 0) console.error(`… round ${i + 1} of ${RUNS}`);
       for (const [name, code] of Object.entries(SCRIPTS)) {
