@@ -9,7 +9,7 @@
  * Invariant: whatever the guest relies on after the script starts was captured before it did, and
  * its reports carry the run's secret, so a script cannot forge one (run.ts).
  */
-import { readEnvelope } from './envelope.ts';
+import { type Envelope, readEnvelope } from './envelope.ts';
 import { exitWhenDone } from './exit.ts';
 import { installApify, installFiles, installTools } from './install.ts';
 import { installEgress } from './network.ts';
@@ -29,15 +29,18 @@ exitWhenDone(() => run.code, (exitCode) => {
   uncaught.flush();
   run.end(exitCode);
 });
+// The script's globals, in place before the envelope arrives (a warm child waits with them ready);
+// each takes its part of the envelope at its first use, once the script runs.
+const arrived: { envelope?: Envelope } = {};
+const part = <T>(pick: (envelope: Envelope) => T) => () => pick(arrived.envelope!);
+installApify(globalThis, part((envelope) => envelope.apify));
+installTools(globalThis, part((envelope) => envelope.tools));
+// An envelope without them (an older orchestrator) leaves the script no network at all.
+installEgress(globalThis, part((envelope) => envelope.egress ?? { url: '' }), part((envelope) => envelope.allowedOrigins ?? []));
+installFiles(globalThis, part((envelope) => envelope.files));
 // Deno compiles its Blob code on first use: pay that now rather than once the script has arrived.
 URL.revokeObjectURL(URL.createObjectURL(new Blob([])));
 
-const envelope = await arriving;
-run.begin(envelope);
-// The script's globals, one line each.
-installApify(globalThis, envelope.apify);
-installTools(globalThis, envelope.tools);
-// An envelope without them (an older orchestrator) leaves the script no network at all.
-installEgress(globalThis, envelope.egress ?? { url: '' }, envelope.allowedOrigins ?? []);
-installFiles(globalThis, envelope.files);
+arrived.envelope = await arriving;
+run.begin(arrived.envelope);
 run.start();

@@ -55,28 +55,29 @@ function targetOf(value: unknown, base?: string): URL | undefined {
 
 /**
  * Installs the script's network: `fetch` through the relay, and every other way out refused with
- * the allowed origins named. `allowedOrigins` is the envelope's list (the relay judges by the same).
+ * the allowed origins named. Installed before the envelope arrives, it takes the relay's address
+ * (`config()`) and the envelope's `allowedOrigins()` (the relay judges by the same) when first needed.
  */
-export function installEgress(target: typeof globalThis, config: EgressConfig, allowedOrigins: readonly string[]): void {
-  const allowed = allowedWords(allowedOrigins);
+export function installEgress(target: typeof globalThis, config: () => EgressConfig, allowedOrigins: () => readonly string[]): void {
   // Parsed when first needed: the first URL a process parses costs ~0.25 ms.
   let reachable: string[] | undefined;
   let gate: string | undefined;
-  const gateOf = () => gate ??= config.url === '' ? '' : new URLCtor(config.url).host;
+  const gateOf = () => gate ??= config().url === '' ? '' : new URLCtor(config().url).host;
 
   /**
    * The refusal of a way out other than fetch, in the words of every network denial (the realm's
    * too, guest/realm/denials.ts); to an allowed origin, it says that only fetch goes there.
    */
   function notFetch(where: string, through: string): Error {
-    reachable ??= apply(arrayMap, allowedOrigins, [(name: string) => hostPort(new URLCtor(name))]) as string[];
+    const allowed = allowedWords(allowedOrigins());
+    reachable ??= apply(arrayMap, allowedOrigins(), [(name: string) => hostPort(new URLCtor(name))]) as string[];
     if (!reachable.includes(where)) return new NotCapable(`network access to ${where} is not allowed in this sandbox; ${allowed}`);
     return new NotCapable(`network access to ${where} through ${through} is not allowed in this sandbox (only fetch reaches the network); ${allowed}`);
   }
 
   let relayed: ((input: RequestInfo | URL, init?: RequestInit) => Promise<Response>) | undefined;
   const fetch = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    relayed ??= loadEgress()(config, allowedOrigins);
+    relayed ??= loadEgress()(config(), allowedOrigins());
     return relayed(input, init);
   };
   defineProperty(fetch, 'name', { value: 'fetch' });
