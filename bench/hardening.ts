@@ -11,10 +11,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BOOTSTRAP_PATH, PACKAGE_ROOT, resolveDeno, resolveGuestCode, sharedDenoDir } from '../orchestrator/run/deno.js';
+import { BOOTSTRAP_PATH, resolveDeno, resolveGuestCode, sharedDenoDir } from '../orchestrator/run/deno.js';
 import { relayHostPort, openRelaySession } from '../orchestrator/relay/relay.js';
 import { sandboxCommand, wrapCommand, type SandboxCommand } from '../orchestrator/run/sandbox.js';
-import { runCode } from '../orchestrator/run/run.js';
+import { envelope as envelopeFor, runCode } from '../orchestrator/run/run.js';
+import { normalizeOptions } from '../orchestrator/run/options.js';
 import { launch, sandboxTools } from '../orchestrator/run/launch.js';
 import { currentSpawner } from '../orchestrator/run/spawner.js';
 import { createRuntime } from '../orchestrator/runtime/runtime.js';
@@ -98,16 +99,14 @@ async function main(): Promise<void> {
     relayHostPort: await relayHostPort(),
   };
   const sandboxOnly = sandboxCommand(settings);
-  const sources = path.join(PACKAGE_ROOT, 'guest', 'bootstrap.ts');
-  const fromSources = sandboxCommand({ ...settings, bootstrapPath: sources });
   // The wrappers as runs get them, added one at a time.
   const { shellPath: shell, capData, setprivPath: setpriv } = sandboxTools();
   const withShell = wrapCommand(sandboxOnly, { shellPath: shell, capData, setprivPath: null });
   const full = wrapCommand(sandboxOnly, { shellPath: shell, capData, setprivPath: setpriv });
   const flagsOnly = sandboxOnly.args.slice(0, -1);
   const session = await openRelaySession({ apiBaseUrl: apiBaseUrl.origin });
-  const envelope = JSON.stringify({ code: CODE, secret: 'bench', scriptName: 'script.ts', apify: { url: session.url } });
-  // The bundle's loader reads the guest's code first; the sources read only the envelope.
+  const envelope = envelopeFor(normalizeOptions({ code: CODE, apiBaseUrl: apiBaseUrl.origin }), 'bench', session.url);
+  // The bundle's loader reads the guest's code first (the guest runs only as the bundle: its realm code is a string of it).
   const guestInput = Buffer.concat([resolveGuestCode(), Buffer.from(envelope)]);
   const env = full.env;
   const warm = createRuntime({ concurrency: 1, warmProcesses: 1, defaults: { apiBaseUrl: apiBaseUrl.origin } });
@@ -115,10 +114,7 @@ async function main(): Promise<void> {
   const variants: Variant[] = [
     layer('bare `deno run one.ts`', { file: deno, args: ['run', plain] }, env),
     layer('+ lockdown flags (no config/lock/remote/npm, net allow+deny, heap flag)', { file: deno, args: [...flagsOnly, plain] }, env),
-    ...(sources === BOOTSTRAP_PATH ? [] : [
-      layer('  (guest from its TypeScript sources, for comparison)', { file: deno, args: fromSources.args, input: envelope }, env),
-    ]),
-    layer('+ guest (its code and the envelope on stdin, lazy apify, blob module)', { file: deno, args: sandboxOnly.args, input: guestInput }, env),
+    layer('+ guest (its code and the envelope on stdin, globals built on first use, blob module)', { file: deno, args: sandboxOnly.args, input: guestInput }, env),
     ...(shell ? [layer('+ sh wrapper (ulimit -d, SIGTRAP ignored)', { file: withShell.file, args: withShell.args, input: guestInput }, env)] : []),
     ...(setpriv ? [layer('+ setpriv --pdeathsig wrapper', { file: full.file, args: full.args, input: guestInput }, env)] : []),
     // Its CPU is the spawner's (its children's time is its own until it is reaped: measure.ts counts it).
