@@ -7,8 +7,8 @@
  * CPU from the envelope to the exit (the whole less its threads' schedstat before the envelope) and
  * the wall time from the envelope to the guest's `done` record (what a warm run costs); and a cold
  * child's wall time from spawn to exit.
- * Usage: `npm run bench:guest -- [--against DIR] [--runs N]` (runs default 40; DIR e.g. another
- * checkout's dist/guest, built by its own `npm run build:all`). Needs `perf stat`.
+ * Usage: `npm run bench:guest -- [--against DIR] [--runs N] [--only NAME,NAME]` (runs default 40;
+ * DIR e.g. another checkout's dist/guest, built by its own `npm run build:all`). Needs `perf stat`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -31,13 +31,16 @@ const SETUP_MS = 250;
 const RELAY = 'http://127.0.0.1:9/relay/bench';
 
 /** Scripts: none reaches the relay (a refused fetch is refused inside the child). */
-const SCRIPTS: Record<string, string> = {
+const ALL_SCRIPTS: Record<string, string> = {
   'console.log(1)': 'console.log(1)',
   'files.list()': 'console.log(files.list().length)',
   'typeof tools.$list': 'console.log(typeof tools.$list)',
   'refused fetch': "await fetch('http://198.51.100.1/').catch((e) => console.log(e.name))",
   'apify.ApifyApiError': 'console.log(apify.ApifyApiError.name)',
 };
+/** `--only NAME,NAME`: these scripts alone (e.g. for a build without tools, files or fetch). */
+const ONLY = flag('--only')?.split(',');
+const SCRIPTS = Object.fromEntries(Object.entries(ALL_SCRIPTS).filter(([name]) => !ONLY || ONLY.includes(name)));
 
 interface Build {
   name: string;
