@@ -110,7 +110,7 @@ guest('guest :: apify is built on first use: the same frozen object every time, 
 });
 
 guest('guest :: globals patched before apify\'s first use neither see the binding\'s code nor break it', async () => {
-  // The binding is compiled on first use (lazy-binding.ts), after the script ran: it must take nothing from the globals by then.
+  // The binding is compiled on first use (lazy.ts), after the script ran: it must take nothing from the globals by then.
   const code = [
     'const seen: string[] = [];',
     'const F = Function;',
