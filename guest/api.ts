@@ -3,48 +3,17 @@
  * which adds the token (it is never in this process). Builds URLs, encodes ids, retries with bounded
  * exponential backoff only what is safe to send again (a 429, a call that provably never reached the
  * API, or a 5xx of an idempotent call: never a start), and turns other non-2xx answers into an ApifyApiError.
- * Builtins are captured before the user's code can patch them (see `lazy()` for the exceptions).
+ * Builtins are captured before the user's code can patch them (relay-call.ts says which are taken at the first call).
  */
 
 import { builtins } from './builtins.ts';
+import { type ResponseBuiltins as Lazy, responseBuiltins as lazy } from './relay-call.ts';
 
 // As they were before the user's code ran (builtins.ts).
 const {
-  fetch: fetchFn, apply, jsonParse, encodeURIComponent: encode, getOwnPropertyDescriptor: getDescriptor, keys: objectKeys, isArray,
+  fetch: fetchFn, apply, jsonParse, encodeURIComponent: encode, keys: objectKeys, isArray,
   Promise: PromiseCtor, random, min, Uint8Array: Uint8ArrayCtor, Error: ErrorCtor, defineProperty,
 } = builtins;
-
-interface Lazy {
-  status: () => number;
-  headers: () => Headers;
-  get: (name: string) => string | null;
-  text: () => Promise<string>;
-  arrayBuffer: () => Promise<ArrayBuffer>;
-  setTimeout: typeof setTimeout;
-}
-
-let lazyBuiltins: Lazy | undefined;
-
-/**
- * Builtins Deno loads only when first touched (Response, Headers, timers), captured at the first
- * API call rather than at load: touching them costs every run ~5 ms of CPU even when the script
- * never uses `apify`. A script that patches them before its first call only misleads itself;
- * the relay, not this code, is what guards the token and the budget.
- */
-function lazy(): Lazy {
-  if (lazyBuiltins) return lazyBuiltins;
-  const response = Response.prototype;
-  const getter = (name: string) => getDescriptor(response, name)?.get as () => never;
-  lazyBuiltins = {
-    status: getter('status'),
-    headers: getter('headers'),
-    get: Headers.prototype.get,
-    text: response.text,
-    arrayBuffer: response.arrayBuffer,
-    setTimeout: globalThis.setTimeout,
-  };
-  return lazyBuiltins;
-}
 
 /** An error answer of the Apify API (or of the relay in front of it), as one readable line. */
 export class ApifyApiError extends ErrorCtor {

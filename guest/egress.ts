@@ -15,6 +15,7 @@
  * Response and Headers lazily, so they are captured at the first fetch, not at start.
  */
 import { builtins } from './builtins.ts';
+import { inFlightLimit } from './relay-call.ts';
 import { allowedWords, hostPort } from './origins.ts';
 
 const {
@@ -87,8 +88,7 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
   /** `127.0.0.1:PORT` of the relay. */
   const gate = config.url === '' ? '' : new URLCtor(config.url).host;
   let ids = 0;
-  let inFlight = 0;
-  const waiting: Array<() => void> = [];
+  const inFlight = inFlightLimit(IN_FLIGHT);
 
   /** Why `url` may not be fetched, or undefined when it may (orchestrator/relay/egress-rules.ts's `judge`, word for word). */
   function refusal(url: URL): string | undefined {
@@ -98,21 +98,6 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
     if (why) return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox: ${why} in the path is refused under a path prefix; ${allowed}`;
     if (!same.some((rule) => underPrefix(url.pathname, rule.prefix))) return `network access to ${url.origin}${url.pathname} is not allowed in this sandbox; ${allowed}`;
     return undefined;
-  }
-
-  async function slot(): Promise<void> {
-    if (inFlight < IN_FLIGHT) {
-      inFlight += 1;
-      return;
-    }
-    // Handed over by the request that gets its answer, so the count never dips and lets two in.
-    await new PromiseCtor<void>((resolve) => waiting[waiting.length] = resolve);
-  }
-
-  function release(): void {
-    const next = waiting.shift();
-    if (next) next();
-    else inFlight -= 1;
   }
 
   /** What the relay kept on why request `id` broke off, if anything. */
@@ -200,7 +185,7 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
 
   /** One hop through the relay: the origin's answer (marked), or an error for the relay's refusal. */
   async function hop(b: Lazy, url: URL, method: string, headers: Headers, body: Uint8Array | ReadableStream | null, replayable: boolean, signal: AbortSignal): Promise<{ answer: Response; id: string }> {
-    await slot();
+    await inFlight.take();
     try {
       for (let attempt = 1; ; attempt += 1) {
         ids += 1;
@@ -227,7 +212,7 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
         throw DENIALS.includes(type) ? new NotCapable(words) : new TypeError(words);
       }
     } finally {
-      release();
+      inFlight.give();
     }
   }
 

@@ -9,6 +9,7 @@
  * taken at the first call, as api.ts does (touching them at start costs every run CPU).
  */
 import { builtins } from './builtins.ts';
+import { inFlightLimit, responseBuiltins as lazy } from './relay-call.ts';
 
 const {
   fetch: fetchFn, apply, jsonParse, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor,
@@ -57,26 +58,6 @@ export class FilesError extends ErrorCtor {
 }
 defineProperty(FilesError.prototype, 'name', { value: 'FilesError', writable: true, configurable: true });
 
-interface Lazy {
-  status: () => number;
-  text: () => Promise<string>;
-  arrayBuffer: () => Promise<ArrayBuffer>;
-  setTimeout: typeof setTimeout;
-}
-let lazyBuiltins: Lazy | undefined;
-
-function lazy(): Lazy {
-  if (lazyBuiltins) return lazyBuiltins;
-  const response = Response.prototype;
-  lazyBuiltins = {
-    status: builtins.getOwnPropertyDescriptor(response, 'status')!.get as () => number,
-    text: response.text,
-    arrayBuffer: response.arrayBuffer,
-    setTimeout: globalThis.setTimeout,
-  };
-  return lazyBuiltins;
-}
-
 /** `12.3 MiB`, as the orchestrator's messages say sizes. */
 function mib(bytes: number): string {
   const value = bytes / (1024 * 1024);
@@ -110,26 +91,10 @@ function bodyOf(name: string, data: unknown): { body: Uint8Array | Blob; size: n
 
 export function createFiles(config: FilesConfig): object {
   const inputs = freeze(mapArray(config.inputs, (input) => freeze({ name: input.name, size: input.size, contentType: input.contentType })));
-  let inFlight = 0;
-  const waiting: Array<() => void> = [];
+  const inFlight = inFlightLimit(IN_FLIGHT);
   /** Names written so far; once the count limit refused one, new names are refused here without a call. */
   const written = new SetCtor<string>();
   let countLimit: string | undefined;
-
-  async function slot(): Promise<void> {
-    if (inFlight < IN_FLIGHT) {
-      inFlight += 1;
-      return;
-    }
-    // Handed over by the call that finishes, so the count never dips and lets two in.
-    await new PromiseCtor<void>((resolve) => waiting[waiting.length] = resolve);
-  }
-
-  function release(): void {
-    const next = waiting.shift();
-    if (next) next();
-    else inFlight -= 1;
-  }
 
   function path(route: 'in' | 'out', name: unknown): string {
     if (typeof name !== 'string') throw new FilesError('invalid-name', String(name), `A file name is a string, got ${kindOf(name)}`);
@@ -146,7 +111,7 @@ export function createFiles(config: FilesConfig): object {
    * it is 2xx. `ready` runs once the call has its place, and may still refuse it.
    */
   async function request(url: string, init: RequestInit, name: string, ready?: () => void): Promise<Response> {
-    await slot();
+    await inFlight.take();
     try {
       ready?.();
       for (let attempt = 1; ; attempt += 1) {
@@ -177,7 +142,7 @@ export function createFiles(config: FilesConfig): object {
         throw new FilesError(type, name, message);
       }
     } finally {
-      release();
+      inFlight.give();
     }
   }
 

@@ -10,6 +10,7 @@
  * api.ts does (touching them at start costs every run CPU).
  */
 import { builtins } from './builtins.ts';
+import { inFlightLimit, responseBuiltins as lazy } from './relay-call.ts';
 
 const {
   fetch: fetchFn, apply, jsonParse, jsonStringify, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor, random, min,
@@ -48,24 +49,6 @@ export class ToolError extends ErrorCtor {
 }
 defineProperty(ToolError.prototype, 'name', { value: 'ToolError', writable: true, configurable: true });
 
-interface Lazy {
-  status: () => number;
-  text: () => Promise<string>;
-  setTimeout: typeof setTimeout;
-}
-let lazyBuiltins: Lazy | undefined;
-
-function lazy(): Lazy {
-  if (lazyBuiltins) return lazyBuiltins;
-  const response = Response.prototype;
-  lazyBuiltins = {
-    status: builtins.getOwnPropertyDescriptor(response, 'status')!.get as () => number,
-    text: response.text,
-    setTimeout: globalThis.setTimeout,
-  };
-  return lazyBuiltins;
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || isArray(value)) return false;
   const proto = getPrototypeOf(value);
@@ -78,29 +61,13 @@ function kindOf(value: unknown): string {
 
 export function createTools(config: ToolsConfig): object {
   const known = config.servers;
-  let inFlight = 0;
-  const waiting: Array<() => void> = [];
+  const inFlight = inFlightLimit(IN_FLIGHT);
 
   function unknownServer(name: string): ToolError {
     const message = known.length === 0
       ? 'This run has no tool servers; an operator adds them with --config (mcpServers) or createRuntime({ mcpServers, tools })'
       : `There is no tool server \`${name}\`; the servers are: ${known.join(', ')}`;
     return new ToolError('unknown-tool', name, '', message);
-  }
-
-  async function slot(): Promise<void> {
-    if (inFlight < IN_FLIGHT) {
-      inFlight += 1;
-      return;
-    }
-    // Handed over by the call that finishes, so the count never dips and lets two in.
-    await new PromiseCtor<void>((resolve) => waiting[waiting.length] = resolve);
-  }
-
-  function release(): void {
-    const next = waiting.shift();
-    if (next) next();
-    else inFlight -= 1;
   }
 
   /** One request to the relay's tools route; its JSON answer, after retrying what never reached a tool. */
@@ -139,14 +106,14 @@ export function createTools(config: ToolsConfig): object {
     if (args !== undefined && !isPlainObject(args)) {
       throw new ToolError('invalid-arguments', server, tool, `${server}.${tool} takes one object of named arguments, e.g. { a: 2 }, got ${kindOf(args)}`);
     }
-    await slot();
+    await inFlight.take();
     try {
       // Made only once it may be sent: a thousand queued calls hold their arguments, not a copy each.
       const body = jsonStringify({ server, tool, args: args ?? {}, raw });
       const answer = await request('/tools/call', { method: 'POST', headers: { 'content-type': 'application/json' }, body }, server, tool);
       return raw ? answer.result : answer.value;
     } finally {
-      release();
+      inFlight.give();
     }
   }
 
