@@ -1,10 +1,10 @@
 /**
  * Shared test helpers: paths, fixtures, a `rejects()` for uvu, canaries (a file, an environment
  * variable and an HTTP server on another loopback address) that hostile scripts must not reach,
- * a look at the process table, and `deno check` of a file. Everything stays on this machine.
+ * and `deno check` of a file. Everything stays on this machine.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -119,22 +119,6 @@ export async function startCanaries(): Promise<Canaries> {
       await server.close();
     },
   };
-}
-
-/** Command lines of live processes whose command line contains `needle` (Linux /proc). */
-export function processesMatching(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (state !== 'Z' && cmdline.includes(needle)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
 }
 
 /** Type-checks `file` with Deno (strict, no config), in a DENO_DIR of its own. */

@@ -1,14 +1,16 @@
 /**
- * Test helpers for runtime and pool tests: find one runtime's Deno processes in the process table
- * (each test gives its runtime a memory limit no other test uses, so its flag identifies them),
- * and wait for a condition without timing assumptions.
+ * Test helpers for runtime and pool tests: find one runtime's Deno processes among this process's
+ * own descendants (each test gives its runtime a memory limit no other test in the suite uses, so
+ * its flag tells its children from those of the test before), and wait for a condition without
+ * timing assumptions.
  */
-import { processesMatching } from './helpers.js';
+import { descendants } from './processes.js';
 
-/** Live (non-zombie) Deno processes started with `--max-old-space-size=<memoryMbytes>`. */
+/** Live Deno processes this process started (directly or through its spawner) with `--max-old-space-size=<memoryMbytes>`, as `pid: command line`. */
 export function sandboxesWith(memoryMbytes: number): string[] {
   // The flag is followed by the bootstrap's path, so `=7 ` never matches `=77 `.
-  return processesMatching(`--max-old-space-size=${memoryMbytes} `);
+  const flag = `--max-old-space-size=${memoryMbytes} `;
+  return descendants().filter(({ cmdline }) => cmdline.includes(flag)).map(({ pid, cmdline }) => `${pid}: ${cmdline}`);
 }
 
 /** Polls `check` until it returns true; false if it still does not after `timeoutMs`. */

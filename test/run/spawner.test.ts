@@ -21,7 +21,8 @@ import { errnoName } from '../../orchestrator/run/spawner-protocol.js';
 import type { SpawnedChild } from '../../orchestrator/run/spawned-child.js';
 import { dataLimitBytes, type SandboxCommand } from '../../orchestrator/run/sandbox.js';
 import type { ChildExit } from '../../orchestrator/run/process-handle.js';
-import { processesMatching, ROOT } from '../helpers/helpers.js';
+import { ROOT, scratchDir } from '../helpers/helpers.js';
+import { childPids, descendants, describe, isAlive, processGroup, processRef } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/sandboxes.js';
 
 const spawnerSuite = suite('spawner');
@@ -129,7 +130,7 @@ spawnerSuite('spawner :: kill ends a child at once, even one asked for a moment 
     assert.equal(await ended, { exitCode: null, signal: 'SIGKILL' });
     assert.ok(Date.now() - asked < 2_000);
   }
-  assert.ok(await waitUntil(() => processesMatching('sleep 30.25').length === 0, 5_000));
+  assert.ok(await waitUntil(() => !descendants().some(({ cmdline }) => cmdline.includes('sleep 30.25')), 5_000), describe(descendants()));
 });
 
 spawnerSuite('spawner :: when the spawner dies, its children die with it, and their runs end as the spawner\'s failure', async () => {
@@ -138,12 +139,15 @@ spawnerSuite('spawner :: when the spawner dies, its children die with it, and th
   let pidOf!: () => number | undefined;
   const running = run(command('/bin/sleep', ['31.5']), '', '/', own, (pid) => { pidOf = pid; });
   assert.ok(await waitUntil(() => pidOf() !== undefined, 5_000));
+  // Known by pid and start time: once the spawner is dead its child is no descendant of ours.
+  const sleeper = processRef(pidOf()!);
+  assert.ok(sleeper, 'the child runs');
   process.kill(own.pid!, 'SIGKILL');
   const r = await running;
   // Not a start failure: the process ran, and was lost with the spawner.
   assert.is(r.exit.startError, undefined);
   assert.match(r.exit.lost?.message ?? JSON.stringify(r.exit), /the sandbox spawner ended \(perl ended \(SIGKILL\)\), and this run's process died with it/);
-  assert.ok(await waitUntil(() => processesMatching('sleep 31.5').length === 0, 5_000), processesMatching('sleep 31.5').join('\n'));
+  assert.ok(await waitUntil(() => !isAlive(sleeper!), 5_000), `the child ${sleeper!.pid} died with the spawner`);
 });
 
 spawnerSuite('spawner :: a data cap above this process\'s hard limit is a start failure (EPERM), not the script\'s exit', () => {
@@ -184,12 +188,14 @@ spawnerSuite('spawner :: an idle child does not keep Node alive (and dies with i
       child.stderr.resume();
     }, 10);
   `;
-  const result = (held: boolean) => new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', code(held)], { timeout: 10_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+  // In a process group of its own, which its spawner and their child stay in once it has exited.
+  const result = (held: boolean) => new Promise<{ stdout: string; group: number }>((resolve, reject) => {
+    const child = execFile(process.execPath, ['--input-type=module', '-e', code(held)], { timeout: 10_000, detached: true } as object, (error, stdout) => (error ? reject(error) : resolve({ stdout: String(stdout), group: child.pid! })));
   });
-  assert.is(await result(false), '');
-  assert.ok(await waitUntil(() => processesMatching('sleep 32.5').length === 0, 5_000), 'the idle child died with its orchestrator');
-  assert.is(await result(true), 'ended 0\n');
+  const idle = await result(false);
+  assert.is(idle.stdout, '');
+  assert.ok(await waitUntil(() => processGroup(idle.group).length === 0, 5_000), `the idle child died with its orchestrator:\n${describe(processGroup(idle.group))}`);
+  assert.is((await result(true)).stdout, 'ended 0\n');
 });
 
 /** Runs trivial scripts on `rt` until the process's spawner is ready (it starts from the second child on). */
@@ -464,6 +470,8 @@ spawnerSuite('spawner :: a spawner that stops answering is killed when a kill go
   const ended = new Promise<ChildExit>((resolve) => { child = own.spawn(command('/bin/sleep', ['33.5']), '/', resolve); });
   child.stdin.end();
   assert.ok(await waitUntil(() => child.pid !== undefined, 5_000));
+  const sleeper = processRef(child.pid!);
+  assert.ok(sleeper, 'the child runs');
   process.kill(own.pid!, 'SIGSTOP');
   const asked = Date.now();
   child.kill();
@@ -471,7 +479,7 @@ spawnerSuite('spawner :: a spawner that stops answering is killed when a kill go
   assert.match(exit.lost?.message ?? JSON.stringify(exit), /it did not answer within 3 s while a killed child's end was overdue/);
   // 3 s for the child's end, 3 s for the spawner's answer.
   assert.ok(Date.now() - asked < 10_000);
-  assert.ok(await waitUntil(() => processesMatching('sleep 33.5').length === 0, 5_000), 'the child died with the spawner');
+  assert.ok(await waitUntil(() => !isAlive(sleeper!), 5_000), `the child ${sleeper!.pid} died with the spawner`);
 });
 
 spawnerSuite('spawner :: a busy event loop does not turn a finished child into a lost one', async () => {

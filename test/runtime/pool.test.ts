@@ -1,6 +1,7 @@
 // The warm pool, through a runtime and real Deno children: its size is a ceiling, no child runs
 // twice, it refills, runs with other settings start their own child, and failing children make it
-// back off. Each test uses a memory limit of its own, so the process table shows its children only.
+// back off. Each test uses a memory limit no other test in the suite uses, so among this process's
+// descendants its flag shows its children only.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRuntime } from '../../orchestrator/index.js';
@@ -116,15 +117,15 @@ pool('pool :: refills only when the runtime says it is worth it, and again on re
 });
 
 pool('pool :: a run needing other settings starts its own child and leaves the pool alone', async () => {
-  const rt = createRuntime({ concurrency: 2, warmProcesses: 1, defaults: { memoryMbytes: 93 } });
+  const rt = createRuntime({ concurrency: 2, warmProcesses: 1, defaults: { memoryMbytes: 96 } });
   try {
-    assert.ok(await waitUntil(() => sandboxesWith(93).length === 1));
-    const idleBefore = sandboxesWith(93)[0]!.split(':')[0];
+    assert.ok(await waitUntil(() => sandboxesWith(96).length === 1));
+    const idleBefore = sandboxesWith(96)[0]!.split(':')[0];
     let during: { pooled: string[]; own: string[] } | undefined;
     const r = await rt.run({
       code: 'console.log("hi");\nawait new Promise((r) => setTimeout(r, 200));',
-      memoryMbytes: 94,
-      onOutput: () => { during ??= { pooled: sandboxesWith(93), own: sandboxesWith(94) }; },
+      memoryMbytes: 97,
+      onOutput: () => { during ??= { pooled: sandboxesWith(96), own: sandboxesWith(97) }; },
     });
     assert.is(r.status, 'SUCCEEDED');
     assert.is(during!.own.length, 1);
