@@ -149,10 +149,11 @@ status('status :: a script\'s own words never decide a resource status', async (
 
 status('status :: an aborted run is ABORTED with exit code 130', async () => {
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 300);
-  const r = await runCode({ code: fixture('forever.ts'), signal: controller.signal });
+  // Aborted once it has printed, however long it took to start.
+  const r = await runCode({ code: fixture('forever.ts'), signal: controller.signal, onOutput: () => controller.abort() });
   assert.is(r.status, 'ABORTED');
   assert.is(r.exitCode, 130);
+  assert.is(r.statusMessage, 'Aborted by the caller');
   assert.is(r.stdout, 'started\n');
 });
 

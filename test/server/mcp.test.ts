@@ -105,8 +105,16 @@ stdio('mcp stdio :: get_output pages by lines and by bytes without splitting a c
 });
 
 stdio('mcp stdio :: cancel_execution aborts it, keeping what it printed', async () => {
-  const run = await client.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 1 } });
-  const cancelled = await client.callTool({ name: 'cancel_execution', arguments: { executionId: structured(run).executionId } });
+  const run = await client.callTool({ name: 'run_code', arguments: { code: 'console.log("up"); await new Promise(() => setInterval(() => {}, 1000));', waitSecs: 0 } });
+  const executionId = structured(run).executionId;
+  // Cancelled once its first page shows the line, however long it took to start.
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const page = structured(await client.callTool({ name: 'get_output', arguments: { executionId, stream: 'stdout' } }));
+    if (page.text === 'up\n' || Date.now() > until) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const cancelled = await client.callTool({ name: 'cancel_execution', arguments: { executionId } });
   assert.equal([structured(cancelled).status, structured(cancelled).stdout], ['ABORTED', 'up\n']);
   assert.not.ok(cancelled.isError, 'a cancel that stopped the script succeeded');
 });

@@ -34,6 +34,16 @@ async function call(url: string, init: RequestInit & { json?: unknown } = {}) {
   return { status: response.status, headers: response.headers, body: JSON.parse(text) as Record<string, any> };
 }
 
+/** Asks for the output page at `url` until `done` says it is complete (at most 20 s); returns that answer. */
+async function pageUntil(url: string, done: (page: Record<string, any>) => boolean) {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const answer = await call(url);
+    if (done(answer.body) || Date.now() > until) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** A request with headers fetch will not forge (Host). */
 function raw(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -102,8 +112,10 @@ rest('rest :: a run that outlives wait is 202; its output pages while it runs an
 });
 
 rest('rest :: abort ends it ABORTED with what it printed', async () => {
-  const started = await call(`${base}/v1/runs?wait=1`, { json: { code: 'console.log("before"); await new Promise(() => setInterval(() => {}, 1000));' } });
+  const started = await call(`${base}/v1/runs`, { json: { code: 'console.log("before"); await new Promise(() => setInterval(() => {}, 1000));' } });
   assert.is(started.status, 202);
+  // Aborted once its first page shows the line, however long it took to start.
+  await pageUntil(`${base}/v1/runs/${started.body.executionId}/output/stdout`, (page) => page.text === 'before\n');
   const aborted = await call(`${base}/v1/runs/${started.body.executionId}/abort`, { method: 'POST' });
   assert.is(aborted.status, 200);
   assert.is(aborted.body.status, 'ABORTED');
