@@ -9,6 +9,7 @@ import { SandboxChild } from '../../orchestrator/run/child.js';
 import { WarmPool } from '../../orchestrator/runtime/pool.js';
 import type { SandboxCommand } from '../../orchestrator/run/sandbox.js';
 import { fixture } from '../helpers/helpers.js';
+import { isAlive, processRef, type ProcessRef } from '../helpers/processes.js';
 import { sampleMax, sandboxesWith, waitUntil } from '../helpers/sandboxes.js';
 
 const pool = suite('pool');
@@ -64,17 +65,23 @@ pool('pool :: no child is reused: a global set by one run is absent in the next'
 });
 
 pool('pool :: a warm child keeps every limit: deadline from its envelope, heap, process memory, output', async () => {
-  const rt = createRuntime({ concurrency: 4, warmProcesses: 4, defaults: { memoryMbytes: 95, timeoutSecs: 2, maxOutputBytes: 4096 } });
+  const rt = createRuntime({ concurrency: 4, warmProcesses: 4, defaults: { memoryMbytes: 98, timeoutSecs: 2, maxOutputBytes: 4096 } });
   try {
-    assert.ok(await waitUntil(() => sandboxesWith(95).length === 4), 'the pool filled');
+    assert.ok(await waitUntil(() => sandboxesWith(98).length === 4), 'the pool filled');
+    const idle = sandboxesWith(98).map((line) => processRef(Number(line.split(':')[0]))).filter((ref): ref is ProcessRef => ref !== undefined);
     // Idle longer than the timeout first: the deadline counts from the envelope, not the spawn.
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const [slow, forever, heap, buffers] = await rt.runMany([
       { code: 'await new Promise((r) => setTimeout(r, 500));\nconsole.log("x".repeat(10_000));' },
       { code: fixture('forever.ts') },
-      { code: fixture('heap-bomb.ts') },
-      { code: fixture('arraybuffer-bomb.ts') },
+      // A timeout of their own (not part of what a warm child is started with): four busy children
+      // on two busy cores must end by their memory, not by the clock.
+      { code: fixture('heap-bomb.ts'), timeoutSecs: 30 },
+      { code: fixture('arraybuffer-bomb.ts'), timeoutSecs: 30 },
     ]);
+    // Idle children die only when used (or closed): each of the four ran one of these scripts.
+    assert.is(idle.length, 4);
+    assert.equal(idle.filter(isAlive), [], 'every run took a warm child');
     assert.is(slow!.status, 'SUCCEEDED');
     assert.ok(slow!.stdoutTruncated);
     assert.is(slow!.stdoutBytes, 10_001);
