@@ -1,7 +1,7 @@
 /**
  * A fake Apify API for tests, on 127.0.0.1: a route table over in-memory Actors, runs, datasets and
- * key-value stores. It records every request with its headers and body, answers errors or delays
- * (or cuts the connection) on demand, moves runs READY → RUNNING → SUCCEEDED over simulated time (each `waitForFinish=N`
+ * key-value stores. It records every request with its headers and body, answers errors or delays or
+ * holds its answer until the test releases it (or cuts the connection) on demand, moves runs READY → RUNNING → SUCCEEDED over simulated time (each `waitForFinish=N`
  * advances a run by N seconds at once) and pages datasets like the real API. Never the internet.
  */
 import http from 'node:http';
@@ -61,6 +61,8 @@ export interface Injected {
   times?: number;
   retryAfter?: string;
   delayMs?: number;
+  /** Hold the answer until this settles (after `delayMs`, if both): a test releases it once it saw what it waits for. */
+  until?: Promise<unknown>;
   type?: string;
   message?: string;
   /** Extra headers of the injected answer (e.g. a redirect's `location`). */
@@ -286,6 +288,7 @@ export async function startFakeApi(options: { token: string; actors?: FakeActor[
     if (rule) {
       rule.times = (rule.times ?? 1) - 1;
       if (rule.delayMs) await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+      if (rule.until) await rule.until.catch(() => undefined);
       if (rule.drop) res.socket?.destroy();
       if (rule.status) {
         return apiError(res, rule.status, rule.type ?? 'injected-error', rule.message ?? `Injected ${rule.status}`,

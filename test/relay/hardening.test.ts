@@ -17,6 +17,7 @@ import { createScrubber, REDACTED, scrubText } from '../../orchestrator/relay/sc
 import { send } from '../helpers/raw-http.js';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { ROOT, startServer, type HttpServer } from '../helpers/helpers.js';
+import { waitUntil } from '../helpers/sandboxes.js';
 
 const TOKEN = 'apify_api_HARDtoken0123456789abcdefXYZ';
 
@@ -309,8 +310,17 @@ starts.run();
 // ---
 const limits = hardSuite('relay limits');
 
+/** A promise a test settles when it is done waiting: what a held answer of the fake API waits for. */
+function gate(): { held: Promise<void>; release(): void } {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  return { held, release };
+}
+
 limits('relay limits :: a run holds at most its cap of connections; more are answered 429 and closed', async (ctx) => {
-  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, delayMs: 5000, times: RELAY_LIMITS.connectionsPerRun });
+  // The API holds every call until the test is over, so the connections stay the run's however slow the machine.
+  const api = gate();
+  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, until: api.held, times: RELAY_LIMITS.connectionsPerRun });
   const s = await open(ctx);
   const get = `GET ${new URL(s.url).pathname}/v2/acts/apify~hello-world HTTP/1.1\r\nhost: x\r\n\r\n`;
   // Calls the API holds: each connection is the run's, and stays open.
@@ -321,13 +331,25 @@ limits('relay limits :: a run holds at most its cap of connections; more are ans
   assert.match(answer, /relay-too-many-connections/);
   await s.close({ abortRunning: false });
   const closed = await Promise.race([Promise.all(held.map((c) => c.answer)).then(() => true), delay(2000).then(() => false)]);
+  api.release();
   assert.ok(closed, 'the run\'s connections outlived it');
 });
 
 limits('relay limits :: a run has at most its cap of requests in flight', async (ctx) => {
-  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, delayMs: 1500, times: RELAY_LIMITS.requestsPerRun });
+  // The API holds the calls it gets until the ones over the cap were answered: they are in flight
+  // together, however slowly the requests are sent.
+  const api = gate();
+  ctx.api.inject({ method: 'GET', path: /^\/v2\/acts\//, until: api.held, times: RELAY_LIMITS.requestsPerRun });
   const s = await open(ctx);
-  const answers = await Promise.all(Array.from({ length: RELAY_LIMITS.requestsPerRun + 2 }, () => send(s.url, '/v2/acts/apify~hello-world')));
+  let refused = 0;
+  const sent = Array.from({ length: RELAY_LIMITS.requestsPerRun + 2 }, () => send(s.url, '/v2/acts/apify~hello-world').then((answer) => {
+    if (answer.status === 429) refused += 1;
+    return answer;
+  }));
+  await waitUntil(() => refused === 2 || ctx.api.requests.length > RELAY_LIMITS.requestsPerRun, 20_000);
+  api.release();
+  const answers = await Promise.all(sent);
+  assert.is(ctx.api.requests.length, RELAY_LIMITS.requestsPerRun, 'the calls the API saw');
   const statuses = answers.map((a) => a.status).sort();
   assert.is(statuses.filter((st) => st === 200).length, RELAY_LIMITS.requestsPerRun);
   assert.is(statuses.filter((st) => st === 429).length, 2);

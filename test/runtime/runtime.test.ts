@@ -104,19 +104,50 @@ runtime('runtime :: close() aborts running scripts, ends queued ones and leaves 
   await rt.close();
 });
 
+/**
+ * A server on 127.0.0.1 where scripts meet in pairs: each request is held until another one comes,
+ * then both are answered. Two scripts that both pass it were running at the same time, however
+ * slowly the machine started them.
+ */
+async function startMeetingPoint(): Promise<{ url: string; close(): Promise<void> }> {
+  let waiting: http.ServerResponse | undefined;
+  const server = http.createServer((_req, res) => {
+    if (!waiting) {
+      waiting = res;
+      return;
+    }
+    waiting.end('met');
+    res.end('met');
+    waiting = undefined;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 runtime('runtime :: concurrency is respected: never more scripts at once than allowed', async () => {
-  const rt = createRuntime({ concurrency: 2, warmProcesses: 0, defaults: { memoryMbytes: 85 } });
+  const meeting = await startMeetingPoint();
+  const rt = createRuntime({ concurrency: 2, warmProcesses: 0, defaults: { memoryMbytes: 85, timeoutSecs: 30, apiBaseUrl: meeting.url } });
   try {
     const sampler = sampleMax(() => sandboxesWith(85).length);
-    const code = 'console.log(Date.now());\nawait new Promise((r) => setTimeout(r, 400));\nconsole.log(Date.now());';
-    const results = await rt.runMany(Array.from({ length: 5 }, () => ({ code })));
+    // Each script waits for a partner: with a concurrency of 2 the four meet as two pairs; with 1 none
+    // would ever meet (each would time out).
+    const code = `console.log(Date.now());\nawait (await fetch(${JSON.stringify(`${meeting.url}/meet`)})).text();\nconsole.log(Date.now());`;
+    const results = await rt.runMany(Array.from({ length: 4 }, () => ({ code })));
     const peak = sampler.stop();
+    assert.equal(results.map((r) => r.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED'], results.map((r) => r.statusMessage).join('\n'));
     assert.ok(peak <= 2, `${peak} Deno processes at once`);
     const spans = results.map((r) => String(r.stdout).trim().split('\n').map(Number) as [number, number]);
-    const overlap = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start < e).length));
+    const overlap = Math.max(...spans.map(([start]) => spans.filter(([s, e]) => s <= start && start <= e).length));
     assert.is(overlap, 2, `spans ${JSON.stringify(spans)}`);
   } finally {
     await rt.close();
+    await meeting.close();
   }
 });
 

@@ -88,11 +88,8 @@ rest('rest :: a run that outlives wait is 202; its output pages while it runs an
   assert.is(started.status, 202);
   assert.ok(['queued', 'running'].includes(started.body.state));
   const id = started.body.executionId;
-  let running = await call(`${base}/v1/runs/${id}/output/stdout?lineOffset=2&lineLimit=2`);
-  for (let tries = 0; running.body.text === '' && tries < 50; tries += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    running = await call(`${base}/v1/runs/${id}/output/stdout?lineOffset=2&lineLimit=2`);
-  }
+  // Until both lines are in: the first page with any text may hold line 2 alone.
+  const running = await pageUntil(`${base}/v1/runs/${id}/output/stdout?lineOffset=2&lineLimit=2`, (page) => page.nextLineOffset === 4);
   assert.is(running.body.state, 'running');
   assert.is(running.body.text, 'línea 2 😀\nlínea 3 😀\n');
   assert.is(running.body.nextLineOffset, 4);
