@@ -1,6 +1,6 @@
 /**
  * A separate Node process for tests that must measure or starve the orchestrator itself (its fd
- * table, its RSS) without disturbing the test runner. Usage: `node resource-probe.js <scenario>`;
+ * table, its RSS) without disturbing the test runner. Usage: `node resource-probe.js <scenario> [its argument]`;
  * prints one JSON line with what it saw. Run under `prlimit --nofile` for the fd scenario.
  */
 import { openSync, closeSync } from 'node:fs';
@@ -54,8 +54,14 @@ async function fdExhaustionFromStart(): Promise<unknown> {
   return { starved, after };
 }
 
-/** One byte per write for a few seconds: the orchestrator's RSS while it collects them. */
+/**
+ * One byte per write until the orchestrator has received as many chunks as the argument after the
+ * scenario says (then the run is aborted): its RSS while it collects them. Counted in chunks, not
+ * seconds, as a busy machine delivers fewer and larger ones per second.
+ */
 async function tinyWrites(): Promise<unknown> {
+  const wanted = Number(process.argv[3]);
+  if (!Number.isSafeInteger(wanted) || wanted < 1) throw new Error(`tiny-writes needs a number of chunks, got ${process.argv[3]}`);
   const gc = (globalThis as { gc?: () => void }).gc;
   await runCode({ code: 'console.log("warm")' });
   gc?.();
@@ -65,13 +71,16 @@ async function tinyWrites(): Promise<unknown> {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 20);
   let chunks = 0;
-  const code = 'const b = new Uint8Array(1);\nconst end = Date.now() + 3000;\nlet n = 0;\nwhile (Date.now() < end) { b[0] = 97 + (n++ % 26); Deno.stdout.writeSync(b); Deno.stderr.writeSync(b); }\n';
+  const enough = new AbortController();
+  const code = 'const b = new Uint8Array(1);\nlet n = 0;\nwhile (true) { b[0] = 97 + (n++ % 26); Deno.stdout.writeSync(b); Deno.stderr.writeSync(b); }\n';
   const result = await runCode({
     code,
-    timeoutSecs: 30,
+    timeoutSecs: 60,
     maxOutputBytes: 1024 * 1024,
+    signal: enough.signal,
     onOutput: () => {
       chunks += 1;
+      if (chunks === wanted) enough.abort();
     },
   });
   clearInterval(sampler);
