@@ -67,7 +67,7 @@ const isExact = (r: RunResult) => {
 async function hostileLane(): Promise<void> {
   while (Date.now() < until) {
     const floodMs = Math.max(1000, Math.min(FLOOD_MS, until - Date.now()));
-    const r = await runCode({ code: `const FLOOD_MS = ${floodMs};\n${fixture('relay-flood.ts')}`, token: TOKEN, apiBaseUrl: api.url, timeoutSecs: 60, maxOutputBytes: 64 * 1024 });
+    const r = await runCode({ code: `const FLOOD_MS = ${floodMs}, FLOOD_MIN_SILENT = 0;\n${fixture('relay-flood.ts')}`, token: TOKEN, apiBaseUrl: api.url, timeoutSecs: 60, maxOutputBytes: 64 * 1024 });
     hostileStatuses.set(r.status, (hostileStatuses.get(r.status) ?? 0) + 1);
   }
 }
