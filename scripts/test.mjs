@@ -4,6 +4,7 @@
 // Usage: node scripts/test.mjs [pattern]   (pattern filters the test files, e.g. `cli`)
 // TEST_LANES=2 runs the files that start Node processes (actor/, cli/, package/) in a second uvu
 // process beside the others; each lane's output is shown once it ends. Default: one lane.
+// TEST_SLOWEST=N lists the N slowest files instead of 8 (e.g. 100 to see every file's time).
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const uvuBin = path.join(root, 'node_modules', 'uvu', 'bin.js');
 const testDir = path.join(root, 'dist', 'test');
 /** How many of the slowest files to list. */
-const SLOWEST = 8;
+const SLOWEST = Number(process.env.TEST_SLOWEST) || 8;
 /** Folders whose tests mostly wait on Node processes they start (the Actor entry, the CLI, npm): the second lane. */
 const NODE_HEAVY = /^(actor|cli|package)\//;
 
