@@ -3,7 +3,8 @@
 // answer survive, each flooding client is refused at its own cap with an error that says so, the
 // server's total cap refuses the rest, and the server's RSS and fds stay bounded. Idle sessions
 // expire; a busy one (an open GET stream) does not; at a client's cap its least recently used
-// session makes room only once it is no longer recent.
+// session makes room only once it is no longer recent. The live client's script waits at a gate
+// (an origin --allow-host lets it fetch) until the flood is over, so its call is in flight throughout.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import http from 'node:http';
@@ -12,26 +13,33 @@ import * as assert from 'uvu/assert';
 import { startServe, type ServeProcess } from './processes.js';
 import { idle as settled, initialize, MCP_HEADERS, peakDuring, request, sleep } from './load.js';
 import { STRUCTURED_CAPABILITY } from '../../orchestrator/server/mcp.js';
+import { startGate, type Gate } from '../helpers/gate.js';
 
 /** Answers as structuredContent (the default answer is text only). */
 const STRUCTURED = { capabilities: { experimental: { [STRUCTURED_CAPABILITY]: {} } } };
 
 const caps = suite('server session caps');
 let serve: ServeProcess;
+let gate: Gate;
 
 caps.before(async () => {
-  serve = await startServe(['--max-sessions', '60', '--max-sessions-per-client', '20']);
+  gate = await startGate();
+  serve = await startServe(['--max-sessions', '60', '--max-sessions-per-client', '20', '--allow-host', gate.url]);
 });
 
 caps.after(async () => {
   await serve.stop();
+  await gate.close();
 });
 
 caps('sessions :: a flood of initializes neither evicts a live session nor loses its answer', async () => {
   const live = new Client({ name: 'live', version: '1' }, STRUCTURED);
   await live.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`)));
   const before = await settled(serve.url, serve.child.pid!);
-  const call = live.callTool({ name: 'run_code', arguments: { code: 'await new Promise((r) => setTimeout(r, 2500)); console.log("live answer")', waitSecs: 30 } });
+  const call = live.callTool({ name: 'run_code', arguments: { code: `await (await fetch('${gate.url}/')).text(); console.log("live answer")`, waitSecs: 30 } });
+  // The script is at the gate: the call is in flight before the flood begins.
+  for (let tries = 0; gate.arrived === 0 && tries < 400; tries += 1) await sleep(25);
+  assert.is(gate.arrived, 1, 'the live script reached the gate');
   const outcomes: Record<string, { ok: number; refused: string[] }> = {};
   const flood = async (from: string) => {
     const outcome = outcomes[from] = { ok: 0, refused: [] as string[] };
@@ -46,6 +54,7 @@ caps('sessions :: a flood of initializes neither evicts a live session nor loses
     await flood('127.0.0.2');
     await Promise.all(['127.0.0.3', '127.0.0.4', '127.0.0.5'].map(flood));
   });
+  gate.open();
   const answer = await call;
   assert.is((answer.structuredContent as Record<string, unknown>).stdout, 'live answer\n');
   assert.ok((await live.listTools()).tools.length > 0, 'the live session was closed');
@@ -101,12 +110,19 @@ idle('sessions :: at a client\'s cap only a session no longer recent makes room;
   });
   assert.is(stream.statusCode, 200);
   await sleep(1700);
-  // Past half the idle time the first is no longer recent: it makes room.
+  // Past half the idle time the first is no longer recent: it makes room. It has not expired yet
+  // (idle 3 s), so the room is made by the cap's rule.
+  assert.is((await request(`${short.url}/healthz`)).json().sessions, 2, 'both sessions were still open');
   const fourth = await initialize(short.url);
   assert.ok(fourth.sessionId, fourth.text);
   assert.is((await listTools(short.url, first.sessionId!)).status, 404);
-  // Idle 3 s, and the sweep runs every 0.75 s.
-  await sleep(4200);
+  // Idle 3 s, and the sweep runs every 0.75 s: it closes the fourth however late a busy machine runs it.
+  let open = 2;
+  for (let tries = 0; open > 1 && tries < 300; tries += 1) {
+    await sleep(50);
+    open = (await request(`${short.url}/healthz`)).json().sessions as number;
+  }
+  assert.is(open, 1, 'the sweep closed the idle session');
   // The fourth expired; the busy second did not.
   const expired = await listTools(short.url, fourth.sessionId!);
   assert.is(expired.status, 404);
