@@ -15,17 +15,27 @@ import type { Runtime } from '../../types/runtime.js';
 const hostile = suite('tools hostile');
 let upstream: HttpUpstream;
 let runtime: Runtime;
+/** The flood's `blob` calls say it began, and are held until the other run has ended: the two overlap by construction. */
+let floodBegan!: () => void;
+const floodBegun = new Promise<void>((resolve) => (floodBegan = resolve));
+let otherEnd!: () => void;
+const otherEnded = new Promise<void>((resolve) => (otherEnd = resolve));
 
 hostile.before(async () => {
   upstream = await startHttpUpstream();
   runtime = createRuntime({
     concurrency: 2,
     mcpServers: { remote: { url: upstream.url }, fixture: { command: process.execPath, args: [FIXTURE_SERVER] } },
-    tools: { host: { echo: { handler: ({ tag }) => tag }, len: { handler: ({ tag }) => String(tag).length }, blob: { handler: () => 'z'.repeat(64 * 1024) } } },
+    tools: { host: { echo: { handler: ({ tag }) => tag }, len: { handler: ({ tag }) => String(tag).length }, blob: { handler: async () => {
+      floodBegan();
+      await otherEnded;
+      return 'z'.repeat(64 * 1024);
+    } } } },
   });
 });
 
 hostile.after(async () => {
+  otherEnd();
   await runtime.close();
   await upstream.close();
 });
@@ -119,7 +129,9 @@ hostile('tools hostile :: a flood of calls and of unread answers costs bounded m
     `,
     timeoutSecs: 120,
   });
-  const other = await runtime.run({ code: 'const v = await Promise.all([1,2,3].map((i) => tools.remote.echo({ message: "other-" + i }))); console.log(v.join(","))' });
+  // The other run starts once the flood's calls arrive (or the flood ended without any: the checks below say so).
+  await Promise.race([floodBegun, flood]);
+  const other = await runtime.run({ code: 'const v = await Promise.all([1,2,3].map((i) => tools.remote.echo({ message: "other-" + i }))); console.log(v.join(","))' }).finally(otherEnd);
   assert.is(other.stdout, 'other-1,other-2,other-3\n', other.stderr);
   const r = await flood;
   assert.is(r.status, 'SUCCEEDED', r.stderr);
