@@ -77,11 +77,16 @@ standby('actor-standby :: serves MCP and REST on the port, answers the probe, dr
     const long = await fetch(`${base}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'console.log("working"); await new Promise(() => setInterval(() => {}, 1000));' }) });
     const { executionId } = await long.json() as { executionId: string };
     const waiting = fetch(`${base}/v1/runs/${executionId}?wait=30`).then((response) => response.json() as Promise<Record<string, any>>);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // It runs and printed before the platform says the run is aborting, however slow its start.
+    for (let tries = 0; tries < 400; tries += 1) {
+      const view = await (await fetch(`${base}/v1/runs/${executionId}`)).json() as Record<string, any>;
+      if (view.stdoutBytes > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     mock.emit('aborting');
     // Draining: no new work, while the running script has its grace period.
     let refused: Response | undefined;
-    for (let tries = 0; tries < 40; tries += 1) {
+    for (let tries = 0; tries < 400; tries += 1) {
       refused = await fetch(`${base}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'console.log(1)' }) });
       if (refused.status === 503) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
