@@ -6,33 +6,22 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import * as z from 'zod';
 import { fixturePath, ROOT } from './helpers.js';
+import { descendants } from './processes.js';
 
 /** The reference upstream, run over stdio with `node`. */
 export const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 /** A small stdio upstream (test/fixtures/mcp-server.mjs): pid, crash, hang, list_changed, env. */
 export const FIXTURE_SERVER = fixturePath('mcp-server.mjs');
 
-/** The pids of this process's children whose command line mentions `mark`. */
+/** The pids of live processes this process started whose command line mentions `mark` (never another test run's). */
 export function childPids(mark: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(mark)) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
+  return descendants().filter(({ cmdline }) => cmdline.includes(mark)).map(({ pid }) => pid);
 }
 
 export interface HttpUpstream {
