@@ -137,7 +137,7 @@ stdio('mcp stdio :: a client that vanishes mid-run (its stdout pipe gone) is a g
     await printing;
     // The client dies without closing stdin: the next progress notification meets a broken pipe.
     child.stdout.destroy();
-    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 20_000).unref())]);
     assert.is(code, 0, `mcp ended with ${String(code)}:\n${stderr}`);
     assert.not.match(stderr, /EPIPE|Unhandled/);
   } finally {
