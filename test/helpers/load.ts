@@ -3,7 +3,7 @@
  * and open file descriptors, and a well-behaved script whose exact output is known, to run beside
  * hostile ones. Linux only (reads /proc/self/fd).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface Samples {
   baseRss: number;
@@ -46,4 +46,27 @@ console.log(JSON.stringify({ items, value, found: found.map((a) => a.name) }));
 
 export function wellBehavedExpected(): unknown {
   return { items: [{ n: 1 }, { n: 2 }, { n: 3 }], value: { ok: true }, found: ['hello-world'] };
+}
+
+/**
+ * This process's fds that are connections to or from a server of its own on one of `ports` (a server
+ * in this process counts each kept-alive connection twice): pools shared by every run and closed when
+ * idle, not anything one run holds.
+ */
+export function poolFds(ports: number[]): number {
+  const ends = ports.map((port) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`);
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (ends.some((end) => fields[1]?.endsWith(end) || fields[2]?.endsWith(end))) inodes.add(fields[9] ?? '');
+    }
+  }
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? '-');
+    } catch {
+      return false;
+    }
+  }).length;
 }

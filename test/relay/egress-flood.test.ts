@@ -2,14 +2,14 @@
 // queue, huge answers it never reads, uploads that never end) while well-behaved scripts fetch
 // beside it: their answers are exact, the orchestrator's memory and file descriptors stay within
 // stated bounds, and what the flooding run held is gone when it ends.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
 import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { fixture } from '../helpers/helpers.js';
-import { sampleProcess } from '../helpers/load.js';
+import { poolFds, sampleProcess } from '../helpers/load.js';
 import { startOrigin, type Origin } from '../helpers/origins.js';
 
 const TOKEN = 'apify_api_EGRESSflood0123456789abcdefXYZ';
@@ -24,25 +24,6 @@ const MAX_RSS_GROWTH_MB = 160;
 const MAX_FD_GROWTH = 2 * (RELAY_LIMITS.connectionsPerRun + 2 * RELAY_LIMITS.requestsPerRun) + 2 * RELAY_LIMITS.egressFreeSocketsPerOrigin + 32;
 /** Requests its own fetch and its raw calls each make at least, however long that takes on a busy machine (it floods 4 s at least). */
 const MIN_REQUESTS = 200;
-
-/** This process's fds that are connections to or from a server of its own on one of `ports` (pools shared by every run). */
-function poolFds(ports: number[]): number {
-  const ends = ports.map((port) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`);
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (ends.some((end) => fields[1]?.endsWith(end) || fields[2]?.endsWith(end))) inodes.add(fields[9] ?? '');
-    }
-  }
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? '-');
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 const flood = suite<{ api: FakeApi; origin: Origin }>('egress flood', {} as { api: FakeApi; origin: Origin });
 

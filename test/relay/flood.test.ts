@@ -2,14 +2,14 @@
 // once, many tiny writes) while well-behaved scripts run beside it: the orchestrator's memory and
 // file descriptors stay within stated bounds, the well-behaved results are exact, and everything
 // the flooding run held is gone when it ends.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCode } from '../../orchestrator/index.js';
 import { RELAY_LIMITS } from '../../orchestrator/relay/limits.js';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api.js';
 import { fixture } from '../helpers/helpers.js';
-import { sampleProcess, WELL_BEHAVED, wellBehavedExpected } from '../helpers/load.js';
+import { poolFds, sampleProcess, WELL_BEHAVED, wellBehavedExpected } from '../helpers/load.js';
 
 const TOKEN = 'apify_api_FLOODtoken0123456789abcdefXYZ';
 /**
@@ -24,29 +24,6 @@ const MIN_SILENT = 600;
 
 const flood = suite<{ api: FakeApi }>('relay flood', {} as { api: FakeApi });
 
-/**
- * This process's fds that are connections to or from the fake API (it runs in this process, so
- * each kept-alive connection of the relay's pool to it is two fds): the pool is the process's,
- * shared by every run and closed when idle, not anything the flooding run holds.
- */
-function apiFds(port: number): number {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[1]?.endsWith(hex) || fields[2]?.endsWith(hex)) inodes.add(fields[9] ?? '');
-    }
-  }
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? '-');
-    } catch {
-      return false;
-    }
-  }).length;
-}
-
 flood.before(async (ctx) => {
   ctx.api = await startFakeApi({ token: TOKEN });
 });
@@ -56,7 +33,7 @@ flood.after(async (ctx) => {
 
 flood('relay flood :: a flooding run costs the orchestrator bounded memory and fds, and hurts no other run', async ({ api }) => {
   const apiPort = Number(new URL(api.url).port);
-  const baseApiFds = apiFds(apiPort);
+  const baseApiFds = poolFds([apiPort]);
   const sampler = sampleProcess();
   const hostile = runCode({ code: `const FLOOD_MS = 4000, FLOOD_MIN_SILENT = ${MIN_SILENT};\n${fixture('relay-flood.ts')}`, token: TOKEN, apiBaseUrl: api.url, timeoutSecs: 30, maxOutputBytes: 64 * 1024 });
   const good = [];
@@ -70,7 +47,7 @@ flood('relay flood :: a flooding run costs the orchestrator bounded memory and f
   const bad = await hostile;
   // What the flooding run held is released with it.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const after = readdirSync('/proc/self/fd').length - apiFds(apiPort);
+  const after = readdirSync('/proc/self/fd').length - poolFds([apiPort]);
   const seen = sampler.stop();
   for (const r of good) {
     assert.is(r.status, 'SUCCEEDED', r.stderr);
