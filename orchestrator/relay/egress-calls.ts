@@ -7,7 +7,7 @@
  */
 import type { EgressRequestRef } from '../../types/egress.js';
 import { RELAY_LIMITS } from './limits.js';
-import { ruleName, type EgressRule } from './egress-rules.js';
+import type { EgressRule } from './egress-rules.js';
 
 export interface EgressLimits {
   /** Request body bytes the run may send, all requests together. */
@@ -40,8 +40,6 @@ const REASONS_KEPT = 64;
 
 export class EgressCalls {
   readonly rules: readonly EgressRule[];
-  /** How the rules are listed to the script, in the order they were configured. */
-  readonly names: readonly string[];
   readonly limits: EgressLimits;
   readonly #records: EgressRequestRef[] = [];
   readonly #reasons = new Map<string, string>();
@@ -50,7 +48,6 @@ export class EgressCalls {
 
   constructor(settings: EgressSettings) {
     this.rules = settings.rules;
-    this.names = settings.rules.map(ruleName);
     this.limits = {
       requestBytes: RELAY_LIMITS.egressRequestBytesPerRun,
       responseBytes: RELAY_LIMITS.egressResponseBytesPerRun,
@@ -58,14 +55,6 @@ export class EgressCalls {
       idleTimeoutMs: RELAY_LIMITS.egressIdleTimeoutMs,
       ...settings.limits,
     };
-  }
-
-  get sentBytes(): number {
-    return this.#sent;
-  }
-
-  get receivedBytes(): number {
-    return this.#received;
   }
 
   /** A request starting now; its record is kept (within `egressRecords`) whatever becomes of it. */

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { scrubBuffer, scrubStream, scrubText, type Secrets } from './scrub.js';
+import { scrubBuffer, scrubStream, textScrubber, type Secrets } from './scrub.js';
 
 /** Headers of the API's answer the binding reads; every other header stays in the relay. */
 const PASSED_HEADERS = ['content-type', 'retry-after', 'x-apify-pagination-total', 'x-apify-pagination-offset',
@@ -27,9 +27,11 @@ export function sendError(res: ServerResponse, statusCode: number, type: string,
 /** The passed headers, scrubbed like the body: an Actor's answer can put the token in any of them. */
 function passedHeaders(secrets: Secrets, response: Response): Record<string, string> {
   const headers: Record<string, string> = {};
+  // The secrets' patterns are looked up once for all the headers.
+  const scrub = textScrubber(secrets);
   for (const name of PASSED_HEADERS) {
     const value = response.headers.get(name);
-    if (value !== null) headers[name] = scrubText(secrets, value);
+    if (value !== null) headers[name] = scrub(value);
   }
   return headers;
 }

@@ -226,9 +226,7 @@ export function textScrubber(secrets: Secrets): (text: string) => string {
 
 /** A header value or other short text, scrubbed whole. */
 export function scrubText(secrets: Secrets, text: string): string {
-  const list = secretList(secrets);
-  if (list.length === 0) return text;
-  return replaceAll(patternsOf(list), text);
+  return textScrubber(secrets)(text);
 }
 
 /** The scrubber as a stream stage. */
