@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
-import { fileNameProblem, mib, showName } from '../run/files.js';
+import { fileNameProblem, isBase64, mib, showName } from '../run/files.js';
 import type { OutputFile } from '../../types/result.js';
 
 /** An input file as the Actor's input gives it, checked but not fetched yet. */
@@ -29,7 +29,6 @@ export interface ItemFile {
 
 /** `…/v2/key-value-stores/STORE/records/KEY`, the shape of a record's API URL. */
 const RECORD_URL = /^https?:\/\/[^/?#]+\/v2\/key-value-stores\/([^/?#]+)\/records\/([^/?#]+)(\?[^#]*)?$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The `files` input field checked: a problem sentence, or the sources by name. */
 export function parseFileSources(raw: unknown): { problem: string } | { sources: Record<string, FileSource> } {
@@ -51,7 +50,7 @@ export function parseFileSources(raw: unknown): { problem: string } | { sources:
       return { problem: `${where} must be the file's text, { "text": … }, { "base64": … } or { "url": … } (a key-value store record URL)` };
     }
     const given = object[keys[0]!] as string;
-    if (keys[0] === 'base64' && (given.length % 4 === 1 || !BASE64.test(given))) return { problem: `${where}.base64 is not base64` };
+    if (keys[0] === 'base64' && !isBase64(given)) return { problem: `${where}.base64 is not base64` };
     if (keys[0] === 'url' && !RECORD_URL.test(given)) {
       return { problem: `${where}.url must be the URL of a key-value store record, https://api.apify.com/v2/key-value-stores/STORE/records/KEY` };
     }

@@ -7,6 +7,7 @@
  */
 import type { ApifyClient } from 'apify-client';
 import type { ApifySdk } from './sdk.js';
+import { HOME } from '../server/records/ids.js';
 import type { RecordStore } from '../server/records/store.js';
 
 /** Statuses of a run that still runs (it may still write records). */
@@ -28,7 +29,7 @@ export function platformRecordStore({ Actor, log }: Pick<ApifySdk, 'Actor' | 'lo
   if (!Actor.isAtHome()) return undefined;
   const home = Actor.config.get('defaultKeyValueStoreId');
   const holder = Actor.config.get('actorRunId');
-  if (!home || !/^[A-Za-z0-9]{1,64}$/.test(home) || !holder) return undefined;
+  if (!home || !HOME.test(home) || !holder) return undefined;
   const writes: ApifyClient = Actor.newClient({ maxRetries: 4, minDelayBetweenRetriesMillis: 500, timeoutSecs: 60 });
   const reads: ApifyClient = Actor.newClient({ maxRetries: 2, minDelayBetweenRetriesMillis: 250, timeoutSecs: 15 });
   return {

@@ -14,6 +14,13 @@ export { FILE_NAME_RULE, fileNameProblem, showName } from '../relay/file-names.j
 export { inferContentType, isContentType, mediaType } from '../relay/content-type.js';
 export { mib } from '../relay/file-store.js';
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Whether JSON's `{ "base64": … }` of an input file is base64 (padding optional; a length of 4n + 1 never is). */
+export function isBase64(text: string): boolean {
+  return text.length % 4 !== 1 && BASE64.test(text);
+}
+
 /** Input files one run may have (each is a line of the sandbox's envelope). */
 export const MAX_INPUT_FILES = 1000;
 

@@ -5,7 +5,7 @@
  * never evicted. An evicted id is remembered (a bounded number of them) so that asking for it says
  * "expired" rather than "unknown".
  */
-import { randomBytes } from 'node:crypto';
+import { newExecutionId } from './records/ids.js';
 import { OutputStream } from './stream.js';
 import { resultBytes } from './files.js';
 import type { RunResult } from '../../types/result.js';
@@ -35,6 +35,11 @@ export interface Execution {
   heldBy?: string;
   /** Resolves when it ends. */
   done: Promise<void>;
+}
+
+/** Still going on another run (known from its record): answered with where it runs, never cancelled here. */
+export function runsElsewhere(execution: Execution): boolean {
+  return execution.heldBy !== undefined && execution.state !== 'ended';
 }
 
 export const STORE_DEFAULTS = {
@@ -109,7 +114,7 @@ export class ExecutionStore {
     this.ttlSecs = options.ttlSecs ?? STORE_DEFAULTS.ttlSecs;
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? STORE_DEFAULTS.memoryBudgetBytes;
     this.#now = options.now ?? Date.now;
-    this.#newId = options.newId ?? (() => `exe_${randomBytes(18).toString('base64url')}`);
+    this.#newId = options.newId ?? (() => newExecutionId());
     this.#onEnded = options.onEnded;
   }
 

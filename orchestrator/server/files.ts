@@ -7,7 +7,7 @@
  * `GET /v1/runs/{id}/files/{name}` share. A file lives exactly as long as its execution is kept.
  */
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
-import { mediaType, showName } from '../run/files.js';
+import { isBase64, mediaType, showName } from '../run/files.js';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import type { OutputFile, RunResult } from '../../types/result.js';
 import type { Execution } from './executions.js';
@@ -31,8 +31,6 @@ export function fileUri(executionId: string, name: string): string {
 /** An input file as JSON carries it: one of the two. */
 export type JsonFile = { text?: string; base64?: string };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /** The input files as the library takes them (each decoded once, so validation never copies them again). */
 export function decodeInputFiles(files: Record<string, JsonFile> | undefined): Record<string, Uint8Array> | undefined {
   if (!files) return undefined;
@@ -43,7 +41,7 @@ export function decodeInputFiles(files: Record<string, JsonFile> | undefined): R
       decoded[name] = Buffer.from(file.text, 'utf8');
     } else {
       const base64 = file.base64 ?? '';
-      if (base64.length % 4 === 1 || !BASE64.test(base64)) {
+      if (!isBase64(base64)) {
         throw new TypeError(`Expected \`files[${showName(name)}].base64\` to be base64 (A–Z, a–z, 0–9, +, /, = padding)`);
       }
       decoded[name] = Buffer.from(base64, 'base64');

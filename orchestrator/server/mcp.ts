@@ -19,7 +19,7 @@ import { ANSWER_LIMITS, cancelSchema, getExecutionSchema, getOutputSchema, runTo
 import type { ExecutionService } from './service.js';
 import { registerTaskTool, SessionTasks, TASKS_CAPABILITY } from './tasks.js';
 import { answerHeadline, answerText, elsewhereHeadline, executionView, type AnswerContext } from './view.js';
-import type { Execution } from './executions.js';
+import { runsElsewhere, type Execution } from './executions.js';
 
 const SERVER_INFO = { name: 'code-runtime', version: '0.1.0' } as const;
 
@@ -161,7 +161,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     annotations: ANNOTATIONS.get_output,
   }, async ({ executionId, stream, ...request }) => {
     const execution = await service.find(executionId);
-    if (execution.heldBy !== undefined && execution.state !== 'ended') return textResult(elsewhereHeadline(execution));
+    if (runsElsewhere(execution)) return textResult(elsewhereHeadline(execution));
     const page = service.page(execution, stream, request);
     const next = page.hasMore ? `more: byteOffset ${page.nextByteOffset}${page.nextLineOffset ? ` or lineOffset ${page.nextLineOffset}` : ''}`
       : execution.state === 'ended' ? 'end of the stream'
@@ -179,7 +179,7 @@ export function createMcpServer(service: ExecutionService, client: string): McpS
     annotations: ANNOTATIONS.cancel_execution,
   }, async ({ executionId }, extra) => {
     const execution = await service.find(executionId);
-    if (execution.heldBy !== undefined && execution.state !== 'ended') {
+    if (runsElsewhere(execution)) {
       return textResult(`Execution ${executionId} runs on another run of this Actor (run ${execution.heldBy}); only that run can stop it, and this request reached another. It goes on until it ends or times out.`, true);
     }
     const ended = execution.state === 'ended';

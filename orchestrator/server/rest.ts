@@ -6,7 +6,7 @@
 import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import * as z from 'zod';
-import { UnknownExecutionError } from './executions.js';
+import { runsElsewhere, UnknownExecutionError } from './executions.js';
 import { RecordsUnavailableError } from './records/store.js';
 import { QueueFullError } from './scheduler.js';
 import { firstIssue, pageQuerySchema, queryValues, runOptionsSchema, waitQuerySchema, pageShape, WAIT_LIMITS } from './schemas.js';
@@ -45,7 +45,7 @@ function failure(c: Context<Env>, error: unknown): Response {
 
 /** One running on another run of the Standby Actor: when to ask again. */
 function elsewhere(c: Context<Env>, execution: Execution): void {
-  if (execution.heldBy !== undefined && execution.state !== 'ended') c.header('Retry-After', String(RETRY_AFTER_SECS));
+  if (runsElsewhere(execution)) c.header('Retry-After', String(RETRY_AFTER_SECS));
 }
 
 function invalid(c: Context<Env>, message: string): Response {
@@ -120,7 +120,7 @@ export function restRoutes(service: ExecutionService, clientOf: (c: Context<Env>
   app.post('/runs/:id/abort', async (c) => {
     try {
       const execution = await service.find(c.req.param('id'));
-      if (execution.heldBy !== undefined && execution.state !== 'ended') {
+      if (runsElsewhere(execution)) {
         return c.json(errorBody('conflict', `Execution ${execution.id} runs on another run of this Actor (run ${execution.heldBy}); only that run can abort it, and this request reached another`), 409);
       }
       service.cancel(execution);

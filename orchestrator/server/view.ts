@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import { CUT_MARKER, headAndTail } from '../run/cut.js';
 import { ANSWER_LIMITS } from './schemas.js';
-import type { Execution } from './executions.js';
+import { runsElsewhere, type Execution } from './executions.js';
 import type { OutputStream } from './stream.js';
 
 /** Characters of output a REST view holds. */
@@ -130,7 +130,7 @@ export interface AnswerContext {
 /** One line an agent can act on: how it ended (or that it goes on, and what to call next). */
 export function answerHeadline(execution: Execution, context: AnswerContext = {}): string {
   const id = execution.id;
-  if (execution.heldBy !== undefined && execution.state !== 'ended') return elsewhereHeadline(execution, context);
+  if (runsElsewhere(execution)) return elsewhereHeadline(execution, context);
   if (execution.state !== 'ended') {
     const waited = context.waitedSecs ? ` after ${context.waitedSecs} s` : '';
     const where = context.cancel ? `was told to stop but has not ended yet${waited}`
