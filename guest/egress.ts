@@ -15,11 +15,11 @@
  * Response and Headers lazily, so they are captured at the first fetch, not at start.
  */
 import { builtins } from './builtins.ts';
-import { inFlightLimit } from './relay-call.ts';
+import { backoff, inFlightLimit } from './relay-call.ts';
 import { allowedWords, hostPort } from './origins.ts';
 
 const {
-  fetch: relayFetch, jsonParse, defineProperty, Promise: PromiseCtor, Error: ErrorCtor, random, min, Uint8Array: Bytes,
+  fetch: relayFetch, jsonParse, defineProperty, Error: ErrorCtor, Uint8Array: Bytes,
   URL: URLCtor, getOwnPropertySymbols: ownSymbols, symbolDescription, apply, arrayMap, encodeURIComponent: encode, NotCapable,
 } = builtins;
 
@@ -204,8 +204,7 @@ export function createEgress(config: EgressConfig, allowedOrigins: readonly stri
         if (answer.headers.get(ANSWER_MARK) !== null) return { answer, id };
         const { type, message } = await refusalOf(answer);
         if (answer.status === 429 && replayable && RETRYABLE.includes(type) && attempt < MAX_ATTEMPTS) {
-          const delay = min(100 * 2 ** (attempt - 1), 1000) * (0.75 + random() / 2);
-          await new PromiseCtor((resolve) => b.setTimeout(resolve, delay));
+          await backoff(attempt, 1000, b.setTimeout);
           continue;
         }
         const words = answer.status === 429 ? `${message}; a run holds at most 16 requests open at once: read or cancel the bodies of the answers it already has` : message;

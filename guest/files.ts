@@ -9,11 +9,11 @@
  * taken at the first call, as api.ts does (touching them at start costs every run CPU).
  */
 import { builtins } from './builtins.ts';
-import { inFlightLimit, responseBuiltins as lazy } from './relay-call.ts';
+import { backoff, inFlightLimit, responseBuiltins as lazy } from './relay-call.ts';
 
 const {
-  fetch: fetchFn, apply, jsonParse, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor,
-  Uint8Array: Uint8ArrayCtor, ArrayBuffer: ArrayBufferCtor, isView, random, min, encodeURIComponent: encodeName,
+  fetch: fetchFn, apply, jsonParse, freeze, defineProperty, isArray, Error: ErrorCtor,
+  Uint8Array: Uint8ArrayCtor, ArrayBuffer: ArrayBufferCtor, isView, encodeURIComponent: encodeName,
   Blob: BlobCtor, Set: SetCtor, SharedArrayBuffer: SharedArrayBufferCtor, regExpTest, blobSize: blobSizeGetter, arrayMap,
   encodeText: encode, decodeText: decode,
 } = builtins;
@@ -135,8 +135,7 @@ export function createFiles(config: FilesConfig): object {
         const type = typeof error?.type === 'string' ? error.type : `http-${status}`;
         const message = typeof error?.message === 'string' ? error.message : `The files relay answered ${status} for ${show(name)}`;
         if (RETRYABLE.includes(type) && attempt < MAX_ATTEMPTS) {
-          const delay = min(100 * 2 ** (attempt - 1), 2000) * (0.75 + random() / 2);
-          await new PromiseCtor((resolve) => b.setTimeout(resolve, delay));
+          await backoff(attempt, 2000, b.setTimeout);
           continue;
         }
         throw new FilesError(type, name, message);

@@ -10,10 +10,10 @@
  * api.ts does (touching them at start costs every run CPU).
  */
 import { builtins } from './builtins.ts';
-import { inFlightLimit, responseBuiltins as lazy } from './relay-call.ts';
+import { backoff, inFlightLimit, responseBuiltins as lazy } from './relay-call.ts';
 
 const {
-  fetch: fetchFn, apply, jsonParse, jsonStringify, freeze, defineProperty, isArray, Promise: PromiseCtor, Error: ErrorCtor, random, min,
+  fetch: fetchFn, apply, jsonParse, jsonStringify, freeze, defineProperty, isArray, Error: ErrorCtor,
   Proxy: ProxyCtor, reflectGet, create, getPrototypeOf, hasOwn, ObjectPrototype: ObjectProto, encodeURIComponent: encode,
 } = builtins;
 
@@ -94,8 +94,7 @@ export function createTools(config: ToolsConfig): object {
       const type = typeof error?.type === 'string' ? error.type : `http-${status}`;
       const message = typeof error?.message === 'string' ? error.message : `the tools relay answered ${status}`;
       if (status === 429 && RETRYABLE.includes(type) && attempt < MAX_ATTEMPTS) {
-        const delay = min(100 * 2 ** (attempt - 1), 2000) * (0.75 + random() / 2);
-        await new PromiseCtor((resolve) => b.setTimeout(resolve, delay));
+        await backoff(attempt, 2000, b.setTimeout);
         continue;
       }
       throw new ToolError(type, server, tool, type === 'tool-error' ? `${server}.${tool}: ${message}` : message);
