@@ -182,7 +182,12 @@ export function normalizeOptions(input: RunOptions): NormalizedOptions {
 /** The run's own `mcpServers` and `tools`, checked (`${VAR}` expanded); undefined when it has none. */
 function toolSettings(input: RunOptions): ToolSettings | undefined {
   if (input.mcpServers === undefined && input.tools === undefined) return undefined;
-  const settings = { mcpServers: normalizeMcpServers(input.mcpServers, process.env), hostTools: normalizeHostTools(input.tools) };
+  return checkedTools(input.mcpServers, input.tools);
+}
+
+/** `mcpServers` and `tools` checked together (a run's or a runtime's): a name may be a server or a namespace, not both. */
+export function checkedTools(mcpServers: unknown, tools: unknown): ToolSettings {
+  const settings = { mcpServers: normalizeMcpServers(mcpServers, process.env), hostTools: normalizeHostTools(tools) };
   const clash = settings.mcpServers.servers.find((server) => Object.hasOwn(settings.hostTools, server.name));
   if (clash) throw new TypeError(`\`${clash.name}\` is both a server of \`mcpServers\` and a namespace of \`tools\`; give one another name`);
   return settings;

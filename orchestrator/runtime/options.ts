@@ -4,11 +4,9 @@
  * checked as a run's options would be, and remote mode refuses what it cannot honour.
  */
 import { availableParallelism } from 'node:os';
-import { describe, fail, normalizeOptions, number, type NormalizedOptions } from '../run/options.js';
-import { normalizeMcpServers } from '../config/mcp-servers.js';
+import { checkedTools, describe, fail, normalizeOptions, number, type NormalizedOptions } from '../run/options.js';
 import { mergeEgress, normalizeEgress } from '../config/egress.js';
 import type { EgressConfig } from '../config/shape.js';
-import { normalizeHostTools } from '../tools/host.js';
 import type { ToolSettings } from '../tools/hub.js';
 import { DEFAULT_ACTOR_ID, type RemoteSettings } from './remote.js';
 import type { RunOptions } from '../../types/options.js';
@@ -99,9 +97,7 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
     if (local) throw new TypeError(`\`${local}\` cannot be used with \`remote\`: Actor runs on the platform cannot reach this machine's tools`);
     if (raw.egress !== undefined) throw new TypeError('`egress` cannot be used with `remote`: the Actor runs take their allowed origins from their own input (egressOrigins, egressHeaders)');
   }
-  const tools = { mcpServers: normalizeMcpServers(raw.mcpServers, process.env), hostTools: normalizeHostTools(raw.tools) };
-  const clash = tools.mcpServers.servers.find((server) => Object.hasOwn(tools.hostTools, server.name));
-  if (clash) throw new TypeError(`\`${clash.name}\` is both a server of \`mcpServers\` and a namespace of \`tools\`; give one another name`);
+  const tools = checkedTools(raw.mcpServers, raw.tools);
   let runShape: NormalizedOptions;
   try {
     runShape = normalizeOptions({ ...defaults, code: PLACEHOLDER_CODE });
