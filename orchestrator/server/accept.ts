@@ -42,8 +42,13 @@ export function transportOptions(mode: SessionMode, heartbeatSecs: number): { en
   return { enableJsonResponse: mode === 'json', keepAliveMs: heartbeatSecs * 1000 };
 }
 
+/** A JSON-RPC error answered before any session handles the request, so for no request id (-32000 unless said). */
+export function rpcErrorBody(message: string, code = -32000): { jsonrpc: '2.0'; error: { code: number; message: string }; id: null } {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
+}
+
 function notAcceptable(message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }), { status: 406, headers: { 'content-type': 'application/json' } });
+  return new Response(JSON.stringify(rpcErrorBody(message)), { status: 406, headers: { 'content-type': 'application/json' } });
 }
 
 interface Transport {

@@ -19,6 +19,7 @@ import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'hono';
 import { RUN_OPTIONS } from '../run/option-table.js';
 import { SharedBudget, type Shortage } from './budget.js';
+import { rpcErrorBody } from './accept.js';
 import { STALLED_MS } from './connections.js';
 import { FILES_BODY_BYTES } from './files.js';
 import { errorBody } from './rest.js';
@@ -280,7 +281,7 @@ export class BodyGate {
   #refuse(c: Context, refusal: Refusal): Response {
     const headers: Record<string, string> = { connection: 'close' };
     if (refusal.retryAfterSecs !== undefined) headers['retry-after'] = String(refusal.retryAfterSecs);
-    if (c.req.path === '/mcp') return c.json({ jsonrpc: '2.0', error: { code: -32000, message: refusal.message }, id: null }, refusal.status, headers);
+    if (c.req.path === '/mcp') return c.json(rpcErrorBody(refusal.message), refusal.status, headers);
     return c.json(errorBody(refusal.type, refusal.message), refusal.status, headers);
   }
 }

@@ -14,7 +14,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport, type WebStandardStreamableHTTPServerTransportOptions } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from 'hono';
-import { handleMcpRequest, sessionMode, transportOptions, type SessionMode } from './accept.js';
+import { handleMcpRequest, rpcErrorBody, sessionMode, transportOptions, type SessionMode } from './accept.js';
 import { rememberJson, type EventLog, type SessionEvents } from './events.js';
 import { createMcpServer } from './mcp.js';
 import type { ExecutionService } from './service.js';
@@ -78,7 +78,7 @@ interface Live {
 
 function rpcError(c: Context, status: 400 | 404 | 429 | 503, message: string, retryAfterSecs?: number): Response {
   if (retryAfterSecs !== undefined) c.header('Retry-After', String(retryAfterSecs));
-  return c.json({ jsonrpc: '2.0', error: { code: status === 404 ? -32001 : -32000, message }, id: null }, status);
+  return c.json(rpcErrorBody(message, status === 404 ? -32001 : -32000), status);
 }
 
 /** Whether a request's body holds an `initialize` (read from a copy: the original stays for the SDK). */
