@@ -8,7 +8,7 @@ import { describe, isCode, type NormalizedOptions } from '../run/options.js';
 import { ACTOR_INPUT_FIELDS, allowedNumber, CODE_ALLOWED, inRange, RUN_OPTIONS, type NumberOption } from '../run/option-table.js';
 import { RUNTIME_OVERHEAD_MBYTES } from '../run/run.js';
 import { ORCHESTRATOR_MBYTES, RESULT_MARGIN_SECS } from '../runtime/actor-sizing.js';
-import { normalizeEgress, parseEgressOrigin } from '../config/egress.js';
+import { normalizeEgress, parseEgressOrigin, ruleName } from '../config/egress.js';
 import { ConfigError, isPlainObject } from '../config/error.js';
 import { normalizeMcpServers } from '../config/mcp-servers.js';
 import type { EgressOrigins } from '../../types/egress.js';
@@ -193,8 +193,7 @@ export function actorMcpServers(input: Record<string, unknown>, env: NodeJS.Proc
 
 /** An origin as the relay names it, so the two fields' entries for one origin meet. */
 function originName(origin: string, field: string): string {
-  const { origin: name, prefix } = parseEgressOrigin(origin, `${field}[${JSON.stringify(origin)}]`);
-  return `${name}${prefix}`;
+  return ruleName(parseEgressOrigin(origin, `${field}[${JSON.stringify(origin)}]`));
 }
 
 /**

@@ -4,7 +4,7 @@
  * origin the script's fetch may reach, with no added headers), turned into the library's options.
  * A bad file or origin is a usage error naming the flag, the key and what is allowed.
  */
-import { parseEgressOrigin } from '../config/egress.js';
+import { parseEgressOrigin, ruleName } from '../config/egress.js';
 import { ConfigError } from '../config/error.js';
 import { loadConfigFile } from '../config/load.js';
 import type { EgressOrigins } from '../../types/egress.js';
@@ -33,8 +33,7 @@ export interface OperatorOptions {
 /** An origin key as the relay will name it, or the key itself when it is not one (its error comes later, naming the file). */
 function nameOf(key: string): string {
   try {
-    const { origin, prefix } = parseEgressOrigin(key, '');
-    return `${origin}${prefix}`;
+    return ruleName(parseEgressOrigin(key, ''));
   } catch {
     return key;
   }
@@ -54,8 +53,7 @@ export function operatorOptions(values: { config?: string; 'allow-host'?: string
   for (const origin of values['allow-host'] ?? []) {
     let name: string;
     try {
-      const parsed = parseEgressOrigin(origin, '--allow-host');
-      name = `${parsed.origin}${parsed.prefix}`;
+      name = ruleName(parseEgressOrigin(origin, '--allow-host'));
     } catch (error) {
       if (error instanceof ConfigError) throw new UsageError(error.message.replace('`--allow-host`', `--allow-host ${JSON.stringify(origin.slice(0, 200))}`));
       throw error;
